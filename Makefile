@@ -1,0 +1,86 @@
+# resnetc — top-level build.
+#   make            build/resnetc (the compiler)
+#   make demo       install what is missing, compile the bundled model, classify Fashion-MNIST
+#   make test       install what is missing, run the whole suite
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+WARN    := -std=c11 -Wall -Wextra -Wno-unused-parameter
+PROTO   := /usr/include/onnx/onnx.proto
+B       := build
+
+SANITIZE ?=
+ifeq ($(SANITIZE),1)
+  B      := build/san
+  CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+  LDSAN  := -fsanitize=address,undefined
+endif
+
+RT_SRCS   := $(filter-out runtime/driver.c,$(sort $(wildcard runtime/*.c)))
+RT_OBJS   := $(RT_SRCS:%.c=$(B)/%.o)
+CC_SRCS   := $(sort $(wildcard compiler/*.c))
+CC_LIB    := $(filter-out $(B)/compiler/main.o,$(CC_SRCS:%.c=$(B)/%.o))
+GEN       := $(B)/gen/onnx.pb-c.c
+GEN_OBJ   := $(B)/gen/onnx.pb-c.o
+CPPFLAGS  := -Iinclude -Icompiler -I$(B)/gen -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
+LIBS      := -lprotobuf-c -lyaml -lm
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
+
+.PHONY: all deps deps-test deps-demo demo test check unit conformance e2e clean
+ONNX_TESTS ?= ../shared/onnx-node-tests
+all: $(B)/resnetc $(B)/libresnetc_rt.a
+
+$(GEN): $(PROTO)
+	@mkdir -p $(dir $@)
+	protoc-c --c_out=$(dir $@) -I$(dir $(PROTO)) $(PROTO)
+$(B)/gen/onnx.pb-c.h: $(GEN)
+$(GEN_OBJ): $(GEN)
+	$(CC) $(CFLAGS) -I$(B)/gen -c $< -o $@
+
+$(B)/%.o: %.c $(GEN) $(wildcard include/resnetc/*.h compiler/*.h runtime/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -c $< -o $@
+
+$(B)/libresnetc_rt.a: $(RT_OBJS) $(B)/runtime/driver.o
+	rm -f $@; ar rcs $@ $^
+
+$(B)/resnetc: $(B)/compiler/main.o $(CC_LIB) $(GEN_OBJ) $(RT_OBJS)
+	$(CC) $(LDSAN) $^ $(LIBS) -o $@
+
+$(B)/tests/%: tests/unit/%.c $(CC_LIB) $(GEN_OBJ) $(RT_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $^ $(LDSAN) -lcmocka $(LIBS) -o $@
+
+$(B)/tests/conformance_runner: tests/conformance/runner.c $(GEN_OBJ) $(RT_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $^ $(LDSAN) $(LIBS) -o $@
+
+deps:
+	@bash .ci/deps.sh build
+deps-demo:
+	@bash .ci/deps.sh demo
+deps-test:
+	@bash .ci/deps.sh test
+
+# The bundled Fashion-MNIST model: compile, build, classify the test set.
+demo: deps-demo
+	@$(MAKE) --no-print-directory all
+	bash examples/demo/run_demo.sh $(B)/resnetc build/demo
+
+# Everything: unit tests, ONNX conformance, end-to-end against onnxruntime.
+test: deps-test
+	@$(MAKE) --no-print-directory check
+
+check: all unit conformance e2e
+
+unit: $(UNIT_BINS)
+	@fail=0; for t in $(UNIT_BINS); do $$t || fail=1; done; exit $$fail
+
+conformance: all $(B)/tests/conformance_runner
+	$(B)/tests/conformance_runner --resnetc $(B)/resnetc --rt $(B)/libresnetc_rt.a $(ONNX_TESTS)
+
+e2e: all
+	RESNETC=$(B)/resnetc bash tests/e2e/run_e2e.sh
+
+clean:
+	rm -rf build

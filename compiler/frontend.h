@@ -1,0 +1,39 @@
+/*
+ * Front ends: a model file in, a Graph out (tensors typed and shaped for the
+ * graph inputs and constants; node outputs are shaped later by lowering).
+ * On failure they return NULL with a one-line message in d that does not
+ * repeat the file name (the caller prefixes it).
+ */
+#ifndef RESNETC_FRONTEND_H
+#define RESNETC_FRONTEND_H
+
+#include "ir.h"
+
+typedef struct {
+	char name[256];
+	int rank;
+	int64_t dims[IR_MAX_RANK];
+} ShapePin;
+
+typedef struct {
+	const ShapePin *pins; /* --input-shape NAME=1x3x224x224 */
+	int n_pins;
+} ImportOptions;
+
+Graph *onnx_import(const char *path, const ImportOptions *opt, Diag *d);
+/* YAML ResNet description + safetensors weights (yaml_import.c). Messages
+ * about a place in the YAML file start with "LINE:COL: ". */
+Graph *yaml_import(const char *path, const ImportOptions *opt, Diag *d);
+
+/* Parses "NAME=1x3x224x224" (or "1x3x224x224" for the only input). */
+int shape_pin_parse(const char *arg, ShapePin *pin, Diag *d);
+
+/* Reads a whole file (at most max bytes). Returns NULL with d set. */
+unsigned char *read_file(const char *path, size_t max, size_t *len, Diag *d);
+
+/* Resolves `rel` against folder `dir` and checks it stays inside: no
+ * absolute path, no "..", no symlink that leads out. Returns a malloc'd
+ * path or NULL with d set. */
+char *confined_path(const char *dir, const char *rel, Diag *d);
+
+#endif

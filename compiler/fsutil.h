@@ -1,0 +1,19 @@
+/* File-system helpers for writing output folders atomically. */
+#ifndef RESNETC_FSUTIL_H
+#define RESNETC_FSUTIL_H
+
+#include "ir.h"
+
+int mkdir_p(const char *path, Diag *d);
+/* Removes a folder tree we created (no symlinks followed). */
+void remove_tree(const char *path);
+/* Creates a fresh temporary folder next to `dir` (same file system, so the
+ * final rename is atomic). Returns a malloc'd path or NULL. */
+char *make_temp_sibling(const char *dir, Diag *d);
+/* Moves tmp to dir. An existing dir is replaced only if it is empty, was
+ * written by resnetc (holds MARKER), or force is set. */
+int commit_dir(const char *tmp, const char *dir, int force, Diag *d);
+
+#define OUTPUT_MARKER ".resnetc-output"
+
+#endif

@@ -1,0 +1,293 @@
+#include "ir.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int diag_set(Diag *d, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(d->msg, sizeof d->msg, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* Out of memory is the one error not reported as a value: there is nothing
+ * sensible left to do, and every caller would have to pass it up. */
+static void oom(void)
+{
+	fputs("resnetc: error: out of memory\n", stderr);
+	exit(1);
+}
+
+void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (!p)
+		oom();
+	return p;
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+	if (!p)
+		oom();
+	return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (!p)
+		oom();
+	return p;
+}
+
+char *xstrdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	return memcpy(xmalloc(n), s, n);
+}
+
+Graph *graph_new(void)
+{
+	Graph *g = xcalloc(1, sizeof *g);
+	g->name = xstrdup("model");
+	return g;
+}
+
+static void attr_free(Attr *a)
+{
+	free(a->name);
+	free(a->s);
+	free(a->ints);
+	free(a->floats);
+}
+
+void graph_free(Graph *g)
+{
+	if (!g)
+		return;
+	for (int i = 0; i < g->n_tensors; i++) {
+		free(g->tensors[i].name);
+		free(g->tensors[i].data);
+	}
+	for (int i = 0; i < g->n_nodes; i++) {
+		Node *n = &g->nodes[i];
+		free(n->name);
+		free(n->op_type);
+		free(n->in);
+		free(n->out);
+		for (int j = 0; j < n->n_attrs; j++)
+			attr_free(&n->attrs[j]);
+		free(n->attrs);
+		free(n->steps);
+	}
+	free(g->tensors);
+	free(g->nodes);
+	free(g->inputs);
+	free(g->outputs);
+	free(g->name);
+	free(g->path);
+	free(g);
+}
+
+int graph_add_tensor(Graph *g, const char *name, TensorKind kind, int dtype)
+{
+	if (g->n_tensors == g->cap_tensors) {
+		g->cap_tensors = g->cap_tensors ? 2 * g->cap_tensors : 64;
+		g->tensors = xrealloc(g->tensors, g->cap_tensors * sizeof *g->tensors);
+	}
+	Tensor *t = &g->tensors[g->n_tensors];
+	memset(t, 0, sizeof *t);
+	t->name = xstrdup(name);
+	t->kind = kind;
+	t->dtype = dtype;
+	t->rank = -1;
+	t->producer = -1;
+	t->alias = -1;
+	t->offset = -1;
+	t->first_use = t->last_use = -1;
+	return g->n_tensors++;
+}
+
+int graph_find_tensor(const Graph *g, const char *name)
+{
+	/* Graphs are a few thousand tensors at most; a scan keeps this simple. */
+	for (int i = g->n_tensors - 1; i >= 0; i--)
+		if (strcmp(g->tensors[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+int graph_add_node(Graph *g, const char *name, const char *op_type,
+		   const int *in, int n_in, const int *out, int n_out)
+{
+	if (g->n_nodes == g->cap_nodes) {
+		g->cap_nodes = g->cap_nodes ? 2 * g->cap_nodes : 64;
+		g->nodes = xrealloc(g->nodes, g->cap_nodes * sizeof *g->nodes);
+	}
+	Node *n = &g->nodes[g->n_nodes];
+	memset(n, 0, sizeof *n);
+	n->name = xstrdup(name);
+	n->op_type = xstrdup(op_type);
+	n->in = xmalloc((n_in ? n_in : 1) * sizeof *n->in);
+	if (n_in)
+		memcpy(n->in, in, n_in * sizeof *in);
+	n->n_in = n_in;
+	n->out = xmalloc((n_out ? n_out : 1) * sizeof *n->out);
+	if (n_out)
+		memcpy(n->out, out, n_out * sizeof *out);
+	n->n_out = n_out;
+	n->residual = -1;
+	return g->n_nodes++;
+}
+
+Attr *node_add_attr(Node *n, const char *name, AttrType type)
+{
+	n->attrs = xrealloc(n->attrs, (n->n_attrs + 1) * sizeof *n->attrs);
+	Attr *a = &n->attrs[n->n_attrs++];
+	memset(a, 0, sizeof *a);
+	a->name = xstrdup(name);
+	a->type = type;
+	a->tensor = -1;
+	return a;
+}
+
+int64_t tensor_numel(const Tensor *t)
+{
+	int64_t n = 1;
+	for (int i = 0; i < t->rank; i++)
+		n *= t->dims[i];
+	return n;
+}
+
+size_t tensor_bytes(const Tensor *t)
+{
+	return (size_t)tensor_numel(t) * rn_dtype_size(t->dtype);
+}
+
+const char *shape_str(const Tensor *t, char *buf, size_t len)
+{
+	if (t->rank < 0) {
+		snprintf(buf, len, "?");
+		return buf;
+	}
+	if (t->rank == 0) {
+		snprintf(buf, len, "scalar");
+		return buf;
+	}
+	size_t k = 0;
+	buf[0] = 0;
+	for (int i = 0; i < t->rank && k < len; i++)
+		k += snprintf(buf + k, len - k, "%s%lld", i ? "x" : "", (long long)t->dims[i]);
+	return buf;
+}
+
+const Attr *node_attr(const Node *n, const char *name)
+{
+	for (int i = 0; i < n->n_attrs; i++)
+		if (strcmp(n->attrs[i].name, name) == 0)
+			return &n->attrs[i];
+	return NULL;
+}
+
+int64_t attr_int(const Node *n, const char *name, int64_t dflt)
+{
+	const Attr *a = node_attr(n, name);
+	return a && a->type == A_INT ? a->i : dflt;
+}
+
+float attr_float(const Node *n, const char *name, float dflt)
+{
+	const Attr *a = node_attr(n, name);
+	if (a && a->type == A_FLOAT)
+		return a->f;
+	if (a && a->type == A_INT)
+		return (float)a->i;
+	return dflt;
+}
+
+const char *attr_string(const Node *n, const char *name, const char *dflt)
+{
+	const Attr *a = node_attr(n, name);
+	return a && a->type == A_STRING ? a->s : dflt;
+}
+
+Tensor *node_input(Graph *g, const Node *n, int i)
+{
+	if (i >= n->n_in || n->in[i] < 0)
+		return NULL;
+	return &g->tensors[n->in[i]];
+}
+
+int graph_toposort(Graph *g, Diag *d)
+{
+	int nn = g->n_nodes;
+	int *state = xcalloc(nn, sizeof *state); /* 0 new, 1 placed */
+	int *avail = xcalloc(g->n_tensors, sizeof *avail);
+	Node *sorted = xmalloc((nn ? nn : 1) * sizeof *sorted);
+	int done = 0;
+
+	for (int i = 0; i < g->n_tensors; i++)
+		avail[i] = g->tensors[i].kind != T_ACT;
+	/* Repeated stable sweeps: linear for graphs already in order, which is
+	 * what exporters write. */
+	while (done < nn) {
+		int progress = 0;
+		for (int i = 0; i < nn; i++) {
+			Node *n = &g->nodes[i];
+			if (state[i])
+				continue;
+			int ready = 1;
+			for (int j = 0; j < n->n_in && ready; j++)
+				if (n->in[j] >= 0 && !avail[n->in[j]])
+					ready = 0;
+			if (!ready)
+				continue;
+			for (int j = 0; j < n->n_out; j++)
+				avail[n->out[j]] = 1;
+			state[i] = 1;
+			sorted[done++] = *n;
+			progress = 1;
+		}
+		if (!progress)
+			break;
+	}
+	int rc = 0;
+	if (done < nn) {
+		/* Name the first blocked node and what it waits for. */
+		for (int i = 0; i < nn; i++) {
+			if (state[i])
+				continue;
+			Node *n = &g->nodes[i];
+			int missing = -1;
+			for (int j = 0; j < n->n_in; j++)
+				if (n->in[j] >= 0 && !avail[n->in[j]]) {
+					missing = n->in[j];
+					break;
+				}
+			int produced = missing >= 0 && g->tensors[missing].producer >= 0;
+			diag_set(d, "node '%s' (%s): input '%s' %s", n->name, n->op_type,
+				 missing >= 0 ? g->tensors[missing].name : "?",
+				 produced ? "depends on the node's own output (the graph has a cycle)"
+					  : "is not produced by any node, initializer or graph input");
+			break;
+		}
+		for (int i = 0; i < nn; i++)
+			if (!state[i])
+				sorted[done++] = g->nodes[i];
+		rc = -1;
+	}
+	memcpy(g->nodes, sorted, nn * sizeof *sorted);
+	for (int i = 0; i < nn; i++)
+		for (int j = 0; j < g->nodes[i].n_out; j++)
+			g->tensors[g->nodes[i].out[j]].producer = i;
+	free(sorted);
+	free(avail);
+	free(state);
+	return rc;
+}

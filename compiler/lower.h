@@ -1,0 +1,140 @@
+/*
+ * Lowering: every node becomes a short list of Steps, each one call of a
+ * runtime kernel with parameters fixed at compile time. The same Step is
+ * executed by the compiler to fold constants (kernel_exec) and printed as C
+ * by the emitter (kernel_emit), so both always agree.
+ *
+ * Operands of a step are tensor indices: in[] are read, out[] written.
+ * Byte offsets (dst_off) let several steps write parts of one output (Concat).
+ */
+#ifndef RESNETC_LOWER_H
+#define RESNETC_LOWER_H
+
+#include <stdio.h>
+
+#include "ir.h"
+
+typedef enum {
+	K_VIEW = 0,     /* out[0] is in[0] with another shape: no code (copy if needed) */
+	K_COPY,         /* memcpy(out + dst_off, in, bytes) */
+	K_COPY2D,       /* rn_copy2d into out at dst_off */
+	K_CONV2D,
+	K_POOL,
+	K_GLOBAL_AVG,
+	K_GLOBAL_MAX,
+	K_REDUCE_MEAN,
+	K_SCALE_SHIFT,  /* in: x, scale, shift */
+	K_BATCHNORM,    /* in: x, scale, bias, mean, var */
+	K_BINARY,
+	K_UNARY,
+	K_GEMM,         /* in: a, b, c (optional) */
+	K_MATMUL,
+	K_SOFTMAX,
+	K_TRANSPOSE,
+	K_PAD,
+	K_SLICE,
+	K_GATHER,       /* in: x, indices */
+	K_CAST,
+	K_COUNT
+} KernelKind;
+
+typedef struct {
+	int64_t rows, dst_pitch, src_pitch, row_bytes, dst_off;
+} CopyParams;
+
+typedef struct {
+	int64_t outer, inner;
+} GlobalParams;
+
+typedef struct {
+	int rank;
+	int64_t dims[RN_MAX_RANK];
+	unsigned mask;
+} ReduceParams;
+
+typedef struct {
+	int64_t n, c, spatial;
+	float eps;
+} AffineParams;
+
+typedef struct {
+	int act;
+	float alpha, beta;
+	int64_t n;
+} UnaryParams;
+
+typedef struct {
+	int64_t outer, len, inner;
+	int log;
+} SoftmaxParams;
+
+typedef struct {
+	int elem, rank;
+	int64_t dims[RN_MAX_RANK];
+	int perm[RN_MAX_RANK];
+} TransposeParams;
+
+typedef struct {
+	int elem, rank, mode;
+	int64_t dims[RN_MAX_RANK], begin[RN_MAX_RANK], end[RN_MAX_RANK];
+	unsigned char value[8];
+} PadParams;
+
+typedef struct {
+	int elem, rank;
+	int64_t dims[RN_MAX_RANK], start[RN_MAX_RANK], step[RN_MAX_RANK], out[RN_MAX_RANK];
+} SliceParams;
+
+typedef struct {
+	int elem, idx_dtype;
+	int64_t outer, axis_len, inner, nidx;
+} GatherParams;
+
+typedef struct {
+	int from, to;
+	int64_t n;
+} CastParams;
+
+typedef struct Step {
+	int kernel;         /* KernelKind */
+	int in[5], n_in;    /* -1: absent optional operand */
+	int out[2], n_out;
+	union {
+		int64_t bytes;  /* K_COPY */
+		CopyParams copy;
+		rn_conv2d_params conv;
+		rn_pool_params pool;
+		GlobalParams global;
+		ReduceParams reduce;
+		AffineParams affine;
+		rn_binary_params binary;
+		UnaryParams unary;
+		rn_gemm_params gemm;
+		rn_matmul_params matmul;
+		SoftmaxParams softmax;
+		TransposeParams transpose;
+		PadParams pad;
+		SliceParams slice;
+		GatherParams gather;
+		CastParams cast;
+	} p;
+	int64_t dst_off;    /* K_COPY: byte offset into out[0] */
+} Step;
+
+/* Appends a zeroed step of `kernel` to n and returns it. */
+Step *node_add_step(Node *n, int kernel);
+
+/* Name of the runtime kernel a step calls, for reports ("rn_conv2d_f32"). */
+const char *kernel_name(int kernel);
+
+/* Runs a step on host buffers (ptr[t] is tensor t's data). Returns 0, or a
+ * runtime error code (negative) with a message in d. */
+int kernel_exec(const Graph *g, const Step *s, void *const *ptr, Diag *d);
+
+/* Prints the step as C: one call, parameters as a static const struct.
+ * `ref` writes the C expression (of type void * or const void *) for the
+ * address of tensor t plus byte_off into buf, and returns buf. */
+typedef const char *(*TensorRef)(void *ctx, int tensor, int64_t byte_off, char *buf, size_t len);
+void kernel_emit(FILE *f, const Graph *g, const Step *s, int id, TensorRef ref, void *ctx);
+
+#endif

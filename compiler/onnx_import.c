@@ -1,0 +1,471 @@
+/* ONNX front end: protobuf-c bindings generated from onnx.proto, to IR. */
+#include "frontend.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "onnx.pb-c.h"
+
+#define MAX_MODEL_BYTES ((size_t)1 << 32)
+
+unsigned char *read_file(const char *path, size_t max, size_t *len, Diag *d)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		diag_set(d, "cannot open: %s", strerror(errno));
+		return NULL;
+	}
+	size_t cap = 1 << 16, n = 0;
+	unsigned char *buf = xmalloc(cap);
+	for (;;) {
+		if (n == cap) {
+			if (cap >= max) {
+				fclose(f);
+				free(buf);
+				diag_set(d, "file is larger than %zu bytes", max);
+				return NULL;
+			}
+			cap *= 2;
+			buf = xrealloc(buf, cap);
+		}
+		size_t k = fread(buf + n, 1, cap - n, f);
+		n += k;
+		if (k == 0)
+			break;
+	}
+	int err = ferror(f);
+	fclose(f);
+	if (err) {
+		free(buf);
+		diag_set(d, "read error");
+		return NULL;
+	}
+	*len = n;
+	return buf;
+}
+
+char *confined_path(const char *dir, const char *rel, Diag *d)
+{
+	if (!*rel || rel[0] == '/') {
+		diag_set(d, "path '%s' must be relative to the model's folder", rel);
+		return NULL;
+	}
+	for (const char *p = rel; *p;) {
+		const char *e = strchr(p, '/');
+		size_t k = e ? (size_t)(e - p) : strlen(p);
+		if (k == 2 && p[0] == '.' && p[1] == '.') {
+			diag_set(d, "path '%s' leaves the model's folder", rel);
+			return NULL;
+		}
+		p += k + (e != NULL);
+	}
+	size_t n = strlen(dir) + strlen(rel) + 2;
+	char *full = xmalloc(n);
+	snprintf(full, n, "%s/%s", dir, rel);
+	char rdir[PATH_MAX], rfull[PATH_MAX];
+	if (!realpath(dir, rdir) || !realpath(full, rfull)) {
+		diag_set(d, "'%s': %s", rel, strerror(errno));
+		free(full);
+		return NULL;
+	}
+	size_t k = strlen(rdir);
+	if (strncmp(rfull, rdir, k) != 0 || (rfull[k] != '/' && strcmp(rdir, "/") != 0)) {
+		diag_set(d, "path '%s' resolves outside the model's folder", rel);
+		free(full);
+		return NULL;
+	}
+	return full;
+}
+
+int shape_pin_parse(const char *arg, ShapePin *pin, Diag *d)
+{
+	memset(pin, 0, sizeof *pin);
+	const char *eq = strrchr(arg, '=');
+	const char *dims = arg;
+	if (eq) {
+		size_t k = (size_t)(eq - arg);
+		if (k == 0 || k >= sizeof pin->name)
+			return diag_set(d, "--input-shape '%s': bad input name", arg);
+		memcpy(pin->name, arg, k);
+		dims = eq + 1;
+	}
+	const char *p = dims;
+	while (*p) {
+		char *end;
+		errno = 0;
+		long long v = strtoll(p, &end, 10);
+		if (end == p || v <= 0 || errno || pin->rank == IR_MAX_RANK || (*end && *end != 'x'))
+			return diag_set(d, "--input-shape '%s': expected NAME=DxDx..., e.g. input=1x3x224x224", arg);
+		pin->dims[pin->rank++] = v;
+		p = *end ? end + 1 : end;
+	}
+	if (!pin->rank)
+		return diag_set(d, "--input-shape '%s': no dimensions", arg);
+	return 0;
+}
+
+/* Element count of dims, or -1 if negative or absurdly large. */
+static int64_t checked_numel(const int64_t *dims, size_t rank)
+{
+	int64_t n = 1;
+	for (size_t i = 0; i < rank; i++) {
+		if (dims[i] < 0)
+			return -1;
+		if (dims[i] && n > (((int64_t)1 << 40) / dims[i]))
+			return -1;
+		n *= dims[i];
+	}
+	return n;
+}
+
+static int read_external(const Onnx__TensorProto *tp, const char *dir, void *out, size_t bytes, Diag *d)
+{
+	const char *loc = NULL;
+	long long off = 0, len = -1;
+	for (size_t i = 0; i < tp->n_external_data; i++) {
+		const char *k = tp->external_data[i]->key, *v = tp->external_data[i]->value;
+		if (!k || !v)
+			continue;
+		if (!strcmp(k, "location"))
+			loc = v;
+		else if (!strcmp(k, "offset"))
+			off = strtoll(v, NULL, 10);
+		else if (!strcmp(k, "length"))
+			len = strtoll(v, NULL, 10);
+	}
+	if (!loc)
+		return diag_set(d, "initializer '%s': external data without a location", tp->name);
+	if (off < 0 || (len >= 0 && (size_t)len != bytes))
+		return diag_set(d, "initializer '%s': external data length %lld does not match its %zu bytes",
+				tp->name, len, bytes);
+	char *path = confined_path(dir, loc, d);
+	if (!path)
+		return diag_set(d, "initializer '%s': external data %s", tp->name, d->msg);
+	FILE *f = fopen(path, "rb");
+	free(path);
+	if (!f)
+		return diag_set(d, "initializer '%s': cannot open external data '%s': %s", tp->name, loc, strerror(errno));
+	int ok = fseek(f, (long)off, SEEK_SET) == 0 && fread(out, 1, bytes, f) == bytes;
+	fclose(f);
+	if (!ok)
+		return diag_set(d, "initializer '%s': external data '%s' is too short (needs %zu bytes at offset %lld)",
+				tp->name, loc, bytes, off);
+	return 0;
+}
+
+/* Makes tensor t a constant holding tp's data. */
+static int load_tensor(Graph *g, int t, const Onnx__TensorProto *tp, const char *dir, Diag *d)
+{
+	Tensor *tt = &g->tensors[t];
+	const char *name = tp->name && *tp->name ? tp->name : "(unnamed)";
+	int dt = tp->data_type;
+	size_t elem = dt >= 1 && dt <= 16 ? rn_dtype_size(dt) : 0;
+	if (!elem)
+		return diag_set(d, "tensor '%s': data type %d is not supported", name, dt);
+	if (tp->n_dims > IR_MAX_RANK)
+		return diag_set(d, "tensor '%s': rank %zu exceeds %d", name, tp->n_dims, IR_MAX_RANK);
+	int64_t numel = checked_numel(tp->dims, tp->n_dims);
+	if (numel < 0)
+		return diag_set(d, "tensor '%s': dimensions are negative or too large", name);
+	if (tp->segment)
+		return diag_set(d, "tensor '%s': segmented tensors are not supported", name);
+	tt->dtype = dt;
+	tt->rank = (int)tp->n_dims;
+	for (size_t i = 0; i < tp->n_dims; i++)
+		tt->dims[i] = tp->dims[i];
+	size_t bytes = (size_t)numel * elem;
+	tt->kind = T_CONST;
+	if (tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
+		tt->data = xmalloc(bytes);
+		return read_external(tp, dir, tt->data, bytes, d);
+	}
+	if (tp->has_raw_data) {
+		if (tp->raw_data.len != bytes)
+			return diag_set(d, "tensor '%s': %zu bytes of data for shape of %lld %s elements (%zu bytes)", name,
+					tp->raw_data.len, (long long)numel, rn_dtype_name(dt), bytes);
+		tt->data = xmalloc(bytes);
+		memcpy(tt->data, tp->raw_data.data, bytes);
+		return 0;
+	}
+	size_t have;
+	switch (dt) {
+	case RN_F32: have = tp->n_float_data; break;
+	case RN_I64: have = tp->n_int64_data; break;
+	case RN_F64: have = tp->n_double_data; break;
+	case RN_U32:
+	case RN_U64: have = tp->n_uint64_data; break;
+	default: have = tp->n_int32_data; break;
+	}
+	if (have != (size_t)numel)
+		return diag_set(d, "tensor '%s': %zu values for a shape of %lld elements", name, have, (long long)numel);
+	tt->data = xmalloc(bytes);
+	for (int64_t i = 0; i < numel; i++) {
+		unsigned char *p = (unsigned char *)tt->data + i * elem;
+		switch (dt) {
+		case RN_F32: memcpy(p, &tp->float_data[i], 4); break;
+		case RN_I64: memcpy(p, &tp->int64_data[i], 8); break;
+		case RN_F64: memcpy(p, &tp->double_data[i], 8); break;
+		case RN_U64: memcpy(p, &tp->uint64_data[i], 8); break;
+		case RN_U32: { uint32_t v = (uint32_t)tp->uint64_data[i]; memcpy(p, &v, 4); break; }
+		case RN_I32: memcpy(p, &tp->int32_data[i], 4); break;
+		case RN_I16:
+		case RN_U16:
+		case RN_F16:
+		case RN_BF16: { uint16_t v = (uint16_t)tp->int32_data[i]; memcpy(p, &v, 2); break; }
+		default: *p = (unsigned char)tp->int32_data[i]; break;
+		}
+	}
+	return 0;
+}
+
+static const ShapePin *find_pin(const ImportOptions *opt, const char *name, size_t n_real_inputs)
+{
+	for (int i = 0; opt && i < opt->n_pins; i++)
+		if (!strcmp(opt->pins[i].name, name) || (!opt->pins[i].name[0] && n_real_inputs == 1))
+			return &opt->pins[i];
+	return NULL;
+}
+
+static int add_input(Graph *g, const Onnx__ValueInfoProto *vi, const ImportOptions *opt,
+		     size_t n_real, Diag *d)
+{
+	const char *name = vi->name ? vi->name : "";
+	if (!vi->type || vi->type->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE)
+		return diag_set(d, "input '%s' is not a tensor", name);
+	const Onnx__TypeProto__Tensor *tt = vi->type->tensor_type;
+	int dt = tt->has_elem_type ? tt->elem_type : 0;
+	if (dt < 1 || dt > 16 || !rn_dtype_size(dt))
+		return diag_set(d, "input '%s' has unsupported element type %d", name, dt);
+	if (graph_find_tensor(g, name) >= 0)
+		return diag_set(d, "input '%s' is declared twice", name);
+	int t = graph_add_tensor(g, name, T_INPUT, dt);
+	Tensor *x = &g->tensors[t];
+	const ShapePin *pin = find_pin(opt, name, n_real);
+	const Onnx__TensorShapeProto *sh = tt->shape;
+	if (!sh && !pin)
+		return diag_set(d, "input '%s' has no shape; give one with --input-shape %s=1x3x224x224", name, name);
+	if (sh && sh->n_dim > IR_MAX_RANK)
+		return diag_set(d, "input '%s' has rank %zu, more than %d", name, sh->n_dim, IR_MAX_RANK);
+	if (pin && sh && (size_t)pin->rank != sh->n_dim)
+		return diag_set(d, "--input-shape for '%s' has rank %d, the model's input has rank %zu", name,
+				pin->rank, sh->n_dim);
+	x->rank = pin ? pin->rank : (int)sh->n_dim;
+	for (int i = 0; i < x->rank; i++) {
+		const Onnx__TensorShapeProto__Dimension *dim = sh ? sh->dim[i] : NULL;
+		int fixed = dim && dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+		if (pin) {
+			if (fixed && dim->dim_value != pin->dims[i])
+				return diag_set(d, "--input-shape for '%s' sets axis %d to %lld, the model fixes it at %lld",
+						name, i, (long long)pin->dims[i], (long long)dim->dim_value);
+			x->dims[i] = pin->dims[i];
+		} else if (fixed) {
+			if (dim->dim_value < 0)
+				return diag_set(d, "input '%s' has a negative dimension", name);
+			x->dims[i] = dim->dim_value;
+		} else {
+			const char *param = dim && dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM
+				? dim->dim_param : "?";
+			return diag_set(d, "input '%s' has a dynamic dimension '%s' (axis %d); pin it with --input-shape %s=%s",
+					name, param, i, name, "1x3x224x224");
+		}
+	}
+	if (checked_numel(x->dims, x->rank) < 0)
+		return diag_set(d, "input '%s' is too large", name);
+	g->inputs = xrealloc(g->inputs, (g->n_inputs + 1) * sizeof *g->inputs);
+	g->inputs[g->n_inputs++] = t;
+	return 0;
+}
+
+static int add_attr(Graph *g, Node *n, const Onnx__AttributeProto *ap, const char *dir, Diag *d)
+{
+	const char *name = ap->name ? ap->name : "";
+	Attr *a;
+	switch (ap->type) {
+	case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT:
+		node_add_attr(n, name, A_INT)->i = ap->i;
+		break;
+	case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT:
+		node_add_attr(n, name, A_FLOAT)->f = ap->f;
+		break;
+	case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING:
+		a = node_add_attr(n, name, A_STRING);
+		a->s = xmalloc(ap->s.len + 1);
+		memcpy(a->s, ap->s.data, ap->s.len);
+		a->s[ap->s.len] = 0;
+		break;
+	case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS:
+		a = node_add_attr(n, name, A_INTS);
+		a->n = (int)ap->n_ints;
+		a->ints = xmalloc((ap->n_ints + 1) * sizeof *a->ints);
+		memcpy(a->ints, ap->ints, ap->n_ints * sizeof *a->ints);
+		break;
+	case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS:
+		a = node_add_attr(n, name, A_FLOATS);
+		a->n = (int)ap->n_floats;
+		a->floats = xmalloc((ap->n_floats + 1) * sizeof *a->floats);
+		memcpy(a->floats, ap->floats, ap->n_floats * sizeof *a->floats);
+		break;
+	case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR: {
+		if (!ap->t)
+			return diag_set(d, "node '%s' (%s): attribute '%s' has no tensor", n->name, n->op_type, name);
+		char tname[512];
+		snprintf(tname, sizeof tname, "%s:%s", n->name, name);
+		int t = graph_add_tensor(g, tname, T_CONST, RN_F32);
+		if (load_tensor(g, t, ap->t, dir, d))
+			return diag_set(d, "node '%s' (%s): %s", n->name, n->op_type, d->msg);
+		node_add_attr(n, name, A_TENSOR)->tensor = t;
+		break;
+	}
+	default:
+		node_add_attr(n, name, A_OTHER);
+	}
+	return 0;
+}
+
+static int import_graph(Graph *g, const Onnx__ModelProto *m, const char *dir, const ImportOptions *opt, Diag *d)
+{
+	const Onnx__GraphProto *gp = m->graph;
+	if (!gp)
+		return diag_set(d, "the model has no graph");
+	g->opset = 0;
+	for (size_t i = 0; i < m->n_opset_import; i++) {
+		const char *dom = m->opset_import[i]->domain;
+		if (!dom || !*dom || !strcmp(dom, "ai.onnx"))
+			g->opset = (int)m->opset_import[i]->version;
+	}
+	if (g->opset == 0)
+		return diag_set(d, "the model imports no version of the default ONNX operator set");
+	if (g->opset < 7)
+		return diag_set(d, "opset %d is older than 7, the oldest resnetc reads", g->opset);
+	if (gp->n_sparse_initializer)
+		return diag_set(d, "sparse initializers are not supported");
+
+	for (size_t i = 0; i < gp->n_initializer; i++) {
+		const Onnx__TensorProto *tp = gp->initializer[i];
+		if (!tp->name || !*tp->name)
+			return diag_set(d, "initializer %zu has no name", i);
+		if (graph_find_tensor(g, tp->name) >= 0)
+			return diag_set(d, "initializer '%s' is declared twice", tp->name);
+		int t = graph_add_tensor(g, tp->name, T_CONST, RN_F32);
+		if (load_tensor(g, t, tp, dir, d))
+			return -1;
+	}
+	size_t n_real = 0;
+	for (size_t i = 0; i < gp->n_input; i++)
+		if (gp->input[i]->name && graph_find_tensor(g, gp->input[i]->name) < 0)
+			n_real++;
+	for (size_t i = 0; i < gp->n_input; i++) {
+		const Onnx__ValueInfoProto *vi = gp->input[i];
+		int t = vi->name ? graph_find_tensor(g, vi->name) : -1;
+		if (t >= 0 && g->tensors[t].kind == T_CONST)
+			continue; /* an initializer listed as input (older exporters) */
+		if (add_input(g, vi, opt, n_real, d))
+			return -1;
+	}
+	for (int i = 0; opt && i < opt->n_pins; i++) {
+		int t = opt->pins[i].name[0] ? graph_find_tensor(g, opt->pins[i].name) : (n_real == 1 ? g->inputs[0] : -1);
+		if (t < 0 || g->tensors[t].kind != T_INPUT)
+			return diag_set(d, "--input-shape names '%s', which is not an input of the model",
+					opt->pins[i].name[0] ? opt->pins[i].name : "(no name)");
+	}
+
+	/* Node outputs first, so inputs can refer to nodes listed later. */
+	for (size_t i = 0; i < gp->n_node; i++) {
+		const Onnx__NodeProto *np = gp->node[i];
+		for (size_t j = 0; j < np->n_output; j++) {
+			const char *o = np->output[j];
+			if (!*o)
+				continue;
+			if (graph_find_tensor(g, o) >= 0)
+				return diag_set(d, "node '%s' (%s): output '%s' is already defined elsewhere",
+						np->name ? np->name : "", np->op_type ? np->op_type : "", o);
+			graph_add_tensor(g, o, T_ACT, 0);
+		}
+	}
+	for (size_t i = 0; i < gp->n_node; i++) {
+		const Onnx__NodeProto *np = gp->node[i];
+		char auto_name[64];
+		const char *op = np->op_type ? np->op_type : "";
+		const char *name = np->name && *np->name ? np->name : NULL;
+		if (!name) {
+			snprintf(auto_name, sizeof auto_name, "%s_%zu", op, i);
+			name = auto_name;
+		}
+		if (np->domain && *np->domain && strcmp(np->domain, "ai.onnx"))
+			return diag_set(d, "node '%s' (%s): operator not supported (domain '%s')", name, op, np->domain);
+		int in[np->n_input + 1], out[np->n_output + 1];
+		for (size_t j = 0; j < np->n_input; j++) {
+			const char *s = np->input[j];
+			in[j] = *s ? graph_find_tensor(g, s) : -1;
+			if (*s && in[j] < 0)
+				return diag_set(d, "node '%s' (%s): input '%s' is not produced by any node, initializer or graph input",
+						name, op, s);
+		}
+		for (size_t j = 0; j < np->n_output; j++)
+			out[j] = *np->output[j] ? graph_find_tensor(g, np->output[j]) : -1;
+		int k = graph_add_node(g, name, op, in, (int)np->n_input, out, (int)np->n_output);
+		Node *n = &g->nodes[k];
+		for (size_t j = 0; j < np->n_attribute; j++)
+			if (add_attr(g, n, np->attribute[j], dir, d))
+				return -1;
+		for (size_t j = 0; j < np->n_output; j++)
+			if (out[j] >= 0)
+				g->tensors[out[j]].producer = k;
+	}
+	if (gp->n_output == 0)
+		return diag_set(d, "the graph has no outputs");
+	for (size_t i = 0; i < gp->n_output; i++) {
+		const char *name = gp->output[i]->name ? gp->output[i]->name : "";
+		int t = graph_find_tensor(g, name);
+		if (t < 0)
+			return diag_set(d, "output '%s' is not produced by any node", name);
+		for (int j = 0; j < g->n_outputs; j++)
+			if (g->outputs[j] == t)
+				return diag_set(d, "output '%s' is listed twice", name);
+		g->outputs = xrealloc(g->outputs, (g->n_outputs + 1) * sizeof *g->outputs);
+		g->outputs[g->n_outputs++] = t;
+		g->tensors[t].is_output = 1;
+	}
+	return graph_toposort(g, d);
+}
+
+Graph *onnx_import(const char *path, const ImportOptions *opt, Diag *d)
+{
+	size_t len;
+	unsigned char *buf = read_file(path, MAX_MODEL_BYTES, &len, d);
+	if (!buf)
+		return NULL;
+	if (len == 0) {
+		free(buf);
+		diag_set(d, "empty file");
+		return NULL;
+	}
+	Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, len, buf);
+	free(buf);
+	if (!m) {
+		diag_set(d, "not an ONNX model (the protobuf does not parse; truncated or not ONNX?)");
+		return NULL;
+	}
+	char *dir = xstrdup(path);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*slash = 0;
+	else
+		strcpy(dir, ".");
+	if (slash == dir)
+		strcpy(dir, "/");
+	Graph *g = graph_new();
+	free(g->path);
+	g->path = xstrdup(path);
+	int rc = import_graph(g, m, dir, opt, d);
+	onnx__model_proto__free_unpacked(m, NULL);
+	free(dir);
+	if (rc) {
+		graph_free(g);
+		return NULL;
+	}
+	return g;
+}

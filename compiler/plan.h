@@ -1,0 +1,30 @@
+/*
+ * The static memory plan and the step schedule the emitter follows.
+ *
+ * plan_memory() numbers the steps of live nodes in order, decides which
+ * tensors are views of others (K_VIEW steps whose output is not a graph
+ * output), computes each stored tensor's live range and gives it an offset
+ * in one arena, 64-byte aligned, reusing space of tensors that are dead.
+ * Graph inputs and outputs live in the caller's buffers; constants in the
+ * weights.
+ */
+#ifndef RESNETC_PLAN_H
+#define RESNETC_PLAN_H
+
+#include "ir.h"
+
+#define PLAN_ALIGN 64
+
+typedef struct {
+	int64_t arena_bytes;   /* NAME_WORKSPACE_BYTES */
+	int64_t sum_bytes;     /* all intermediates, unshared */
+	int64_t peak_live;     /* largest total live at one step: a lower bound */
+	int n_steps;
+} PlanStats;
+
+int plan_memory(Graph *g, PlanStats *st, Diag *d);
+
+/* The tensor whose storage t uses (t itself unless it is a view). */
+int tensor_root(const Graph *g, int t);
+
+#endif
