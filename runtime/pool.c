@@ -1,0 +1,243 @@
+/*
+ * Pooling (MaxPool, AveragePool over 1 to 3 spatial dims, with MaxPool's
+ * Indices), GlobalAveragePool, GlobalMaxPool and ReduceMean.
+ *
+ * Windows are clipped to the input per dimension before the taps are
+ * visited, so padding costs nothing and never wins a max. A 1-D or 2-D
+ * pool is the 3-D pool with trailing dims of size 1. Means accumulate in
+ * double: these reductions are a tiny share of a network's time.
+ */
+#include "internal.h"
+
+typedef struct {
+	int64_t in[3], out[3];
+	int k[3], s[3], d[3], pb[3], pe[3];
+} pool_dims;
+
+/* Taps t in [lo, hi) of the window at o read inside [0, in). */
+static void window(const pool_dims *g, int dim, int64_t o, int *lo, int *hi)
+{
+	int64_t start = o * g->s[dim] - g->pb[dim];
+	int d = g->d[dim], k = g->k[dim];
+	int64_t a = start >= 0 ? 0 : (-start + d - 1) / d;
+	int64_t b = g->in[dim] - start <= 0 ? 0 : (g->in[dim] - start - 1) / d + 1;
+	*lo = (int)(a < k ? a : k);
+	*hi = (int)(b < k ? b : k);
+	if (*hi < *lo)
+		*hi = *lo;
+}
+
+/* Taps of the window at o inside [-pad_begin, in + pad_end): the
+ * count_include_pad divisor, which ceil_mode windows can exceed. */
+static int64_t padded_taps(const pool_dims *g, int dim, int64_t o)
+{
+	int64_t start = o * g->s[dim] - g->pb[dim];
+	int64_t n = 0;
+	for (int t = 0; t < g->k[dim]; t++) {
+		int64_t i = start + (int64_t)t * g->d[dim];
+		n += i >= -g->pb[dim] && i < g->in[dim] + g->pe[dim];
+	}
+	return n;
+}
+
+/* Flat spatial index of (i0, i1, i2), row- or column-major. */
+static int64_t spatial_index(const pool_dims *g, int col_major, int64_t i0, int64_t i1,
+			     int64_t i2)
+{
+	if (col_major)
+		return i0 + i1 * g->in[0] + i2 * g->in[0] * g->in[1];
+	return (i0 * g->in[1] + i1) * g->in[2] + i2;
+}
+
+/* One output position: the clipped tap ranges and the window origin. */
+typedef struct {
+	int lo[3], hi[3];
+	int64_t base[3];
+} window_taps;
+
+static float avg_window(const pool_dims *g, const window_taps *w, const float *x,
+			int64_t count)
+{
+	double sum = 0.0;
+	for (int t0 = w->lo[0]; t0 < w->hi[0]; t0++) {
+		int64_t i0 = w->base[0] + (int64_t)t0 * g->d[0];
+		for (int t1 = w->lo[1]; t1 < w->hi[1]; t1++) {
+			int64_t i1 = w->base[1] + (int64_t)t1 * g->d[1];
+			const float *row = x + (i0 * g->in[1] + i1) * g->in[2] + w->base[2];
+			for (int t2 = w->lo[2]; t2 < w->hi[2]; t2++)
+				sum += row[(int64_t)t2 * g->d[2]];
+		}
+	}
+	return count > 0 ? (float)(sum / (double)count) : 0.0f;
+}
+
+/* The first maximum in window order wins, as in ONNX's reference; *at gets
+ * its spatial coordinates. Returns 0 if the window has no valid tap. */
+static int max_window(const pool_dims *g, const window_taps *w, const float *xf,
+		      const uint8_t *xu, float *best, uint8_t *bestu, int64_t at[3])
+{
+	int found = 0;
+	for (int t0 = w->lo[0]; t0 < w->hi[0]; t0++) {
+		int64_t i0 = w->base[0] + (int64_t)t0 * g->d[0];
+		for (int t1 = w->lo[1]; t1 < w->hi[1]; t1++) {
+			int64_t i1 = w->base[1] + (int64_t)t1 * g->d[1];
+			int64_t row = (i0 * g->in[1] + i1) * g->in[2];
+			for (int t2 = w->lo[2]; t2 < w->hi[2]; t2++) {
+				int64_t i2 = w->base[2] + (int64_t)t2 * g->d[2];
+				int better;
+				if (xu) {
+					better = !found || xu[row + i2] > *bestu;
+					if (better)
+						*bestu = xu[row + i2];
+				} else {
+					better = !found || xf[row + i2] > *best;
+					if (better)
+						*best = xf[row + i2];
+				}
+				if (better) {
+					found = 1;
+					at[0] = i0;
+					at[1] = i1;
+					at[2] = i2;
+				}
+			}
+		}
+	}
+	return found;
+}
+
+void rn_pool(const rn_pool_params *p, const void *x, void *y, int64_t *indices)
+{
+	pool_dims g;
+	for (int i = 0; i < 3; i++) {
+		int used = i < p->nsp;
+		g.in[i] = used ? p->in[i] : 1;
+		g.out[i] = used ? p->out[i] : 1;
+		g.k[i] = used ? p->k[i] : 1;
+		g.s[i] = used ? p->s[i] : 1;
+		g.d[i] = used ? p->d[i] : 1;
+		g.pb[i] = used ? p->pad_begin[i] : 0;
+		g.pe[i] = used ? p->pad_end[i] : 0;
+	}
+	int64_t in_plane = g.in[0] * g.in[1] * g.in[2];
+	int64_t out_plane = g.out[0] * g.out[1] * g.out[2];
+	int is_u8 = p->kind == RN_POOL_MAX && p->dtype == RN_U8;
+	for (int64_t c = 0; c < p->nc; c++) {
+		const float *xf = is_u8 ? NULL : (const float *)x + c * in_plane;
+		const uint8_t *xu = is_u8 ? (const uint8_t *)x + c * in_plane : NULL;
+		int64_t yo = c * out_plane;
+		int64_t o[3];
+		window_taps w;
+		for (o[0] = 0; o[0] < g.out[0]; o[0]++)
+		for (o[1] = 0; o[1] < g.out[1]; o[1]++)
+		for (o[2] = 0; o[2] < g.out[2]; o[2]++, yo++) {
+			for (int i = 0; i < 3; i++) {
+				window(&g, i, o[i], &w.lo[i], &w.hi[i]);
+				w.base[i] = o[i] * g.s[i] - g.pb[i];
+			}
+			if (p->kind == RN_POOL_AVG) {
+				int64_t count = 1;
+				for (int i = 0; i < 3; i++)
+					count *= p->count_include_pad ? padded_taps(&g, i, o[i])
+								      : w.hi[i] - w.lo[i];
+				((float *)y)[yo] = avg_window(&g, &w, xf, count);
+				continue;
+			}
+			/* no valid tap cannot happen for a well-formed MaxPool; the
+			 * reference leaves 0 and index -1 there */
+			float best = 0.0f;
+			uint8_t bestu = 0;
+			int64_t at[3] = {0, 0, 0};
+			int found = max_window(&g, &w, xf, xu, &best, &bestu, at);
+			if (is_u8)
+				((uint8_t *)y)[yo] = bestu;
+			else
+				((float *)y)[yo] = best;
+			if (indices)
+				indices[yo] = found ? c * in_plane + spatial_index(&g, p->storage_order == 1,
+										   at[0], at[1], at[2])
+						    : -1;
+		}
+	}
+}
+
+void rn_global_avg_f32(int64_t outer, int64_t inner, const float *x, float *y)
+{
+	for (int64_t i = 0; i < outer; i++) {
+		const float *r = x + i * inner;
+		double s = 0.0;
+		for (int64_t j = 0; j < inner; j++)
+			s += r[j];
+		y[i] = (float)(s / (double)inner);
+	}
+}
+
+void rn_global_max_f32(int64_t outer, int64_t inner, const float *x, float *y)
+{
+	for (int64_t i = 0; i < outer; i++) {
+		const float *r = x + i * inner;
+		float m = inner > 0 ? r[0] : -INFINITY;
+		for (int64_t j = 1; j < inner; j++) {
+			if (r[j] != r[j]) { /* NaN propagates, as numpy's max does */
+				m = r[j];
+				break;
+			}
+			m = r[j] > m ? r[j] : m;
+		}
+		y[i] = m;
+	}
+}
+
+void rn_reduce_mean_f32(int rank, const int64_t *dims, unsigned axes_mask,
+			const float *x, float *y)
+{
+	/* Split the axes into kept (outer odometer) and reduced (inner one). */
+	int64_t stride[RN_MAX_RANK], kd[RN_MAX_RANK], ks[RN_MAX_RANK], rd[RN_MAX_RANK],
+		rs[RN_MAX_RANK];
+	int nk = 0, nr = 0;
+	int64_t s = 1, n_out = 1, n_red = 1;
+	for (int i = rank - 1; i >= 0; i--) {
+		stride[i] = s;
+		s *= dims[i];
+	}
+	for (int i = 0; i < rank; i++) {
+		if (axes_mask >> i & 1) {
+			rd[nr] = dims[i];
+			rs[nr++] = stride[i];
+			n_red *= dims[i];
+		} else {
+			kd[nk] = dims[i];
+			ks[nk++] = stride[i];
+			n_out *= dims[i];
+		}
+	}
+	if (nr == 1 && rs[0] == 1) { /* innermost axis only: contiguous rows */
+		rn_global_avg_f32(n_out, n_red, x, y);
+		return;
+	}
+	int64_t ki[RN_MAX_RANK] = {0};
+	for (int64_t o = 0; o < n_out; o++) {
+		int64_t base = 0;
+		for (int i = 0; i < nk; i++)
+			base += ki[i] * ks[i];
+		int64_t ri[RN_MAX_RANK] = {0};
+		double sum = 0.0;
+		for (int64_t r = 0; r < n_red; r++) {
+			int64_t off = base;
+			for (int i = 0; i < nr; i++)
+				off += ri[i] * rs[i];
+			sum += x[off];
+			for (int i = nr - 1; i >= 0; i--) {
+				if (++ri[i] < rd[i])
+					break;
+				ri[i] = 0;
+			}
+		}
+		y[o] = (float)(sum / (double)n_red);
+		for (int i = nk - 1; i >= 0; i--) {
+			if (++ki[i] < kd[i])
+				break;
+			ki[i] = 0;
+		}
+	}
+}
