@@ -1,0 +1,513 @@
+/*
+ * The generated program's main: reads the model's inputs from .npy files,
+ * runs the model, writes its outputs as .npy files, or times it.
+ *
+ *   NAME IN0.npy [IN1.npy ...] OUT0.npy [...]   run once
+ *   NAME --bench N IN0.npy [...]                warm up, time N runs,
+ *                                               print median_ms=<ms>
+ *   NAME --help
+ *
+ * Every problem is one line on stderr, "NAME: error: FILE: what", and exit
+ * status 1 (2 for usage errors). Inputs are checked completely before the
+ * model runs, and outputs are written to temporary names and renamed only
+ * once all of them are complete, so a failure leaves no output file.
+ * This is the only runtime file that allocates memory or does I/O.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "internal.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum { ALIGN = 64, MAX_HEADER = 1 << 20 };
+
+static const char *prog_name(const rn_model_desc *m)
+{
+	return m->name && m->name[0] ? m->name : "model";
+}
+
+static void fail(const rn_model_desc *m, const char *file, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "%s: error: ", prog_name(m));
+	if (file)
+		fprintf(stderr, "%s: ", file);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static int usage(const rn_model_desc *m, FILE *f)
+{
+	fprintf(f, "usage: %s", prog_name(m));
+	for (int i = 0; i < m->n_inputs; i++)
+		fprintf(f, " %s.npy", m->inputs[i].name);
+	for (int i = 0; i < m->n_outputs; i++)
+		fprintf(f, " %s.npy", m->outputs[i].name);
+	fprintf(f, "\n       %s --bench N", prog_name(m));
+	for (int i = 0; i < m->n_inputs; i++)
+		fprintf(f, " %s.npy", m->inputs[i].name);
+	fprintf(f, "\n");
+	return 2;
+}
+
+/* ---- element types as numpy names them ---- */
+
+static const char *npy_descr(int dtype)
+{
+	switch (dtype) {
+	case RN_F32: return "<f4";
+	case RN_F64: return "<f8";
+	case RN_F16: return "<f2";
+	case RN_BF16: return "<u2"; /* numpy has no bfloat16: its raw bits */
+	case RN_I8: return "|i1";
+	case RN_U8: return "|u1";
+	case RN_I16: return "<i2";
+	case RN_U16: return "<u2";
+	case RN_I32: return "<i4";
+	case RN_U32: return "<u4";
+	case RN_I64: return "<i8";
+	case RN_U64: return "<u8";
+	case RN_BOOL: return "|b1";
+	default: return NULL;
+	}
+}
+
+/* One-byte types may be written with any byte-order mark. */
+static int descr_matches(const char *descr, int dtype)
+{
+	const char *want = npy_descr(dtype);
+	if (!want)
+		return 0;
+	if (strcmp(descr, want) == 0)
+		return 1;
+	return want[0] == '|' && (descr[0] == '<' || descr[0] == '>' || descr[0] == '=') &&
+	       strcmp(descr + 1, want + 1) == 0;
+}
+
+static int host_is_big_endian(void)
+{
+	const uint16_t one = 1;
+	unsigned char b;
+	memcpy(&b, &one, 1);
+	return b == 0;
+}
+
+/* .npy data is little-endian; on a big-endian host swap in place. */
+static void to_from_little_endian(void *data, size_t n, size_t es)
+{
+	if (es < 2 || !host_is_big_endian())
+		return;
+	unsigned char *p = data;
+	for (size_t i = 0; i < n; i++, p += es)
+		for (size_t a = 0, b = es - 1; a < b; a++, b--) {
+			unsigned char t = p[a];
+			p[a] = p[b];
+			p[b] = t;
+		}
+}
+
+static int64_t elems_of(int rank, const int64_t *dims)
+{
+	int64_t n = 1;
+	for (int i = 0; i < rank; i++)
+		n *= dims[i];
+	return n;
+}
+
+/* "(1, 3, 224, 224)", "(5,)" or "()", as numpy prints a shape. */
+static void format_shape(char *buf, size_t size, int rank, const int64_t *dims)
+{
+	size_t len = 0;
+	len += (size_t)snprintf(buf + len, size - len, "(");
+	for (int i = 0; i < rank && len < size; i++)
+		len += (size_t)snprintf(buf + len, size - len, "%s%lld", i ? ", " : "",
+					(long long)dims[i]);
+	if (len < size)
+		snprintf(buf + len, size - len, rank == 1 ? ",)" : ")");
+}
+
+static void *alloc_aligned(size_t bytes)
+{
+	size_t rounded = (bytes + ALIGN - 1) / ALIGN * ALIGN;
+	return aligned_alloc(ALIGN, rounded ? rounded : ALIGN);
+}
+
+/* ---- reading ---- */
+
+static const char *skip_space(const char *s)
+{
+	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+		s++;
+	return s;
+}
+
+/* Finds key in the header dict and returns a pointer just past its ':'. */
+static const char *dict_value(const char *hdr, const char *key)
+{
+	char pat[32];
+	for (int q = 0; q < 2; q++) {
+		snprintf(pat, sizeof pat, q ? "\"%s\"" : "'%s'", key);
+		const char *p = strstr(hdr, pat);
+		if (p) {
+			p = skip_space(p + strlen(pat));
+			return *p == ':' ? skip_space(p + 1) : NULL;
+		}
+	}
+	return NULL;
+}
+
+typedef struct {
+	char descr[16];
+	int fortran;
+	int rank;
+	int64_t dims[RN_MAX_RANK];
+} npy_header;
+
+/* Parses the header dict; returns NULL or what is wrong with it. */
+static const char *parse_header(const char *hdr, npy_header *h)
+{
+	const char *v = dict_value(hdr, "descr");
+	if (!v || (*v != '\'' && *v != '"'))
+		return "header has no 'descr' string";
+	char quote = *v++;
+	size_t n = 0;
+	while (v[n] && v[n] != quote)
+		n++;
+	if (!v[n] || n >= sizeof h->descr)
+		return "header's 'descr' is not a simple type";
+	memcpy(h->descr, v, n);
+	h->descr[n] = 0;
+
+	v = dict_value(hdr, "fortran_order");
+	if (!v)
+		return "header has no 'fortran_order'";
+	if (strncmp(v, "False", 5) == 0)
+		h->fortran = 0;
+	else if (strncmp(v, "True", 4) == 0)
+		h->fortran = 1;
+	else
+		return "header's 'fortran_order' is neither True nor False";
+
+	v = dict_value(hdr, "shape");
+	if (!v || *v != '(')
+		return "header has no 'shape' tuple";
+	v = skip_space(v + 1);
+	h->rank = 0;
+	while (*v != ')') {
+		if (h->rank == RN_MAX_RANK)
+			return "shape has too many dimensions";
+		char *end;
+		errno = 0;
+		long long d = strtoll(v, &end, 10);
+		if (end == v || errno || d < 0)
+			return "header's 'shape' is not a tuple of sizes";
+		h->dims[h->rank++] = d;
+		v = skip_space(end);
+		if (*v == ',')
+			v = skip_space(v + 1);
+		else if (*v != ')')
+			return "header's 'shape' is not a tuple of sizes";
+	}
+	return NULL;
+}
+
+static uint32_t read_le(const unsigned char *p, int bytes)
+{
+	uint32_t v = 0;
+	for (int i = bytes - 1; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* Reads one input file into a fresh buffer; NULL after reporting why. */
+static void *read_input(const rn_model_desc *m, const rn_io_desc *io, const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		fail(m, path, "cannot open: %s", strerror(errno));
+		return NULL;
+	}
+	void *data = NULL;
+	char *hdr = NULL;
+	unsigned char pre[12];
+	char shape[160], want_shape[160];
+	npy_header h;
+	if (fread(pre, 1, 10, f) != 10 || memcmp(pre, "\x93NUMPY", 6) != 0) {
+		fail(m, path, "not a .npy file");
+		goto out;
+	}
+	if (pre[6] < 1 || pre[6] > 3) {
+		fail(m, path, "unsupported .npy version %d.%d", pre[6], pre[7]);
+		goto out;
+	}
+	uint32_t hlen;
+	if (pre[6] == 1) {
+		hlen = read_le(pre + 8, 2);
+	} else {
+		if (fread(pre + 10, 1, 2, f) != 2) {
+			fail(m, path, "truncated header");
+			goto out;
+		}
+		hlen = read_le(pre + 8, 4);
+	}
+	if (hlen > MAX_HEADER) {
+		fail(m, path, "header of %lu bytes is implausibly large", (unsigned long)hlen);
+		goto out;
+	}
+	hdr = malloc(hlen + 1);
+	if (!hdr || fread(hdr, 1, hlen, f) != hlen) {
+		fail(m, path, hdr ? "truncated header" : "out of memory");
+		goto out;
+	}
+	hdr[hlen] = 0;
+	const char *why = parse_header(hdr, &h);
+	if (why) {
+		fail(m, path, "%s", why);
+		goto out;
+	}
+	if (h.fortran) {
+		fail(m, path, "fortran_order arrays are not supported; save a C-ordered array");
+		goto out;
+	}
+	if (!descr_matches(h.descr, io->dtype)) {
+		if (io->dtype == RN_BF16)
+			fail(m, path, "dtype '%s' does not match the model's input '%s' (bfloat16, "
+			     "which must be given as its raw bits, dtype '<u2')", h.descr, io->name);
+		else
+			fail(m, path, "dtype '%s' does not match the model's input '%s' (%s)",
+			     h.descr, io->name, rn_dtype_name(io->dtype));
+		goto out;
+	}
+	int same = h.rank == io->rank;
+	for (int i = 0; same && i < h.rank; i++)
+		same = h.dims[i] == io->dims[i];
+	if (!same) {
+		format_shape(shape, sizeof shape, h.rank, h.dims);
+		format_shape(want_shape, sizeof want_shape, io->rank, io->dims);
+		fail(m, path, "shape %s does not match the model's input '%s' %s", shape,
+		     io->name, want_shape);
+		goto out;
+	}
+	size_t es = rn_dtype_size(io->dtype);
+	size_t n = (size_t)elems_of(io->rank, io->dims);
+	size_t bytes = n * es;
+	data = alloc_aligned(bytes);
+	if (!data) {
+		fail(m, path, "out of memory");
+		goto out;
+	}
+	size_t got = fread(data, 1, bytes, f);
+	if (got != bytes) {
+		fail(m, path, "truncated: expected %zu data bytes, found %zu", bytes, got);
+		free(data);
+		data = NULL;
+		goto out;
+	}
+	if (fgetc(f) != EOF) {
+		fail(m, path, "trailing data after the %zu data bytes", bytes);
+		free(data);
+		data = NULL;
+		goto out;
+	}
+	to_from_little_endian(data, n, es);
+out:
+	free(hdr);
+	fclose(f);
+	return data;
+}
+
+/* ---- writing ---- */
+
+/* Writes a .npy v1.0 file; returns 0 or reports and returns -1. */
+static int write_npy(const rn_model_desc *m, const char *path, const char *shown,
+		     const rn_io_desc *io, void *data)
+{
+	char shape[160], dict[256];
+	format_shape(shape, sizeof shape, io->rank, io->dims);
+	int dl = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': %s, }",
+			  npy_descr(io->dtype), shape);
+	/* pad with spaces so the data starts at a multiple of 64 bytes */
+	size_t total = 10 + (size_t)dl + 1;
+	size_t padded = (total + ALIGN - 1) / ALIGN * ALIGN;
+	size_t hlen = padded - 10;
+	unsigned char pre[10] = { 0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
+				  (unsigned char)(hlen & 0xff), (unsigned char)(hlen >> 8) };
+	size_t es = rn_dtype_size(io->dtype);
+	size_t n = (size_t)elems_of(io->rank, io->dims);
+	FILE *f = fopen(path, "wb");
+	if (!f) {
+		fail(m, shown, "cannot create '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	int ok = fwrite(pre, 1, 10, f) == 10 && fwrite(dict, 1, (size_t)dl, f) == (size_t)dl;
+	for (size_t i = 10 + (size_t)dl; ok && i < padded - 1; i++)
+		ok = fputc(' ', f) != EOF;
+	ok = ok && fputc('\n', f) != EOF;
+	to_from_little_endian(data, n, es);
+	ok = ok && fwrite(data, 1, n * es, f) == n * es;
+	to_from_little_endian(data, n, es);
+	ok = fclose(f) == 0 && ok;
+	if (!ok) {
+		fail(m, shown, "write failed: %s", strerror(errno));
+		remove(path);
+		return -1;
+	}
+	return 0;
+}
+
+static const char *run_error_name(int rc)
+{
+	switch (rc) {
+	case RN_E_INDEX: return "Gather index out of range";
+	case RN_E_DIVZERO: return "integer division by zero";
+	default: return "unknown error";
+	}
+}
+
+static double now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec * 1e-6;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+static int bench(const rn_model_desc *m, long reps, void *ws, const void *const *in,
+		 void *const *out)
+{
+	double *t = malloc((size_t)reps * sizeof *t);
+	if (!t) {
+		fail(m, NULL, "out of memory");
+		return 1;
+	}
+	int rc = m->run(ws, in, out); /* warm-up: page in weights and buffers */
+	for (long r = 0; rc == 0 && r < reps; r++) {
+		double t0 = now_ms();
+		rc = m->run(ws, in, out);
+		t[r] = now_ms() - t0;
+	}
+	if (rc != 0) {
+		fail(m, NULL, "run failed with code %d (%s)", rc, run_error_name(rc));
+		free(t);
+		return 1;
+	}
+	qsort(t, (size_t)reps, sizeof *t, cmp_double);
+	double med = reps % 2 ? t[reps / 2] : (t[reps / 2 - 1] + t[reps / 2]) / 2;
+	printf("median_ms=%.3f\n", med);
+	free(t);
+	return 0;
+}
+
+int rn_driver_main(const rn_model_desc *m, int argc, char **argv)
+{
+	int ni = m->n_inputs, no = m->n_outputs;
+	long reps = 0;
+	char **in_paths, **out_paths = NULL;
+	if (argc == 2 && strcmp(argv[1], "--help") == 0) {
+		usage(m, stdout);
+		return 0;
+	}
+	if (argc >= 2 && strcmp(argv[1], "--bench") == 0) {
+		char *end;
+		if (argc != 3 + ni) {
+			fail(m, NULL, "--bench takes N and then %d input file(s)", ni);
+			return usage(m, stderr);
+		}
+		errno = 0;
+		reps = strtol(argv[2], &end, 10);
+		if (*argv[2] == 0 || *end || errno || reps < 1 || reps > 1000000) {
+			fail(m, NULL, "--bench N: '%s' is not a count from 1 to 1000000", argv[2]);
+			return usage(m, stderr);
+		}
+		in_paths = argv + 3;
+	} else if (argc == 1 + ni + no) {
+		in_paths = argv + 1;
+		out_paths = argv + 1 + ni;
+	} else {
+		fail(m, NULL, "expected %d input and %d output file(s), got %d argument(s)", ni,
+		     no, argc - 1);
+		return usage(m, stderr);
+	}
+
+	int status = 1;
+	void **in = calloc((size_t)ni + 1, sizeof *in);
+	void **out = calloc((size_t)no + 1, sizeof *out);
+	char **tmp = calloc((size_t)no + 1, sizeof *tmp);
+	void *ws = alloc_aligned(m->workspace_bytes);
+	if (!in || !out || !tmp || !ws) {
+		fail(m, NULL, "out of memory");
+		goto done;
+	}
+	for (int i = 0; i < ni; i++)
+		if (!(in[i] = read_input(m, &m->inputs[i], in_paths[i])))
+			goto done;
+	for (int i = 0; i < no; i++) {
+		const rn_io_desc *io = &m->outputs[i];
+		out[i] = alloc_aligned((size_t)elems_of(io->rank, io->dims) * rn_dtype_size(io->dtype));
+		if (!out[i]) {
+			fail(m, NULL, "out of memory");
+			goto done;
+		}
+	}
+	if (reps) {
+		status = bench(m, reps, ws, (const void *const *)in, out);
+		goto done;
+	}
+	int rc = m->run(ws, (const void *const *)in, out);
+	if (rc != 0) {
+		fail(m, NULL, "run failed with code %d (%s)", rc, run_error_name(rc));
+		goto done;
+	}
+	/* all outputs to temporary files first, then rename them all */
+	for (int i = 0; i < no; i++) {
+		size_t len = strlen(out_paths[i]) + 16;
+		if (!(tmp[i] = malloc(len))) {
+			fail(m, NULL, "out of memory");
+			goto done;
+		}
+		snprintf(tmp[i], len, "%s.tmp%d", out_paths[i], i);
+		if (write_npy(m, tmp[i], out_paths[i], &m->outputs[i], out[i]) != 0) {
+			free(tmp[i]);
+			tmp[i] = NULL;
+			goto done;
+		}
+	}
+	for (int i = 0; i < no; i++) {
+		if (rename(tmp[i], out_paths[i]) != 0) {
+			fail(m, out_paths[i], "cannot rename '%s': %s", tmp[i], strerror(errno));
+			for (int j = 0; j < i; j++) /* all outputs or none */
+				remove(out_paths[j]);
+			goto done;
+		}
+		free(tmp[i]);
+		tmp[i] = NULL;
+	}
+	status = 0;
+done:
+	for (int i = 0; tmp && i < no; i++) {
+		if (tmp[i])
+			remove(tmp[i]);
+		free(tmp[i]);
+	}
+	for (int i = 0; in && i < ni; i++)
+		free(in[i]);
+	for (int i = 0; out && i < no; i++)
+		free(out[i]);
+	free(in);
+	free(out);
+	free(tmp);
+	free(ws);
+	return status;
+}
