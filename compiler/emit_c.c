@@ -52,14 +52,18 @@ static const char *tensor_ref(void *ctx, int t, int64_t off, char *buf, size_t l
 	const Graph *g = e->g;
 	int r = tensor_root(g, t);
 	const Tensor *x = &g->tensors[r];
-	if (e->out_index[r] >= 0)
-		snprintf(buf, len, "((unsigned char *)out[%d] + %" PRId64 ")", e->out_index[r], off);
-	else if (e->in_index[r] >= 0)
-		snprintf(buf, len, "((const unsigned char *)in[%d] + %" PRId64 ")", e->in_index[r], off);
-	else if (x->kind == T_CONST)
-		snprintf(buf, len, "(%s_w%d + %" PRId64 ")", e->name, e->wchunk[r], e->woff[r] + off);
-	else
-		snprintf(buf, len, "(ws + %" PRId64 ")", x->offset + off);
+	if (e->out_index[r] >= 0 || e->in_index[r] >= 0) {
+		int out = e->out_index[r] >= 0;
+		int k = out ? e->out_index[r] : e->in_index[r];
+		if (off)
+			snprintf(buf, len, "OFFSET(%s[%d], %" PRId64 ")", out ? "out" : "in", k, off);
+		else
+			snprintf(buf, len, "%s[%d]", out ? "out" : "in", k);
+	} else if (x->kind == T_CONST) {
+		snprintf(buf, len, "WEIGHT(%d, %" PRId64 ")", e->wchunk[r], e->woff[r] + off);
+	} else {
+		snprintf(buf, len, "ARENA(%" PRId64 ")", x->offset + off);
+	}
 	return buf;
 }
 
@@ -305,6 +309,31 @@ static int emit_header(Emitter *e, const PlanStats *st, const char *dir, Diag *d
 	return close_out(f, file, d);
 }
 
+/* One step's C. Steps that declare static parameters get a block of
+ * their own, so the names stay local. */
+static void emit_step(FILE *f, const Graph *g, const Step *s, int id, Emitter *e)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&text, &len);
+	kernel_emit(m, g, s, id, tensor_ref, e);
+	fclose(m);
+	if (!strstr(text, "static const")) {
+		fputs(text, f);
+	} else {
+		fputs("\t{\n", f);
+		for (char *line = text; *line;) {
+			char *nl = strchr(line, '\n');
+			size_t k = nl ? (size_t)(nl - line + 1) : strlen(line);
+			fputc('\t', f);
+			fwrite(line, 1, k, f);
+			line += k;
+		}
+		fputs("\t}\n", f);
+	}
+	free(text);
+}
+
 static int emit_source(Emitter *e, const PlanStats *st, const char *dir, Diag *d)
 {
 	const Graph *g = e->g;
@@ -319,6 +348,10 @@ static int emit_source(Emitter *e, const PlanStats *st, const char *dir, Diag *d
 		e->name);
 	for (int c = 0; c < e->n_chunks; c++)
 		fprintf(f, "extern const unsigned char %s_w%d[];\n", e->name, c);
+	fprintf(f, "\n/* Addresses: activations in the arena, weights in %s_w<k>.c */\n", e->name);
+	fprintf(f, "#define ARENA(off) ((void *)(ws + (off)))\n");
+	fprintf(f, "#define WEIGHT(k, off) ((const void *)(%s_w##k + (off)))\n", e->name);
+	fprintf(f, "#define OFFSET(p, off) ((void *)((unsigned char *)(p) + (off)))\n");
 	fprintf(f, "\nstatic _Alignas(64) unsigned char %s_arena[%s_WORKSPACE_BYTES > 0 ? %s_WORKSPACE_BYTES : 1];\n\n",
 		e->name, up, up);
 	fprintf(f, "int %s_run_io(void *workspace, const void *const *in, void *const *out)\n{\n", e->name);
@@ -351,9 +384,7 @@ static int emit_source(Emitter *e, const PlanStats *st, const char *dir, Diag *d
 					shape_str(&g->tensors[n->out[0]], sh, sizeof sh));
 				shown = 1;
 			}
-			fprintf(f, "\t{\n");
-			kernel_emit(f, g, s, id++, tensor_ref, e);
-			fprintf(f, "\t}\n");
+			emit_step(f, g, s, id++, e);
 		}
 	}
 	(void)a;

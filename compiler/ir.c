@@ -7,10 +7,13 @@
 
 int diag_set(Diag *d, const char *fmt, ...)
 {
+	/* Through a copy: callers may wrap the previous message (d->msg). */
+	char buf[sizeof d->msg];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(d->msg, sizeof d->msg, fmt, ap);
+	vsnprintf(buf, sizeof buf, fmt, ap);
 	va_end(ap);
+	memcpy(d->msg, buf, sizeof buf);
 	return -1;
 }
 

@@ -211,6 +211,13 @@ int lower_graph(Graph *g, Diag *d)
 			return -1;
 		if (all_const && fold_node(g, n, d) != 0)
 			return -1;
+		/* Shape, Constant: outputs known without running anything. */
+		int outs_const = 1;
+		for (int j = 0; j < n->n_out; j++)
+			if (n->out[j] >= 0 && g->tensors[n->out[j]].kind != T_CONST)
+				outs_const = 0;
+		if (outs_const)
+			n->dead = 1;
 	}
 	return 0;
 }

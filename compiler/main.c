@@ -114,9 +114,16 @@ static int valid_name(const char *s)
 	return 1;
 }
 
+static int has_suffix(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+	return a >= b && !strcmp(s + a - b, suffix);
+}
+
 static Graph *load_model(const char *path, const ImportOptions *opt, Diag *d)
 {
-	Graph *g = onnx_import(path, opt, d);
+	int yaml = has_suffix(path, ".yaml") || has_suffix(path, ".yml");
+	Graph *g = yaml ? yaml_import(path, opt, d) : onnx_import(path, opt, d);
 	if (!g)
 		return NULL;
 	if (lower_graph(g, d) != 0) {
@@ -196,7 +203,9 @@ int main(int argc, char **argv)
 
 	Graph *g = load_model(model, &opt, &d);
 	if (!g) {
-		fprintf(stderr, "resnetc: error: %s: %s\n", model, d.msg);
+		/* "7:10: ..." (a place in the file) joins the name with ':' */
+		int located = d.msg[0] >= '0' && d.msg[0] <= '9';
+		fprintf(stderr, "resnetc: error: %s:%s%s\n", model, located ? "" : " ", d.msg);
 		return 1;
 	}
 	PlanStats st;

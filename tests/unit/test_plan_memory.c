@@ -1,0 +1,140 @@
+/* The memory plan: tensors alive at the same step never share bytes, dead
+ * ones are reused, and views take no storage of their own. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "ops.h"
+#include "plan.h"
+
+/* x -> Relu -> t0 -> Relu -> t1 ... -> t(n-1) (the graph output) */
+static Graph *relu_chain(int n, int64_t numel)
+{
+	Graph *g = graph_new();
+	g->opset = 13;
+	int x = graph_add_tensor(g, "x", T_INPUT, RN_F32);
+	g->tensors[x].rank = 1;
+	g->tensors[x].dims[0] = numel;
+	g->inputs = xmalloc(sizeof *g->inputs);
+	g->inputs[g->n_inputs++] = x;
+	int prev = x;
+	for (int i = 0; i < n; i++) {
+		char name[16];
+		snprintf(name, sizeof name, "t%d", i);
+		int t = graph_add_tensor(g, name, T_ACT, 0);
+		graph_add_node(g, name, "Relu", &prev, 1, &t, 1);
+		prev = t;
+	}
+	g->outputs = xmalloc(sizeof *g->outputs);
+	g->outputs[g->n_outputs++] = prev;
+	g->tensors[prev].is_output = 1;
+	return g;
+}
+
+static void assert_no_live_overlap(const Graph *g)
+{
+	for (int i = 0; i < g->n_tensors; i++) {
+		const Tensor *a = &g->tensors[i];
+		if (a->offset < 0)
+			continue;
+		assert_true(a->offset % PLAN_ALIGN == 0);
+		assert_true(a->offset + (int64_t)tensor_bytes(a) <= g->arena_bytes);
+		for (int j = i + 1; j < g->n_tensors; j++) {
+			const Tensor *b = &g->tensors[j];
+			if (b->offset < 0)
+				continue;
+			int live_together = !(a->last_use < b->first_use || b->last_use < a->first_use);
+			int bytes_overlap = a->offset < b->offset + (int64_t)tensor_bytes(b) &&
+					    b->offset < a->offset + (int64_t)tensor_bytes(a);
+			assert_false(live_together && bytes_overlap);
+		}
+	}
+}
+
+static void test_chain_reuses_two_buffers(void **state)
+{
+	(void)state;
+	Graph *g = relu_chain(6, 1000);
+	Diag d;
+	assert_int_equal(lower_graph(g, &d), 0);
+	PlanStats st;
+	assert_int_equal(plan_memory(g, &st, &d), 0);
+	assert_no_live_overlap(g);
+	/* 5 intermediates of 4000 bytes (4032 aligned); only 2 live at once */
+	assert_int_equal(st.sum_bytes, 5 * 4032);
+	assert_int_equal(st.peak_live, 2 * 4032);
+	assert_int_equal(st.arena_bytes, 2 * 4032);
+	/* the last one is the graph output: the caller's buffer */
+	assert_int_equal(g->tensors[graph_find_tensor(g, "t5")].offset, -1);
+	graph_free(g);
+}
+
+static void test_reshape_is_a_view(void **state)
+{
+	(void)state;
+	Graph *g = relu_chain(3, 64);
+	/* t0 -> Reshape(8x8) -> r, and t1 now reads r */
+	int t0 = graph_find_tensor(g, "t0");
+	int shape = graph_add_tensor(g, "shape", T_CONST, RN_I64);
+	g->tensors[shape].rank = 1;
+	g->tensors[shape].dims[0] = 2;
+	int64_t *sv = xmalloc(16);
+	sv[0] = 8, sv[1] = 8;
+	g->tensors[shape].data = sv;
+	int r = graph_add_tensor(g, "r", T_ACT, 0);
+	graph_add_node(g, "reshape", "Reshape", (int[]){t0, shape}, 2, &r, 1);
+	g->nodes[1].in[0] = r;
+	Diag d;
+	assert_int_equal(graph_toposort(g, &d), 0);
+	assert_int_equal(lower_graph(g, &d), 0);
+	PlanStats st;
+	assert_int_equal(plan_memory(g, &st, &d), 0);
+	assert_int_equal(g->tensors[r].alias, t0);
+	assert_int_equal(g->tensors[r].offset, -1);
+	assert_int_equal(tensor_root(g, r), t0);
+	assert_no_live_overlap(g);
+	graph_free(g);
+}
+
+static void test_branches_keep_both_alive(void **state)
+{
+	(void)state;
+	/* x -> a, x -> b, a + b -> y: a and b are live together */
+	Graph *g = graph_new();
+	g->opset = 13;
+	int x = graph_add_tensor(g, "x", T_INPUT, RN_F32);
+	g->tensors[x].rank = 1;
+	g->tensors[x].dims[0] = 100;
+	g->inputs = xmalloc(sizeof *g->inputs);
+	g->inputs[g->n_inputs++] = x;
+	int a = graph_add_tensor(g, "a", T_ACT, 0), b = graph_add_tensor(g, "b", T_ACT, 0);
+	int y = graph_add_tensor(g, "y", T_ACT, 0);
+	graph_add_node(g, "na", "Relu", &x, 1, &a, 1);
+	graph_add_node(g, "nb", "Sigmoid", &x, 1, &b, 1);
+	graph_add_node(g, "ny", "Add", (int[]){a, b}, 2, &y, 1);
+	g->outputs = xmalloc(sizeof *g->outputs);
+	g->outputs[g->n_outputs++] = y;
+	g->tensors[y].is_output = 1;
+	Diag d;
+	assert_int_equal(lower_graph(g, &d), 0);
+	PlanStats st;
+	assert_int_equal(plan_memory(g, &st, &d), 0);
+	assert_int_equal(st.arena_bytes, 2 * 448);
+	assert_true(g->tensors[a].offset != g->tensors[b].offset);
+	assert_no_live_overlap(g);
+	graph_free(g);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_chain_reuses_two_buffers),
+		cmocka_unit_test(test_reshape_is_a_view),
+		cmocka_unit_test(test_branches_keep_both_alive),
+	};
+	return cmocka_run_group_tests_name("plan_memory", tests, NULL, NULL);
+}
