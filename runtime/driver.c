@@ -31,7 +31,7 @@ static const char *prog_name(const rn_model_desc *m)
 	return m->name && m->name[0] ? m->name : "model";
 }
 
-static void fail(const rn_model_desc *m, const char *file, const char *fmt, ...)
+static void report(const rn_model_desc *m, const char *file, const char *fmt, ...)
 {
 	va_list ap;
 	fprintf(stderr, "%s: error: ", prog_name(m));
@@ -231,7 +231,7 @@ static void *read_input(const rn_model_desc *m, const rn_io_desc *io, const char
 {
 	FILE *f = fopen(path, "rb");
 	if (!f) {
-		fail(m, path, "cannot open: %s", strerror(errno));
+		report(m, path, "cannot open: %s", strerror(errno));
 		return NULL;
 	}
 	void *data = NULL;
@@ -240,11 +240,11 @@ static void *read_input(const rn_model_desc *m, const rn_io_desc *io, const char
 	char shape[160], want_shape[160];
 	npy_header h;
 	if (fread(pre, 1, 10, f) != 10 || memcmp(pre, "\x93NUMPY", 6) != 0) {
-		fail(m, path, "not a .npy file");
+		report(m, path, "not a .npy file");
 		goto out;
 	}
 	if (pre[6] < 1 || pre[6] > 3) {
-		fail(m, path, "unsupported .npy version %d.%d", pre[6], pre[7]);
+		report(m, path, "unsupported .npy version %d.%d", pre[6], pre[7]);
 		goto out;
 	}
 	uint32_t hlen;
@@ -252,36 +252,36 @@ static void *read_input(const rn_model_desc *m, const rn_io_desc *io, const char
 		hlen = read_le(pre + 8, 2);
 	} else {
 		if (fread(pre + 10, 1, 2, f) != 2) {
-			fail(m, path, "truncated header");
+			report(m, path, "truncated header");
 			goto out;
 		}
 		hlen = read_le(pre + 8, 4);
 	}
 	if (hlen > MAX_HEADER) {
-		fail(m, path, "header of %lu bytes is implausibly large", (unsigned long)hlen);
+		report(m, path, "header of %lu bytes is implausibly large", (unsigned long)hlen);
 		goto out;
 	}
 	hdr = malloc(hlen + 1);
 	if (!hdr || fread(hdr, 1, hlen, f) != hlen) {
-		fail(m, path, hdr ? "truncated header" : "out of memory");
+		report(m, path, hdr ? "truncated header" : "out of memory");
 		goto out;
 	}
 	hdr[hlen] = 0;
 	const char *why = parse_header(hdr, &h);
 	if (why) {
-		fail(m, path, "%s", why);
+		report(m, path, "%s", why);
 		goto out;
 	}
 	if (h.fortran) {
-		fail(m, path, "fortran_order arrays are not supported; save a C-ordered array");
+		report(m, path, "fortran_order arrays are not supported; save a C-ordered array");
 		goto out;
 	}
 	if (!descr_matches(h.descr, io->dtype)) {
 		if (io->dtype == RN_BF16)
-			fail(m, path, "dtype '%s' does not match the model's input '%s' (bfloat16, "
+			report(m, path, "dtype '%s' does not match the model's input '%s' (bfloat16, "
 			     "which must be given as its raw bits, dtype '<u2')", h.descr, io->name);
 		else
-			fail(m, path, "dtype '%s' does not match the model's input '%s' (%s)",
+			report(m, path, "dtype '%s' does not match the model's input '%s' (%s)",
 			     h.descr, io->name, rn_dtype_name(io->dtype));
 		goto out;
 	}
@@ -291,7 +291,7 @@ static void *read_input(const rn_model_desc *m, const rn_io_desc *io, const char
 	if (!same) {
 		format_shape(shape, sizeof shape, h.rank, h.dims);
 		format_shape(want_shape, sizeof want_shape, io->rank, io->dims);
-		fail(m, path, "shape %s does not match the model's input '%s' %s", shape,
+		report(m, path, "shape %s does not match the model's input '%s' %s", shape,
 		     io->name, want_shape);
 		goto out;
 	}
@@ -300,18 +300,18 @@ static void *read_input(const rn_model_desc *m, const rn_io_desc *io, const char
 	size_t bytes = n * es;
 	data = alloc_aligned(bytes);
 	if (!data) {
-		fail(m, path, "out of memory");
+		report(m, path, "out of memory");
 		goto out;
 	}
 	size_t got = fread(data, 1, bytes, f);
 	if (got != bytes) {
-		fail(m, path, "truncated: expected %zu data bytes, found %zu", bytes, got);
+		report(m, path, "truncated: expected %zu data bytes, found %zu", bytes, got);
 		free(data);
 		data = NULL;
 		goto out;
 	}
 	if (fgetc(f) != EOF) {
-		fail(m, path, "trailing data after the %zu data bytes", bytes);
+		report(m, path, "trailing data after the %zu data bytes", bytes);
 		free(data);
 		data = NULL;
 		goto out;
@@ -343,7 +343,7 @@ static int write_npy(const rn_model_desc *m, const char *path, const char *shown
 	size_t n = (size_t)elems_of(io->rank, io->dims);
 	FILE *f = fopen(path, "wb");
 	if (!f) {
-		fail(m, shown, "cannot create '%s': %s", path, strerror(errno));
+		report(m, shown, "cannot create '%s': %s", path, strerror(errno));
 		return -1;
 	}
 	int ok = fwrite(pre, 1, 10, f) == 10 && fwrite(dict, 1, (size_t)dl, f) == (size_t)dl;
@@ -355,7 +355,7 @@ static int write_npy(const rn_model_desc *m, const char *path, const char *shown
 	to_from_little_endian(data, n, es);
 	ok = fclose(f) == 0 && ok;
 	if (!ok) {
-		fail(m, shown, "write failed: %s", strerror(errno));
+		report(m, shown, "write failed: %s", strerror(errno));
 		remove(path);
 		return -1;
 	}
@@ -389,7 +389,7 @@ static int bench(const rn_model_desc *m, long reps, void *ws, const void *const 
 {
 	double *t = malloc((size_t)reps * sizeof *t);
 	if (!t) {
-		fail(m, NULL, "out of memory");
+		report(m, NULL, "out of memory");
 		return 1;
 	}
 	int rc = m->run(ws, in, out); /* warm-up: page in weights and buffers */
@@ -399,7 +399,7 @@ static int bench(const rn_model_desc *m, long reps, void *ws, const void *const 
 		t[r] = now_ms() - t0;
 	}
 	if (rc != 0) {
-		fail(m, NULL, "run failed with code %d (%s)", rc, run_error_name(rc));
+		report(m, NULL, "run failed with code %d (%s)", rc, run_error_name(rc));
 		free(t);
 		return 1;
 	}
@@ -422,13 +422,13 @@ int rn_driver_main(const rn_model_desc *m, int argc, char **argv)
 	if (argc >= 2 && strcmp(argv[1], "--bench") == 0) {
 		char *end;
 		if (argc != 3 + ni) {
-			fail(m, NULL, "--bench takes N and then %d input file(s)", ni);
+			report(m, NULL, "--bench takes N and then %d input file(s)", ni);
 			return usage(m, stderr);
 		}
 		errno = 0;
 		reps = strtol(argv[2], &end, 10);
 		if (*argv[2] == 0 || *end || errno || reps < 1 || reps > 1000000) {
-			fail(m, NULL, "--bench N: '%s' is not a count from 1 to 1000000", argv[2]);
+			report(m, NULL, "--bench N: '%s' is not a count from 1 to 1000000", argv[2]);
 			return usage(m, stderr);
 		}
 		in_paths = argv + 3;
@@ -436,7 +436,7 @@ int rn_driver_main(const rn_model_desc *m, int argc, char **argv)
 		in_paths = argv + 1;
 		out_paths = argv + 1 + ni;
 	} else {
-		fail(m, NULL, "expected %d input and %d output file(s), got %d argument(s)", ni,
+		report(m, NULL, "expected %d input and %d output file(s), got %d argument(s)", ni,
 		     no, argc - 1);
 		return usage(m, stderr);
 	}
@@ -447,7 +447,7 @@ int rn_driver_main(const rn_model_desc *m, int argc, char **argv)
 	char **tmp = calloc((size_t)no + 1, sizeof *tmp);
 	void *ws = alloc_aligned(m->workspace_bytes);
 	if (!in || !out || !tmp || !ws) {
-		fail(m, NULL, "out of memory");
+		report(m, NULL, "out of memory");
 		goto done;
 	}
 	for (int i = 0; i < ni; i++)
@@ -457,7 +457,7 @@ int rn_driver_main(const rn_model_desc *m, int argc, char **argv)
 		const rn_io_desc *io = &m->outputs[i];
 		out[i] = alloc_aligned((size_t)elems_of(io->rank, io->dims) * rn_dtype_size(io->dtype));
 		if (!out[i]) {
-			fail(m, NULL, "out of memory");
+			report(m, NULL, "out of memory");
 			goto done;
 		}
 	}
@@ -467,14 +467,14 @@ int rn_driver_main(const rn_model_desc *m, int argc, char **argv)
 	}
 	int rc = m->run(ws, (const void *const *)in, out);
 	if (rc != 0) {
-		fail(m, NULL, "run failed with code %d (%s)", rc, run_error_name(rc));
+		report(m, NULL, "run failed with code %d (%s)", rc, run_error_name(rc));
 		goto done;
 	}
 	/* all outputs to temporary files first, then rename them all */
 	for (int i = 0; i < no; i++) {
 		size_t len = strlen(out_paths[i]) + 16;
 		if (!(tmp[i] = malloc(len))) {
-			fail(m, NULL, "out of memory");
+			report(m, NULL, "out of memory");
 			goto done;
 		}
 		snprintf(tmp[i], len, "%s.tmp%d", out_paths[i], i);
@@ -486,7 +486,7 @@ int rn_driver_main(const rn_model_desc *m, int argc, char **argv)
 	}
 	for (int i = 0; i < no; i++) {
 		if (rename(tmp[i], out_paths[i]) != 0) {
-			fail(m, out_paths[i], "cannot rename '%s': %s", tmp[i], strerror(errno));
+			report(m, out_paths[i], "cannot rename '%s': %s", tmp[i], strerror(errno));
 			for (int j = 0; j < i; j++) /* all outputs or none */
 				remove(out_paths[j]);
 			goto done;
