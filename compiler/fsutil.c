@@ -83,6 +83,21 @@ static int is_empty_dir(const char *path)
 	return empty;
 }
 
+int check_output_dir(const char *dir, int force, Diag *d)
+{
+	struct stat st;
+	if (lstat(dir, &st) != 0)
+		return 0;
+	if (!S_ISDIR(st.st_mode))
+		return diag_set(d, "%s: exists and is not a folder", dir);
+	char marker[4096];
+	snprintf(marker, sizeof marker, "%s/" OUTPUT_MARKER, dir);
+	int ours = access(marker, F_OK) == 0;
+	if (!ours && !force && !is_empty_dir(dir))
+		return diag_set(d, "%s: exists, is not empty and was not written by resnetc (use --force to replace it)", dir);
+	return 0;
+}
+
 int commit_dir(const char *tmp, const char *dir, int force, Diag *d)
 {
 	struct stat st;
@@ -91,13 +106,8 @@ int commit_dir(const char *tmp, const char *dir, int force, Diag *d)
 			return diag_set(d, "cannot create %s: %s", dir, strerror(errno));
 		return 0;
 	}
-	if (!S_ISDIR(st.st_mode))
-		return diag_set(d, "%s exists and is not a folder", dir);
-	char marker[4096];
-	snprintf(marker, sizeof marker, "%s/" OUTPUT_MARKER, dir);
-	int ours = access(marker, F_OK) == 0;
-	if (!ours && !force && !is_empty_dir(dir))
-		return diag_set(d, "%s exists, is not empty and was not written by resnetc (use --force to replace it)", dir);
+	if (check_output_dir(dir, force, d))
+		return -1;
 	size_t n = strlen(dir) + 32;
 	char *old = xmalloc(n);
 	snprintf(old, n, "%s.old-XXXXXX", dir);

@@ -10,6 +10,8 @@ void remove_tree(const char *path);
 /* Creates a fresh temporary folder next to `dir` (same file system, so the
  * final rename is atomic). Returns a malloc'd path or NULL. */
 char *make_temp_sibling(const char *dir, Diag *d);
+/* Fails if dir exists and may not be replaced (see commit_dir). */
+int check_output_dir(const char *dir, int force, Diag *d);
 /* Moves tmp to dir. An existing dir is replaced only if it is empty, was
  * written by resnetc (holds MARKER), or force is set. */
 int commit_dir(const char *tmp, const char *dir, int force, Diag *d);

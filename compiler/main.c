@@ -201,6 +201,10 @@ int main(int argc, char **argv)
 		name = nbuf;
 	}
 
+	if (compile && check_output_dir(out, force, &d) != 0) {
+		fprintf(stderr, "resnetc: error: %s\n", d.msg);
+		return 1;
+	}
 	Graph *g = load_model(model, &opt, &d);
 	if (!g) {
 		/* "7:10: ..." (a place in the file) joins the name with ':' */
@@ -245,7 +249,8 @@ int main(int argc, char **argv)
 	free(tmp);
 	graph_free(g);
 	if (rc) {
-		fprintf(stderr, "resnetc: error: %s: %s\n", rc && strstr(d.msg, out) ? model : out, d.msg);
+		/* these messages name the output path themselves */
+		fprintf(stderr, "resnetc: error: %s\n", d.msg);
 		return 1;
 	}
 	return 0;
