@@ -376,7 +376,7 @@ static int emit_source(Emitter *e, const PlanStats *st, const char *dir, Diag *d
 		int shown = 0;
 		for (int k = 0; k < n->n_steps; k++) {
 			const Step *s = &n->steps[k];
-			if (s->kernel == K_VIEW && g->tensors[s->out[0]].alias >= 0)
+			if (step_is_noop(g, s))
 				continue;
 			if (!shown) {
 				char sh[96];

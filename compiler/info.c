@@ -1,5 +1,6 @@
 #include "info.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "lower.h"
@@ -74,15 +75,25 @@ void print_info(FILE *f, const Graph *g, const PlanStats *st)
 		tp += p;
 		tm += m;
 		const char *kern = n->n_steps ? kernel_name(n->steps[0].kernel) : "-";
-		if (n->n_steps && n->steps[0].kernel == K_VIEW && g->tensors[n->out[0]].alias >= 0)
+		if (n->n_steps && step_is_noop(g, &n->steps[0]))
 			kern = "view (no code)";
 		fprintf(f, "%-*.*s  %-*s  %-20s %10s %10s  %s\n", wname, wname, n->name, wop, n->op_type,
 			shape_str(&g->tensors[n->out[0]], s1, sizeof s1), human((double)p, s2, sizeof s2),
 			human((double)m, s3, sizeof s3), kern);
 	}
+	/* Constants the code reads (folded-away ones are not emitted). */
+	char *used = xcalloc(g->n_tensors, 1);
+	for (int i = 0; i < g->n_nodes; i++)
+		for (int k = 0; !g->nodes[i].dead && k < g->nodes[i].n_steps; k++)
+			for (int j = 0; j < 5; j++) {
+				int t = g->nodes[i].steps[k].in[j];
+				if (t >= 0 && g->tensors[tensor_root(g, t)].kind == T_CONST)
+					used[tensor_root(g, t)] = 1;
+			}
 	for (int i = 0; i < g->n_tensors; i++)
-		if (g->tensors[i].kind == T_CONST)
+		if (used[i])
 			wbytes += (int64_t)tensor_bytes(&g->tensors[i]);
+	free(used);
 	fprintf(f, "\ntotal: %s parameters, %s MACs (%.3f GFLOP)\n", human((double)tp, s2, sizeof s2),
 		human((double)tm, s3, sizeof s3), 2.0 * tm / 1e9);
 	fprintf(f, "inputs:");

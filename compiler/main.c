@@ -11,6 +11,7 @@
 #include "fsutil.h"
 #include "info.h"
 #include "ops.h"
+#include "passes.h"
 #include "plan.h"
 
 #define VERSION "0.1.0"
@@ -39,6 +40,10 @@ static const char help[] =
 	"                         --input-shape input=1x3x224x224 (repeatable; NAME may be\n"
 	"                         left out when the model has one input)\n"
 	"  --force                replace DIR even if it was not written by resnetc\n"
+	"  -O0 | -O2              graph passes off | on (default -O2)\n"
+	"  --disable=P1,P2        turn single passes off; passes: fold-bn, fuse-add,\n"
+	"                         fuse-act, views, inplace\n"
+	"  --passes               (info) node counts per op before and after each pass\n"
 	"  -h, --help             this help\n"
 	"  --version              print the version\n"
 	"\n"
@@ -114,6 +119,21 @@ static int valid_name(const char *s)
 	return 1;
 }
 
+static int disable_passes(const char *list, int *enabled)
+{
+	char buf[256];
+	snprintf(buf, sizeof buf, "%s", list);
+	for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+		int k = 0;
+		while (k < n_passes && strcmp(passes[k].name, tok))
+			k++;
+		if (k == n_passes)
+			return -1;
+		enabled[k] = 0;
+	}
+	return 0;
+}
+
 static int has_suffix(const char *s, const char *suffix)
 {
 	size_t a = strlen(s), b = strlen(suffix);
@@ -153,7 +173,10 @@ int main(int argc, char **argv)
 	int compile = !strcmp(cmd, "compile");
 
 	const char *model = NULL, *out = NULL, *name = NULL;
-	int force = 0;
+	int force = 0, show_passes = 0;
+	int enabled[16];
+	for (int i = 0; i < n_passes; i++)
+		enabled[i] = 1;
 	ShapePin pins[16];
 	ImportOptions opt = {pins, 0};
 	Diag d = {{0}};
@@ -181,6 +204,14 @@ int main(int argc, char **argv)
 			}
 		} else if (!strcmp(a, "--force")) {
 			force = 1;
+		} else if (!strcmp(a, "-O0") || !strcmp(a, "-O2")) {
+			for (int k = 0; k < n_passes; k++)
+				enabled[k] = a[2] == '2';
+		} else if (!strncmp(a, "--disable=", 10)) {
+			if (disable_passes(a + 10, enabled) != 0)
+				return usage_error("--disable: unknown pass in '%s' (passes: fold-bn, fuse-add, fuse-act, views, inplace)", a + 10);
+		} else if (!strcmp(a, "--passes")) {
+			show_passes = 1;
 		} else if (a[0] == '-' && a[1]) {
 			return usage_error("unknown option '%s'", a);
 		} else if (!model) {
@@ -212,8 +243,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "resnetc: error: %s:%s%s\n", model, located ? "" : " ", d.msg);
 		return 1;
 	}
+	if (run_passes(g, enabled, show_passes && !compile ? stdout : NULL, &d) != 0) {
+		fprintf(stderr, "resnetc: error: %s: %s\n", model, d.msg);
+		graph_free(g);
+		return 1;
+	}
 	PlanStats st;
 	plan_memory(g, &st, &d);
+	if (show_passes && !compile) {
+		printf("\n");
+	}
 	if (!compile) {
 		print_info(stdout, g, &st);
 		graph_free(g);

@@ -1,10 +1,10 @@
 /*
  * The static memory plan and the step schedule the emitter follows.
  *
- * plan_memory() numbers the steps of live nodes in order, decides which
- * tensors are views of others (K_VIEW steps whose output is not a graph
- * output), computes each stored tensor's live range and gives it an offset
- * in one arena, 64-byte aligned, reusing space of tensors that are dead.
+ * plan_memory() numbers the steps of live nodes in order, computes each
+ * stored tensor's live range and gives it an offset in one arena, 64-byte
+ * aligned, reusing space of tensors that are dead. Tensors with an alias
+ * (set by the views and inplace passes) use their root's storage.
  * Graph inputs and outputs live in the caller's buffers; constants in the
  * weights.
  */
@@ -26,5 +26,8 @@ int plan_memory(Graph *g, PlanStats *st, Diag *d);
 
 /* The tensor whose storage t uses (t itself unless it is a view). */
 int tensor_root(const Graph *g, int t);
+/* A view step whose output already is its input's memory: no code. */
+struct Step;
+int step_is_noop(const Graph *g, const struct Step *s);
 
 #endif

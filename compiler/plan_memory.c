@@ -12,6 +12,11 @@ int tensor_root(const Graph *g, int t)
 	return t;
 }
 
+int step_is_noop(const Graph *g, const Step *s)
+{
+	return s->kernel == K_VIEW && tensor_root(g, s->out[0]) == tensor_root(g, s->in[0]);
+}
+
 static int64_t align_up(int64_t v)
 {
 	return (v + PLAN_ALIGN - 1) / PLAN_ALIGN * PLAN_ALIGN;
@@ -44,19 +49,8 @@ int plan_memory(Graph *g, PlanStats *st, Diag *d)
 	memset(st, 0, sizeof *st);
 	for (int i = 0; i < g->n_tensors; i++) {
 		Tensor *t = &g->tensors[i];
-		t->alias = -1;
 		t->offset = -1;
 		t->first_use = t->last_use = -1;
-	}
-	/* Views: same bytes, another shape. A view that is a graph output
-	 * keeps its own storage (the caller's buffer) and the step copies. */
-	for (int i = 0; i < g->n_nodes; i++) {
-		Node *n = &g->nodes[i];
-		if (n->dead || n->n_steps != 1 || n->steps[0].kernel != K_VIEW)
-			continue;
-		Tensor *y = &g->tensors[n->steps[0].out[0]];
-		if (!y->is_output)
-			y->alias = n->steps[0].in[0];
 	}
 	int step = 0;
 	for (int i = 0; i < g->n_nodes; i++) {
@@ -65,7 +59,7 @@ int plan_memory(Graph *g, PlanStats *st, Diag *d)
 			continue;
 		for (int k = 0; k < n->n_steps; k++) {
 			Step *s = &n->steps[k];
-			if (s->kernel == K_VIEW && g->tensors[s->out[0]].alias >= 0)
+			if (step_is_noop(g, s))
 				continue;
 			for (int j = 0; j < 5; j++)
 				if (s->in[j] >= 0)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ops.h"
+#include "passes.h"
 #include "plan.h"
 
 /* x -> Relu -> t0 -> Relu -> t1 ... -> t(n-1) (the graph output) */
@@ -91,6 +92,7 @@ static void test_reshape_is_a_view(void **state)
 	Diag d;
 	assert_int_equal(graph_toposort(g, &d), 0);
 	assert_int_equal(lower_graph(g, &d), 0);
+	assert_int_equal(pass_views(g, &d), 0);
 	PlanStats st;
 	assert_int_equal(plan_memory(g, &st, &d), 0);
 	assert_int_equal(g->tensors[r].alias, t0);

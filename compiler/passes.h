@@ -1,0 +1,50 @@
+/*
+ * Graph passes: each one a function Graph -> Graph in its own file, run on
+ * a lowered graph (every tensor shaped), switchable from the command line.
+ * A pass that changes a node calls relower() so its steps match again.
+ *
+ *   fold-bn        Conv -> BatchNormalization becomes one Conv (weights and
+ *                  bias scaled in double precision)
+ *   fuse-add       Conv -> Add (the residual) becomes one Conv whose store
+ *                  adds the other operand
+ *   fuse-act       Conv/Gemm -> Relu | Clip | LeakyRelu becomes one step
+ *   views          Identity, Dropout, Flatten, Reshape, Squeeze, Unsqueeze
+ *                  share their input's memory instead of copying it
+ *   inplace        a fused residual Add writes over the operand it adds
+ *                  when that operand dies there
+ */
+#ifndef RESNETC_PASSES_H
+#define RESNETC_PASSES_H
+
+#include <stdio.h>
+
+#include "ir.h"
+
+typedef struct {
+	const char *name;
+	const char *what;
+	int (*run)(Graph *g, Diag *d);
+} Pass;
+
+extern const Pass passes[];
+extern const int n_passes;
+
+int pass_fold_bn(Graph *g, Diag *d);
+int pass_fuse_add(Graph *g, Diag *d);
+int pass_fuse_act(Graph *g, Diag *d);
+int pass_views(Graph *g, Diag *d);
+int pass_inplace(Graph *g, Diag *d);
+
+/* Runs the passes whose enabled[i] is set, in order. If report is not
+ * NULL, prints node counts per op before and after each pass. */
+int run_passes(Graph *g, const int *enabled, FILE *report, Diag *d);
+
+/* ---- helpers for passes (passes.c) ---- */
+/* Redoes lowering of one node after a pass changed it. */
+int relower(Graph *g, Node *n, Diag *d);
+/* Number of live nodes reading tensor t (graph outputs count as readers). */
+int consumers(const Graph *g, int t);
+/* The live node producing t, or NULL. */
+Node *producer(Graph *g, int t);
+
+#endif
