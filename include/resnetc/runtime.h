@@ -99,6 +99,49 @@ typedef struct {
 void rn_conv2d_f32(const rn_conv2d_params *p, const float *x, const float *w,
 		   const float *bias, const float *residual, float *y);
 
+/* ---- Threads ----
+ * Kernels that split work call rn_parallel_for; with tp == NULL it is a
+ * plain loop, so single-threaded code never references pthreads. A pool
+ * (include/resnetc/threadpool.h, runtime/threadpool.c, only built with
+ * --threads N > 1) runs the tasks on its workers and the caller. fn gets
+ * the task index and the index (0..threads-1) of the thread running it, so
+ * it can pick its own slice of scratch memory. */
+typedef struct rn_threadpool rn_threadpool;
+typedef void (*rn_task_fn)(void *ctx, int64_t task, int thread);
+void rn_parallel_for(rn_threadpool *tp, int64_t n_tasks, rn_task_fn fn, void *ctx);
+/* Threads of tp (1 for NULL). */
+int rn_threadpool_threads(const rn_threadpool *tp);
+
+/* ---- Fast convolution from weights the compiler packed ----
+ * rn_conv2d_f32 above computes any convolution straight from OIHW weights.
+ * These compute the same (within float rounding) faster, from weights and
+ * bias that the compiler packed ahead of time with rn_conv2d_pack: the
+ * compiler links this same runtime, so both sides agree on the layout by
+ * construction. The packed layout does not depend on the ISA the kernel is
+ * built for, so one output folder builds for any target; kernels per ISA
+ * are chosen when the runtime is compiled (__AVX512F__, __AVX2__ + __FMA__,
+ * __ARM_NEON, else portable C).
+ *   RN_CONV_GEMM      any group-1 convolution as a GEMM: 1x1 stride 1
+ *                     reads the input directly; other shapes go through
+ *                     bounded im2col tiles in scratch (never a full im2col)
+ *   RN_CONV_WINOGRAD  3x3, stride 1, dilation 1, group 1: Winograd
+ *                     F(4x4, 3x3), weights transformed at compile time
+ *   RN_CONV_DEPTHWISE group == c == m
+ *   RN_CONV_BLAS      im2col tiles + cblas_sgemm (runtime built with
+ *                     -DRN_USE_OPENBLAS, linked with -lopenblas)
+ * The epilogue is rn_conv2d_f32's: y = act(conv + bias + residual), and y
+ * may be residual itself. scratch: rn_conv2d_scratch_size bytes, 64-byte
+ * aligned. */
+enum { RN_CONV_DIRECT = 0, RN_CONV_GEMM, RN_CONV_WINOGRAD, RN_CONV_DEPTHWISE, RN_CONV_BLAS };
+
+int rn_conv2d_supports(int algo, const rn_conv2d_params *p);
+size_t rn_conv2d_packed_size(int algo, const rn_conv2d_params *p);
+/* w is OIHW, bias [m] or NULL (zeros). packed: rn_conv2d_packed_size bytes. */
+void rn_conv2d_pack(int algo, const rn_conv2d_params *p, const float *w, const float *bias, float *packed);
+size_t rn_conv2d_scratch_size(int algo, const rn_conv2d_params *p, int threads);
+void rn_conv2d_packed_f32(int algo, const rn_conv2d_params *p, const float *x, const float *packed,
+			  const float *residual, float *y, void *scratch, rn_threadpool *tp);
+
 /* ---- Pooling over 1 to 3 spatial dims ----
  * x is [nc][in...], y is [nc][out...]. For each output position the window
  * starts at o*s - pad_begin and has k taps spaced d apart; taps outside
