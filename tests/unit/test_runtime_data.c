@@ -150,7 +150,7 @@ static void test_pad_random_3d_all_modes(void **state)
 	for (int trial = 0; trial < 200; trial++) {
 		int mode = trial % 4;
 		int64_t dims[3], b[3], e[3], lo[3], len[3], yd[3];
-		int64_t n = 1, ny = 1;
+		int64_t n = 1;
 		for (int i = 0; i < 3; i++) {
 			dims[i] = 1 + irand(5);
 			b[i] = irand(7) - 2;
@@ -163,7 +163,6 @@ static void test_pad_random_3d_all_modes(void **state)
 			len[i] = dims[i] - lo[i] - (e[i] < 0 ? -e[i] : 0);
 			yd[i] = dims[i] + b[i] + e[i];
 			n *= dims[i];
-			ny *= yd[i];
 		}
 		int16_t x[125], y[2000], value = -7;
 		for (int64_t i = 0; i < n; i++)
