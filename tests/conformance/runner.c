@@ -172,9 +172,11 @@ static int read_file(const char *path, uint8_t **buf, size_t *len, char *err)
 	return 0;
 }
 
-/* First non-blank line of a text file, preferring one that contains `want`
- * (cc's "error:" line rather than its "In function" preamble). */
-static void first_line(const char *path, const char *want, char *out, size_t outlen)
+/* The line of a text file that says what went wrong: the first one that
+ * contains one of `wants` (cc's "error:" or the linker's "undefined
+ * reference", not the "In function" preamble or collect2's summary),
+ * else the first non-blank one. */
+static void first_line(const char *path, const char *const *wants, char *out, size_t outlen)
 {
 	uint8_t *buf;
 	size_t len;
@@ -183,12 +185,17 @@ static void first_line(const char *path, const char *want, char *out, size_t out
 	if (read_file(path, &buf, &len, err) != 0)
 		return;
 	char *text = (char *)buf, *pick = NULL;
-	if (want)
-		pick = strstr(text, want);
-	if (pick) {
-		while (pick > text && pick[-1] != '\n')
-			pick--;
-	} else {
+	for (char *line = text; wants && *line && !pick;) {
+		size_t n = strcspn(line, "\n");
+		char saved = line[n];
+		line[n] = 0;
+		for (const char *const *w = wants; *w && !pick; w++)
+			if (strstr(line, *w) && strncmp(line, "collect2", 8) != 0)
+				pick = line;
+		line[n] = saved;
+		line += n + (saved == '\n');
+	}
+	if (!pick) {
 		pick = text;
 		while (*pick == '\n' || *pick == '\r' || *pick == ' ' || *pick == '\t')
 			pick++;
@@ -206,7 +213,8 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 	(void)st;
 	(void)flag;
 	(void)ftw;
-	return remove(path) == 0 ? 0 : 0;
+	remove(path); /* best effort: a leftover file must not stop the walk */
+	return 0;
 }
 
 static void rm_tree(const char *path)
@@ -991,7 +999,9 @@ static int run_case(const test_case *c, const char *tmp, const options *o, char 
 		return -1;
 	if (st != 0) {
 		char line[MSG_LEN / 2];
-		first_line(cc_err, "error", line, sizeof line);
+		static const char *const cc_wants[] = {
+			"error:", "undefined reference", "multiple definition", NULL};
+		first_line(cc_err, cc_wants, line, sizeof line);
 		return fail(err, "cc exited %d on the generated code: %s", st, line);
 	}
 
@@ -1382,7 +1392,7 @@ static char *absolute(const char *path)
 
 /* Defaults come from where this program sits: BUILD/tests/conformance_runner,
  * and the repository is the nearest folder above holding compiler/ and
- * runtime/ (build/san/tests/... works too). */
+ * include/resnetc/ (build/ has a compiler/ of objects, hence the second). */
 static void default_paths(const char *argv0, char **build, char **repo)
 {
 	char exe[PATH_MAX];
@@ -1398,7 +1408,7 @@ static void default_paths(const char *argv0, char **build, char **repo)
 	*repo = NULL;
 	char *p = xstrdup(dir);
 	for (int i = 0; i < 6 && !*repo; i++) {
-		char *a = fmt("%s/compiler", p), *b = fmt("%s/runtime", p);
+		char *a = fmt("%s/compiler", p), *b = fmt("%s/include/resnetc", p);
 		if (is_dir(a) && is_dir(b))
 			*repo = xstrdup(p);
 		free(a);
