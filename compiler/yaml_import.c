@@ -482,8 +482,8 @@ static int read_spec(Diag *d, yaml_document_t *doc, const yaml_node_t *root, con
 		if (pin->name[0] && strcmp(pin->name, "input"))
 			return diag_set(d, "--input-shape names '%s'; the model's only input is 'input'", pin->name);
 		if (pin->rank != 4 || pin->dims[1] != s->input[1])
-			return diag_set(d, "--input-shape must be Nx%lldxHxW (the model's input has %lld channels)",
-					(long long)s->input[1], (long long)s->input[1]);
+			return diag_set(d, "--input-shape must be Nx%lldxHxW, with the channel count of 'input'",
+					(long long)s->input[1]);
 		memcpy(s->input, pin->dims, sizeof s->input);
 	}
 	if (s->input[0] * s->input[1] * s->input[2] * s->input[3] > ((int64_t)1 << 32))
@@ -826,14 +826,23 @@ static int build(Builder *b)
 	g->outputs[g->n_outputs++] = out;
 	g->tensors[out].is_output = 1;
 
+	const StTensor *extra = NULL;
+	int n_extra = 0;
 	for (int i = 0; b->st && i < b->st->n; i++) {
 		const StTensor *t = &b->st->t[i];
 		const char *dot = strrchr(t->name, '.');
 		if (t->used || (dot && !strcmp(dot, ".num_batches_tracked")))
 			continue;
-		char sh[96];
-		return weights_err(b, "unexpected tensor '%.80s' (shape %s): the model described has no such parameter",
-				   t->name, st_shape_str(t->rank, t->dims, sh, sizeof sh));
+		if (!n_extra++)
+			extra = t;
+	}
+	if (extra) {
+		char sh[96], more[48] = "";
+		if (n_extra > 1)
+			snprintf(more, sizeof more, " and %d more", n_extra - 1);
+		return weights_err(b, "unexpected tensor '%.80s' (shape %s)%s: the model described has no such parameter%s",
+				   extra->name, st_shape_str(extra->rank, extra->dims, sh, sizeof sh), more,
+				   n_extra > 1 ? "s" : "");
 	}
 	return graph_toposort(g, b->d);
 }
