@@ -44,7 +44,10 @@ static int fake_run(void *ws, const void *const *in, void *const *out)
 static const rn_io_desc fake_inputs[1] = { { "x", RN_F32, 2, { 2, 3 } } };
 static const rn_io_desc fake_outputs[2] = { { "y", RN_F32, 2, { 2, 3 } },
 					    { "count", RN_I64, 0, { 0 } } };
-static const rn_model_desc fake = { "double_it", 1, 2, fake_inputs, fake_outputs, 100, fake_run };
+static const rn_model_desc fake = {
+	.name = "double_it", .n_inputs = 1, .n_outputs = 2, .inputs = fake_inputs,
+	.outputs = fake_outputs, .workspace_bytes = 100, .run = fake_run,
+};
 
 /* ---- helpers ---- */
 
