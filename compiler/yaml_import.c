@@ -38,7 +38,7 @@ typedef struct {
 typedef struct {
 	char *name;
 	int64_t input[4];
-	Loc input_loc;
+	Loc input_loc, stages_loc;
 	int bottleneck;
 	int n_stages;
 	int64_t blocks[MAX_STAGES], planes[MAX_STAGES], strides[MAX_STAGES];
@@ -393,6 +393,7 @@ static int read_spec(Diag *d, yaml_document_t *doc, const yaml_node_t *root, con
 	s->bottleneck = !strcmp(str, "bottleneck");
 	if (get_int_list(d, doc, v[K_STAGES], "stages", 0, MAX_STAGES, 1, 1000, s->blocks, &s->n_stages))
 		return -1;
+	s->stages_loc = loc_of(v[K_STAGES]);
 
 	if (v[K_WIDTH] && v[K_WIDTHS])
 		return node_err(d, v[K_WIDTHS], "give either 'width' (the first stage's, doubled per stage) or 'widths', not both");
@@ -591,7 +592,13 @@ typedef struct {
 	const Spec *s;
 	StFile *st;      /* NULL: random init */
 	const char *wname;
+	int count_only;  /* a dry run: shapes only, no data */
+	int64_t n_params;
 } Builder;
+
+/* 8 GiB of float32 weights: far beyond any ResNet, and what a 64-bit host
+ * can still hold twice (file + graph) while compiling. */
+#define MAX_PARAMS ((int64_t)1 << 31)
 
 static int weights_err(Builder *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int weights_err(Builder *b, const char *fmt, ...)
@@ -631,7 +638,12 @@ static int param(Builder *b, const char *name, int rank, const int64_t *dims, In
 	Tensor *x = &b->g->tensors[t];
 	x->rank = rank;
 	memcpy(x->dims, dims, rank * sizeof *dims);
-	int64_t n = tensor_numel(x);
+	int64_t n = 1; /* saturating at MAX_PARAMS + 1 */
+	for (int i = 0; i < rank; i++)
+		n = n > MAX_PARAMS || dims[i] > MAX_PARAMS ? MAX_PARAMS + 1 : n * dims[i];
+	b->n_params = b->n_params > MAX_PARAMS - n ? MAX_PARAMS + 1 : b->n_params + n;
+	if (b->count_only)
+		return t;
 	x->data = xmalloc(n * sizeof(float));
 	if (!b->st) {
 		init_values(b->s, name, kind, fan, x->data, n);
@@ -934,8 +946,16 @@ out_parser:
 	}
 	StFile st;
 	memset(&st, 0, sizeof st);
-	Builder b = {g, d, &spec, NULL, spec.weights};
-	if (spec.weights) {
+	/* A dry run first, so an absurd description is refused before its
+	 * weights are allocated. */
+	Builder b = {graph_new(), d, &spec, NULL, spec.weights, 1, 0};
+	rc = build(&b);
+	graph_free(b.g);
+	if (!rc && b.n_params > MAX_PARAMS)
+		rc = loc_err(d, spec.stages_loc, "the network described has more than %lld parameters; too large",
+			     (long long)MAX_PARAMS);
+	b = (Builder){g, d, &spec, NULL, spec.weights, 0, 0};
+	if (!rc && spec.weights) {
 		char *dir = xstrdup(path);
 		char *slash = strrchr(dir, '/');
 		if (slash)

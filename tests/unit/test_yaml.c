@@ -617,6 +617,9 @@ static const struct {
 	 "7:28: 'padding' must be a non-negative integer up to 2, not 3"},
 	{HEAD "init: {seed: 1}\nstem: {pool: avg}\n",
 	 "7:14: 'pool' must be max (3x3, stride 2, padding 1) or none, not 'avg'"},
+	{"resnetc: 1\ninput: [1, 3, 32, 32]\nblock: bottleneck\nstages: [3, 4, 6, 3]\nwidth: 65536\ngroups: 65536\n"
+	 "width_per_group: 65536\nclasses: 10\ninit: {seed: 1}\n",
+	 "4:9: the network described has more than 2147483648 parameters; too large"},
 	{"resnetc: 1\ninput: [1, 3, 4, 4]\nblock: basic\nstages: [1]\nstem: {kernel: 7, padding: 0}\nclasses: 10\n"
 	 "init: {seed: 1}\n",
 	 "2:8: input of 4x4 pixels is too small for this network (the stem and strides shrink it to nothing)"},
