@@ -535,26 +535,33 @@ static double atanh2_series(double s)
 	return 2 * sum;
 }
 
-/* ln x = e ln 2 + ln c_j + ln(m / c_j), m = x / 2^e in [1, 2), c_j = 1 + j/64
- * the table point below m: ln(m / c_j) < 1/64 needs only a few terms. */
+/* ln x for normal x > 0: x = 2^e m, m in [1, 2); c = 1 / (1 + j/256) for
+ * the top 8 bits j of m's fraction, so m c is within 1/256 of 1 and three
+ * terms of the atanh series give ln(m c) to double precision; then
+ * ln x = e ln 2 + ln(m c) - ln c. */
 static double portable_log(double x)
 {
-	static double ln_c[64];
+	static double inv_c[256], ln_c[256];
 	static int ready;
 	if (!ready) {
-		for (int j = 0; j < 64; j++) {
-			double c = 1 + j / 64.0;
-			ln_c[j] = atanh2_series((c - 1) / (c + 1));
+		for (int j = 0; j < 256; j++) {
+			inv_c[j] = 1 / (1 + j / 256.0);
+			ln_c[j] = atanh2_series((inv_c[j] - 1) / (inv_c[j] + 1));
 		}
 		ready = 1;
 	}
-	int e;
-	double m = 2 * frexp(x, &e);
-	e--;
-	int j = (int)((m - 1) * 64);
-	double r = m / (1 + j / 64.0);
+	uint64_t bits;
+	memcpy(&bits, &x, 8);
+	int e = (int)(bits >> 52 & 0x7ff) - 1023, j = (int)(bits >> 44 & 0xff);
+	bits = (bits & 0x000fffffffffffffu) | 0x3ff0000000000000u;
+	double m;
+	memcpy(&m, &bits, 8);
+	volatile double r = m * inv_c[j];
+	double s = (r - 1) / (r + 1);
+	volatile double s2 = s * s, t3 = s * s2, t5 = t3 * s2, t7 = t5 * s2;
+	volatile double a3 = t3 * (1 / 3.0), a5 = t5 * (1 / 5.0), a7 = t7 * (1 / 7.0);
 	volatile double hi = e * 0.69314718055994530942;
-	return hi + (ln_c[j] + atanh2_series((r - 1) / (r + 1)));
+	return hi + (2 * (s + (a3 + (a5 + a7))) - ln_c[j]);
 }
 
 typedef struct {

@@ -219,11 +219,12 @@ static void test_bottleneck_strides_the_3x3_and_groups_it(void **state)
 	assert_dims(find_tensor(g, "fc.weight"), 2, 1000, 2048, 0, 0);
 	graph_free(g);
 
-	/* wide_resnet50_2 */
-	g = import_ok("resnetc: 1\ninput: [1, 3, 64, 64]\nblock: bottleneck\nstages: [3, 4, 6, 3]\n"
+	/* wide_resnet50_2's widths (one block per stage: the shapes are the same) */
+	g = import_ok("resnetc: 1\ninput: [1, 3, 64, 64]\nblock: bottleneck\nstages: [1, 1, 1, 1]\n"
 		      "width_per_group: 128\nclasses: 1000\ninit: {seed: 1}\n");
 	assert_dims(find_tensor(g, "layer1.0.conv1.weight"), 4, 128, 64, 1, 1);
-	assert_dims(find_tensor(g, "layer4.2.conv3.weight"), 4, 2048, 1024, 1, 1);
+	assert_dims(find_tensor(g, "layer4.0.conv2.weight"), 4, 1024, 1024, 3, 3);
+	assert_dims(find_tensor(g, "layer4.0.conv3.weight"), 4, 2048, 1024, 1, 1);
 	graph_free(g);
 }
 
