@@ -268,7 +268,7 @@ static void list_words(const char *const *words, int n, char *buf, size_t len)
 static int read_mapping(Diag *d, yaml_document_t *doc, const yaml_node_t *map, const char *where,
 			const char *const *keys, int n_keys, yaml_node_t **vals)
 {
-	yaml_node_t *key_nodes[16] = {0};
+	yaml_node_t *key_nodes[N_TOP] = {0}; /* N_TOP: the largest key set */
 	for (int i = 0; i < n_keys; i++)
 		vals[i] = NULL;
 	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
