@@ -5,18 +5,32 @@
  * A 1x1, stride-1, unpadded convolution is the matrix product
  * W[m][c] * X[c][h*w] and goes to the shared GEMM engine. Every other
  * convolution is direct (no im2col buffer): the output is cut into tiles of
- * MR output channels x NR adjacent columns of one output row. For each
- * kernel tap the tile is a small matrix product over the input channels,
- * W[m][c][ky][kx] * X[c][iy][ix + j*sw], accumulated in registers by the
- * shared tile kernel. A tap whose columns partly fall in the padding copies
- * its valid inputs into a zero-filled stack buffer, so the inner loop
- * never tests bounds. The last tile of a row overlaps its neighbour instead
- * of shrinking to scalar width and stores only its new columns, because
- * the residual may be y itself.
+ * MR output channels x NR adjacent columns of one output row, accumulated
+ * in registers. Two loop orders compute a tile:
+ *   by channel (window_tile): for each input channel, every kernel tap;
+ *     the tap weights of a channel sit in one cache line. Columns that
+ *     fall in the left/right padding are read in place and masked to
+ *     zero, or, where that would read outside the group's input, copied
+ *     into a zero-padded stack buffer first.
+ *   by tap (rn_tile_f32, shared with GEMM): for each tap, every channel;
+ *     used for 1x1 strided convolutions and strided ones with many
+ *     channels. Taps partly in the padding go through a stack buffer.
+ * Top and bottom padding only shortens the ky range. The last tile of a
+ * row overlaps its neighbour instead of shrinking to scalar width and
+ * stores only its new columns, because the residual may be y itself; the
+ * last channel strip overlaps likewise.
  */
 #include "internal.h"
 
-enum { MR = RN_TILE_MR, NR = RN_TILE_NR, CB = 64 /* channels per edge buffer */ };
+#include <string.h>
+
+enum {
+	MR = RN_TILE_MR,
+	NR = RN_TILE_NR,
+	CB = 64,          /* channels per buffer in the per-tap fallback */
+	PATCH_MAX = 2048, /* floats of zero-padded input window on the stack */
+	KW_MASKED = 16,   /* widest kernel whose padding lanes are masked */
+};
 
 typedef struct {
 	const float *x;          /* this image's first channel of this group */
@@ -33,6 +47,163 @@ typedef struct {
 	float *y;                /* output row oy of channel m0 */
 	int64_t ohw;
 } conv_job;
+
+/*
+ * acc[i][j] += sum over c < cn, ky < kn, kx < kw of
+ *   w[i * wpitch + c * khw + ky * kw + kx] * x[c * xc + ky * xr + kx * dw + j * sw]
+ * Channels outermost: the kh * kw weights of one (row, channel) share a
+ * cache line and are used back to back. mr, nr, sw (0: use sw_rt) and
+ * masked are compile-time constants at each instantiation, as in
+ * rn_tile_f32. masked: lane j of tap kx is ANDed with mask[kx * NR + j]
+ * (all ones or zero), so reads that land in the neighbouring row or
+ * channel instead of the padding contribute +0, even if they are NaN.
+ */
+static RN_INLINE float and_bits(float v, uint32_t m)
+{
+	uint32_t b;
+	memcpy(&b, &v, sizeof b);
+	b &= m;
+	memcpy(&v, &b, sizeof v);
+	return v;
+}
+
+static RN_INLINE void window_tile(int mr, int nr, int sw, int sw_rt, int masked, int cn,
+				  int kn, int kw, int dw, const float *w, int64_t wpitch,
+				  int khw, const float *restrict x, int64_t xc, int64_t xr,
+				  const uint32_t *mask, float *restrict acc)
+{
+	const int64_t s = sw ? sw : sw_rt;
+	float t[MR][NR];
+	for (int i = 0; i < mr; i++)
+		for (int j = 0; j < nr; j++)
+			t[i][j] = acc[i * NR + j];
+	for (int c = 0; c < cn; c++) {
+		for (int ky = 0; ky < kn; ky++) {
+			const float *restrict xrow = x + c * xc + ky * xr;
+			const float *wr = w + c * khw + ky * kw;
+			for (int kx = 0; kx < kw; kx++) {
+				const float *restrict xp = xrow + kx * dw;
+				const uint32_t *mk = masked ? mask + kx * NR : NULL;
+				RN_UNROLL
+				for (int i = 0; i < mr; i++) {
+					float av = wr[i * wpitch + kx];
+					RN_UNROLL
+					for (int j = 0; j < nr; j++)
+						t[i][j] += av * (masked ? and_bits(xp[j * s], mk[j])
+									: xp[j * s]);
+				}
+			}
+		}
+	}
+	for (int i = 0; i < mr; i++)
+		for (int j = 0; j < nr; j++)
+			acc[i * NR + j] = t[i][j];
+}
+
+typedef void (*window_fn)(int cn, int kn, int kw, int dw, const float *w, int64_t wpitch,
+			  int khw, const float *x, int64_t xc, int64_t xr, const uint32_t *mask,
+			  int sw, float *acc);
+
+/* The table of window kernels: win_<mr>x<nr>_s<sw>[_masked], s0 = any. */
+#define WIN(MRV, NRV, SWV, MV, SUFFIX) \
+	static void win_##MRV##x##NRV##_s##SWV##SUFFIX( \
+		int cn, int kn, int kw, int dw, const float *w, int64_t wpitch, int khw, \
+		const float *x, int64_t xc, int64_t xr, const uint32_t *mask, int sw, \
+		float *acc) \
+	{ \
+		window_tile(MRV, NRV, SWV, sw, MV, cn, kn, kw, dw, w, wpitch, khw, x, xc, xr, \
+			    mask, acc); \
+	}
+#define WIN_VARIANTS(MRV, NRV) \
+	WIN(MRV, NRV, 1, 0, ) WIN(MRV, NRV, 2, 0, ) WIN(MRV, NRV, 0, 0, ) \
+	WIN(MRV, NRV, 1, 1, _masked) WIN(MRV, NRV, 2, 1, _masked) WIN(MRV, NRV, 0, 1, _masked)
+WIN_VARIANTS(8, 16) WIN_VARIANTS(8, 8) WIN_VARIANTS(8, 4) WIN_VARIANTS(8, 1)
+WIN_VARIANTS(1, 16) WIN_VARIANTS(1, 8) WIN_VARIANTS(1, 4) WIN_VARIANTS(1, 1)
+#undef WIN_VARIANTS
+#undef WIN
+
+#define WIN_ROW(MRV, NRV, SUFFIX) \
+	{ win_##MRV##x##NRV##_s1##SUFFIX, win_##MRV##x##NRV##_s2##SUFFIX, \
+	  win_##MRV##x##NRV##_s0##SUFFIX }
+#define WIN_NRS(MRV, SUFFIX) \
+	{ WIN_ROW(MRV, 16, SUFFIX), WIN_ROW(MRV, 8, SUFFIX), WIN_ROW(MRV, 4, SUFFIX), \
+	  WIN_ROW(MRV, 1, SUFFIX) }
+
+static window_fn window_kernel(int mr, int nr, int sw, int masked)
+{
+	static const window_fn table[2][2][4][3] = {
+		{ WIN_NRS(8, ), WIN_NRS(1, ) },
+		{ WIN_NRS(8, _masked), WIN_NRS(1, _masked) },
+	};
+	int r = mr == MR ? 0 : 1;
+	int c = nr == 16 ? 0 : nr == 8 ? 1 : nr == 4 ? 2 : 3;
+	int s = sw == 1 ? 0 : sw == 2 ? 1 : 2;
+	return table[masked != 0][r][c][s];
+}
+#undef WIN_NRS
+#undef WIN_ROW
+
+/*
+ * The whole tile, channels outermost. A tile whose taps all read inside
+ * the input rows reads x in place. One that touches the left or right
+ * padding reads x in place too, with the padding lanes masked to zero,
+ * when every read stays within this group's channels; otherwise (the
+ * first or last row of the group) it copies each channel's window into a
+ * zero-padded stack buffer (PATCH_MAX floats per block of channels).
+ * Returns 0 if the window is too large for that buffer.
+ */
+static int tile_by_channel(int mr, int nr, const conv_job *k, int ox0, float *acc)
+{
+	int kn = k->ky1 - k->ky0;
+	int khw = k->kh * k->kw;
+	int ix0 = ox0 * k->sw - k->pl;
+	int seg = (nr - 1) * k->sw + (k->kw - 1) * k->dw + 1;
+	const float *w = k->wm + k->ky0 * k->kw;
+	int64_t row0 = (int64_t)(k->iy0 + k->ky0 * k->dh) * k->w; /* offset of the first row */
+	int64_t xr = (int64_t)k->dh * k->w;
+	if (kn <= 0)
+		return 1;
+	if (ix0 >= 0 && ix0 + seg <= k->w) {
+		window_kernel(mr, nr, k->sw, 0)(k->cg, kn, k->kw, k->dw, w, k->wpitch, khw,
+						k->x + row0 + ix0, k->plane, xr, NULL, k->sw, acc);
+		return 1;
+	}
+	int64_t first = row0 + ix0;
+	int64_t last = (int64_t)(k->cg - 1) * k->plane + row0 + (kn - 1) * xr + ix0 + seg - 1;
+	if (k->kw <= KW_MASKED && first >= 0 && last < (int64_t)k->cg * k->plane) {
+		uint32_t mask[KW_MASKED * NR];
+		for (int kx = 0; kx < k->kw; kx++)
+			for (int j = 0; j < nr; j++) {
+				int ix = ix0 + kx * k->dw + j * k->sw;
+				mask[kx * NR + j] = ix >= 0 && ix < k->w ? 0xffffffffu : 0;
+			}
+		window_kernel(mr, nr, k->sw, 1)(k->cg, kn, k->kw, k->dw, w, k->wpitch, khw,
+						k->x + first, k->plane, xr, mask, k->sw, acc);
+		return 1;
+	}
+	float patch[PATCH_MAX];
+	int per_c = kn * seg;
+	if (per_c > PATCH_MAX)
+		return 0;
+	int cb_max = PATCH_MAX / per_c;
+	int lo = ix0 < 0 ? -ix0 : 0;                  /* first valid q */
+	int hi = k->w - ix0 < seg ? k->w - ix0 : seg; /* end of valid q */
+	window_fn f = window_kernel(mr, nr, k->sw, 0);
+	for (int c0 = 0; c0 < k->cg; c0 += cb_max) {
+		int cb = k->cg - c0 < cb_max ? k->cg - c0 : cb_max;
+		for (int c = 0; c < cb; c++) {
+			for (int ky = 0; ky < kn; ky++) {
+				const float *xrow = k->x + (c0 + c) * k->plane + row0 + ky * xr;
+				float *pr = patch + (c * kn + ky) * seg;
+				for (int q = 0; q < seg; q++)
+					pr[q] = q >= lo && q < hi ? xrow[ix0 + q] : 0.0f;
+			}
+		}
+		f(cb, kn, k->kw, k->dw, w + c0 * khw, k->wpitch, khw, patch, per_c, seg, NULL,
+		  k->sw, acc);
+	}
+	return 1;
+}
 
 /* One tap over all input channels when only columns [j0, j1) of the tile
  * read inside the input: copy them into a zero-filled buffer first. */
@@ -65,6 +236,11 @@ static void conv_tile(int mr, int nr, const conv_job *k, int ox0, int skip)
 	for (int i = 0; i < mr; i++)
 		for (int j = 0; j < nr; j++)
 			acc[i * NR + j] = 0.0f;
+	/* Channels outermost pays off for windows, unless strided reads with
+	 * many channels, which compilers vectorize better tap by tap (clang
+	 * turns the strided window loads into gathers); 1x1 has no window. */
+	if (khw > 1 && (k->sw == 1 || k->cg < 16) && tile_by_channel(mr, nr, k, ox0, acc))
+		goto store;
 	for (int ky = k->ky0; ky < k->ky1; ky++) {
 		const float *xrow = k->x + (int64_t)(k->iy0 + ky * k->dh) * k->w;
 		for (int kx = 0; kx < k->kw; kx++) {
@@ -82,6 +258,7 @@ static void conv_tile(int mr, int nr, const conv_job *k, int ox0, int skip)
 				tap_edge(mr, nr, k, a, xrow, ix0, j0, j1, acc);
 		}
 	}
+store:;
 	int ms = k->mskip;
 	rn_epilogue_tile(k->e, mr - ms, nr - skip, acc + ms * NR + skip, NR, k->m0 + ms,
 			 (int64_t)k->oy * k->ow + ox0 + skip, k->y + ms * k->ohw + ox0 + skip,

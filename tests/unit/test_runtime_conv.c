@@ -179,6 +179,17 @@ static void test_conv_strides_and_dilations(void **state)
 	check(make(1, 4, 17, 19, 8, 1, 1, 2, 1, 0, 0, 0, 0, 1, RN_ACT_NONE), 1, 0);
 	check(make(1, 3, 20, 21, 8, 3, 3, 1, 2, 2, 2, 2, 2, 1, RN_ACT_NONE), 1, 0);
 	check(make(1, 3, 20, 41, 12, 3, 3, 3, 3, 1, 1, 1, 1, 1, RN_ACT_NONE), 1, 0);
+	/* strided with many channels: computed tap by tap */
+	check(make(1, 20, 9, 23, 8, 3, 3, 2, 1, 1, 1, 1, 1, 1, RN_ACT_NONE), 1, 2);
+	check(make(1, 24, 8, 9, 9, 3, 3, 3, 1, 2, 1, 2, 1, 1, RN_ACT_NONE), 1, 0);
+}
+
+static void test_conv_kernel_wider_than_the_stack_window(void **state)
+{
+	(void)state;
+	/* a 40x40 kernel: its window does not fit the stack buffer */
+	check(make(1, 2, 44, 45, 8, 40, 40, 1, 1, 2, 2, 2, 2, 1, RN_ACT_NONE), 1, 0);
+	check(make(1, 1, 20, 60, 3, 3, 25, 1, 2, 1, 1, 30, 30, 1, RN_ACT_NONE), 1, 0);
 }
 
 static void test_conv_groups_and_depthwise(void **state)
@@ -228,6 +239,26 @@ static void test_conv_random_shapes(void **state)
 	}
 }
 
+/* Edge tiles may read the neighbouring row's element in place of the
+ * padding and mask it off; a NaN there must not leak into the output.
+ * With w = 9, k = 3, stride 2, left pad 1 and no right pad, column 8 is
+ * never a valid tap, so a NaN in it must leave every output finite. */
+static void test_conv_padding_reads_never_leak_nan(void **state)
+{
+	(void)state;
+	rn_conv2d_params p = make(1, 3, 6, 9, 8, 3, 3, 2, 1, 1, 0, 1, 0, 1, RN_ACT_NONE);
+	assert_int_equal(p.ow, 4);
+	float x[3 * 6 * 9], w[8 * 3 * 9], y[8 * 3 * 4];
+	for (int i = 0; i < 3 * 6 * 9; i++)
+		x[i] = i % 9 == 8 ? NAN : frand();
+	for (int i = 0; i < 8 * 3 * 9; i++)
+		w[i] = frand();
+	rn_conv2d_f32(&p, x, w, NULL, NULL, y);
+	for (int i = 0; i < 8 * p.oh * p.ow; i++)
+		if (!isfinite(y[i]))
+			fail_msg("y[%d] = %g", i, y[i]);
+}
+
 /* Catches a test harness that could never fail: a wrong reference must. */
 static void test_conv_detects_a_wrong_weight(void **state)
 {
@@ -257,10 +288,12 @@ int main(void)
 		cmocka_unit_test(test_conv_widths_around_tile_sizes),
 		cmocka_unit_test(test_conv_asymmetric_and_large_pads),
 		cmocka_unit_test(test_conv_strides_and_dilations),
+		cmocka_unit_test(test_conv_kernel_wider_than_the_stack_window),
 		cmocka_unit_test(test_conv_groups_and_depthwise),
 		cmocka_unit_test(test_conv_1x1_gemm_path),
 		cmocka_unit_test(test_conv_epilogue_residual_and_activations),
 		cmocka_unit_test(test_conv_random_shapes),
+		cmocka_unit_test(test_conv_padding_reads_never_leak_nan),
 		cmocka_unit_test(test_conv_detects_a_wrong_weight),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
