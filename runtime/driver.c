@@ -5,6 +5,7 @@
  *   NAME IN0.npy [IN1.npy ...] OUT0.npy [...]   run once
  *   NAME --bench N IN0.npy [...]                warm up, time N runs,
  *                                               print median_ms=<ms>
+ *   NAME --profile IN0.npy [...]                per-layer time table
  *   NAME --help
  *
  * Every problem is one line on stderr, "NAME: error: FILE: what", and exit
@@ -53,7 +54,16 @@ static int usage(const rn_model_desc *m, FILE *f)
 	fprintf(f, "\n       %s --bench N", prog_name(m));
 	for (int i = 0; i < m->n_inputs; i++)
 		fprintf(f, " %s.npy", m->inputs[i].name);
-	fprintf(f, "\n");
+	fprintf(f, "\n       %s --profile", prog_name(m));
+	for (int i = 0; i < m->n_inputs; i++)
+		fprintf(f, " %s.npy", m->inputs[i].name);
+	fprintf(f, "\n\nRuns the model on float32 .npy inputs (shapes and types as below) and\n"
+		   "writes its outputs as .npy. --bench N times N runs after a warm-up and\n"
+		   "prints median_ms=<ms>; --profile prints where the time goes, layer by layer.\n");
+	for (int i = 0; i < m->n_inputs; i++)
+		fprintf(f, "  input  %s: %s\n", m->inputs[i].name, rn_dtype_name(m->inputs[i].dtype));
+	for (int i = 0; i < m->n_outputs; i++)
+		fprintf(f, "  output %s: %s\n", m->outputs[i].name, rn_dtype_name(m->outputs[i].dtype));
 	return 2;
 }
 
@@ -410,6 +420,71 @@ static int bench(const rn_model_desc *m, long reps, void *ws, const void *const 
 	return 0;
 }
 
+/* --profile: per-layer times through rn_profile_hook. */
+static double *prof_ms, prof_t0;
+
+static void prof_hook(int layer, int end)
+{
+	if (!end)
+		prof_t0 = now_ms();
+	else
+		prof_ms[layer] += now_ms() - prof_t0;
+}
+
+static int profile(const rn_model_desc *m, void *ws, const void *const *in, void *const *out)
+{
+	enum { RUNS = 10 };
+	int nl = m->n_layers;
+	if (!m->layers || nl <= 0) {
+		report(m, NULL, "this model was built without a layer table");
+		return 1;
+	}
+	prof_ms = calloc((size_t)nl, sizeof *prof_ms);
+	if (!prof_ms) {
+		report(m, NULL, "out of memory");
+		return 1;
+	}
+	int rc = m->run(ws, in, out); /* warm-up */
+	double t0 = now_ms();
+	rn_profile_hook = prof_hook;
+	for (int r = 0; rc == 0 && r < RUNS; r++)
+		rc = m->run(ws, in, out);
+	rn_profile_hook = NULL;
+	double total = (now_ms() - t0) / RUNS;
+	if (rc != 0) {
+		report(m, NULL, "run failed with code %d (%s)", rc, run_error_name(rc));
+		free(prof_ms);
+		return 1;
+	}
+	int wn = 5, wo = 2, wk = 6;
+	for (int i = 0; i < nl; i++) {
+		int a = (int)strlen(m->layers[i].name), b = (int)strlen(m->layers[i].op);
+		int c = (int)strlen(m->layers[i].kernel);
+		wn = a > wn ? (a > 48 ? 48 : a) : wn;
+		wo = b > wo ? b : wo;
+		wk = c > wk ? c : wk;
+	}
+	printf("%-*s  %-*s  %-*s %9s %9s %7s\n", wn, "layer", wo, "op", wk, "kernel", "ms", "GFLOP/s", "share");
+	double flops = 0, sum = 0;
+	for (int i = 0; i < nl; i++)
+		sum += prof_ms[i] / RUNS;
+	for (int i = 0; i < nl; i++) {
+		const rn_layer_desc *l = &m->layers[i];
+		double ms = prof_ms[i] / RUNS;
+		flops += l->flops;
+		printf("%-*.*s  %-*s  %-*s %9.3f ", wn, wn, l->name, wo, l->op, wk, l->kernel, ms);
+		if (l->flops > 0 && ms > 0)
+			printf("%9.1f", l->flops / (ms * 1e6));
+		else
+			printf("%9s", "-");
+		printf(" %6.1f%%\n", sum > 0 ? 100.0 * ms / sum : 0.0);
+	}
+	printf("total: %.3f ms per run (mean of %d), %.3f GFLOP, %.1f GFLOP/s; layers %.3f ms\n", total, RUNS,
+	       flops / 1e9, total > 0 ? flops / (total * 1e6) : 0.0, sum);
+	free(prof_ms);
+	return 0;
+}
+
 int rn_driver_main(const rn_model_desc *m, int argc, char **argv)
 {
 	int ni = m->n_inputs, no = m->n_outputs;
@@ -419,7 +494,14 @@ int rn_driver_main(const rn_model_desc *m, int argc, char **argv)
 		usage(m, stdout);
 		return 0;
 	}
-	if (argc >= 2 && strcmp(argv[1], "--bench") == 0) {
+	int prof = argc >= 2 && strcmp(argv[1], "--profile") == 0;
+	if (prof) {
+		if (argc != 2 + ni) {
+			report(m, NULL, "--profile takes %d input file(s)", ni);
+			return usage(m, stderr);
+		}
+		in_paths = argv + 2;
+	} else if (argc >= 2 && strcmp(argv[1], "--bench") == 0) {
 		char *end;
 		if (argc != 3 + ni) {
 			report(m, NULL, "--bench takes N and then %d input file(s)", ni);
@@ -463,6 +545,10 @@ int rn_driver_main(const rn_model_desc *m, int argc, char **argv)
 	}
 	if (reps) {
 		status = bench(m, reps, ws, (const void *const *)in, out);
+		goto done;
+	}
+	if (prof) {
+		status = profile(m, ws, (const void *const *)in, out);
 		goto done;
 	}
 	int rc = m->run(ws, (const void *const *)in, out);

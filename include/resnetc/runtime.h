@@ -272,6 +272,19 @@ int rn_gather(size_t elem, int64_t outer, int64_t axis_len, int64_t inner,
  * Returns 0, or -1 if a type is not supported. */
 int rn_cast(int from, int to, size_t n, const void *x, void *y);
 
+/* ---- Profiling ----
+ * Generated code calls rn_profile_hook(layer, 0) before and (layer, 1)
+ * after each layer when the hook is set (the driver's --profile sets it);
+ * otherwise it costs a load and a branch per layer. */
+extern void (*rn_profile_hook)(int layer, int end);
+
+typedef struct {
+	const char *name;   /* the node's name in the model */
+	const char *op;     /* ONNX op, e.g. "Conv" (after fusion: "Conv+Add+Relu") */
+	const char *kernel; /* what computes it, e.g. "rn_conv2d_f32" */
+	double flops;       /* 2 * multiply-accumulates */
+} rn_layer_desc;
+
 /* ---- The driver (main.c of an output folder) ---- */
 typedef struct {
 	const char *name;
@@ -286,6 +299,8 @@ typedef struct {
 	const rn_io_desc *inputs, *outputs;
 	size_t workspace_bytes;
 	int (*run)(void *workspace, const void *const *inputs, void *const *outputs);
+	int n_layers;
+	const rn_layer_desc *layers; /* for --profile */
 } rn_model_desc;
 
 /* NAME IN.npy... OUT.npy... | NAME --bench N IN.npy...  Returns the exit status. */
