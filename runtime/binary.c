@@ -133,10 +133,17 @@ static void row_f32(int op, int64_t n, const float *a, int64_t sa, const float *
 		    int64_t sb, float *y)
 {
 	float u[BLK], v[BLK], r[BLK];
+	/* a broadcast operand fills its block once */
+	for (int j = 0; j < BLK; j++) {
+		u[j] = sa == 0 ? a[0] : 0.0f;
+		v[j] = sb == 0 ? b[0] : 0.0f;
+	}
 	for (int64_t i = 0; i < n; i += BLK) {
 		int m = n - i < BLK ? (int)(n - i) : BLK;
-		gather(sizeof(float), m, (const char *)(a + i * sa), sa, (char *)u);
-		gather(sizeof(float), m, (const char *)(b + i * sb), sb, (char *)v);
+		if (sa != 0)
+			gather(sizeof(float), m, (const char *)(a + i * sa), sa, (char *)u);
+		if (sb != 0)
+			gather(sizeof(float), m, (const char *)(b + i * sb), sb, (char *)v);
 		if (m == BLK)
 			combine_f32(op, BLK, u, v, r); /* constant count: vectorizes */
 		else
@@ -169,11 +176,17 @@ static int row_other(int op, int dtype, int64_t n, const char *a, int64_t sa,
 {
 	size_t es = rn_dtype_size(dtype);
 	_Alignas(8) char u[BLK * 8], v[BLK * 8], r[BLK * 8];
+	if (sa == 0)
+		gather(es, BLK, a, 0, u);
+	if (sb == 0)
+		gather(es, BLK, b, 0, v);
 	for (int64_t i = 0; i < n; i += BLK) {
 		int m = n - i < BLK ? (int)(n - i) : BLK;
 		int rc = RN_OK;
-		gather(es, m, a + i * sa * (int64_t)es, sa, u);
-		gather(es, m, b + i * sb * (int64_t)es, sb, v);
+		if (sa != 0)
+			gather(es, m, a + i * sa * (int64_t)es, sa, u);
+		if (sb != 0)
+			gather(es, m, b + i * sb * (int64_t)es, sb, v);
 		switch (dtype) {
 		case RN_F64:
 			combine_f64(op, m, (double *)u, (double *)v, (double *)r);
