@@ -81,6 +81,8 @@ conformance: all $(B)/tests/conformance_runner
 
 e2e: all
 	RESNETC=$(B)/resnetc bash tests/e2e/run_e2e.sh
+	RESNETC=$(B)/resnetc bash tests/yaml/run_yaml_e2e.sh
+	/usr/bin/python3 tests/yaml/check_schema.py --resnetc $(B)/resnetc
 
 clean:
 	rm -rf build
