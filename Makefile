@@ -84,5 +84,7 @@ e2e: all
 	RESNETC=$(B)/resnetc bash tests/yaml/run_yaml_e2e.sh
 	/usr/bin/python3 tests/yaml/check_schema.py --resnetc $(B)/resnetc
 
+include tests/fuzz/fuzz.mk
+
 clean:
 	rm -rf build
