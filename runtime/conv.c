@@ -18,7 +18,7 @@
  * Top and bottom padding only shortens the ky range. The last tile of a
  * row overlaps its neighbour instead of shrinking to scalar width and
  * stores only its new columns, because the residual may be y itself; the
- * last channel strip overlaps likewise.
+ * last channel strip overlaps likewise. Stack use is about 10 KiB.
  */
 #include "internal.h"
 
