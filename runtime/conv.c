@@ -29,7 +29,7 @@ enum {
 	NR = RN_TILE_NR,
 	CB = 64,          /* channels per buffer in the per-tap fallback */
 	PATCH_MAX = 2048, /* floats of zero-padded input window on the stack */
-	KW_MASKED = 16,   /* widest kernel whose padding lanes are masked */
+	MASK_TAPS = 49,   /* most kernel taps whose padding lanes are masked */
 };
 
 typedef struct {
@@ -54,9 +54,10 @@ typedef struct {
  * Channels outermost: the kh * kw weights of one (row, channel) share a
  * cache line and are used back to back. mr, nr, sw (0: use sw_rt) and
  * masked are compile-time constants at each instantiation, as in
- * rn_tile_f32. masked: lane j of tap kx is ANDed with mask[kx * NR + j]
- * (all ones or zero), so reads that land in the neighbouring row or
- * channel instead of the padding contribute +0, even if they are NaN.
+ * rn_tile_f32. masked: lane j of tap (ky, kx) is ANDed with
+ * mask[(ky * kw + kx) * NR + j] (all ones or zero), so reads that land in
+ * the neighbouring row or channel instead of the padding contribute +0,
+ * even if they are NaN.
  */
 static RN_INLINE float and_bits(float v, uint32_t m)
 {
@@ -83,7 +84,7 @@ static RN_INLINE void window_tile(int mr, int nr, int sw, int sw_rt, int masked,
 			const float *wr = w + c * khw + ky * kw;
 			for (int kx = 0; kx < kw; kx++) {
 				const float *restrict xp = xrow + kx * dw;
-				const uint32_t *mk = masked ? mask + kx * NR : NULL;
+				const uint32_t *mk = masked ? mask + (ky * kw + kx) * NR : NULL;
 				RN_UNROLL
 				for (int i = 0; i < mr; i++) {
 					float av = wr[i * wpitch + kx];
@@ -170,12 +171,14 @@ static int tile_by_channel(int mr, int nr, const conv_job *k, int ox0, float *ac
 	}
 	int64_t first = row0 + ix0;
 	int64_t last = (int64_t)(k->cg - 1) * k->plane + row0 + (kn - 1) * xr + ix0 + seg - 1;
-	if (k->kw <= KW_MASKED && first >= 0 && last < (int64_t)k->cg * k->plane) {
-		uint32_t mask[KW_MASKED * NR];
+	if (kn * k->kw <= MASK_TAPS && first >= 0 && last < (int64_t)k->cg * k->plane) {
+		uint32_t mask[MASK_TAPS * NR];
 		for (int kx = 0; kx < k->kw; kx++)
 			for (int j = 0; j < nr; j++) {
 				int ix = ix0 + kx * k->dw + j * k->sw;
-				mask[kx * NR + j] = ix >= 0 && ix < k->w ? 0xffffffffu : 0;
+				uint32_t m = ix >= 0 && ix < k->w ? 0xffffffffu : 0;
+				for (int ky = 0; ky < kn; ky++)
+					mask[(ky * k->kw + kx) * NR + j] = m;
 			}
 		window_kernel(mr, nr, k->sw, 1)(k->cg, kn, k->kw, k->dw, w, k->wpitch, khw,
 						k->x + first, k->plane, xr, mask, k->sw, acc);
@@ -281,6 +284,97 @@ static void conv_row(int mr, const conv_job *k)
 	}
 }
 
+/*
+ * Plane tiles, for small stride-1 convolutions whose output is as wide as
+ * the input (3x3 "same" layers on 14x14 or 7x7): a tile is nr consecutive
+ * positions of the flattened output plane, possibly spanning rows. Output
+ * p reads input p + (ky * dh - pt) * w + kx * dw - pl for tap (ky, kx), so
+ * the reads of a tile are contiguous; lanes whose tap falls in any padding
+ * (including across a row end) are masked. Full-width tiles instead of
+ * rows of 7 or 14 keep the vectors full.
+ */
+static int plane_tiles_fit(const rn_conv2d_params *p)
+{
+	int seg = NR + (p->kw - 1) * p->dw;
+	return p->sh == 1 && p->sw == 1 && p->ow == p->w && p->ow < NR &&
+	       p->kh * p->kw <= MASK_TAPS && p->kh * seg <= PATCH_MAX;
+}
+
+/* Computes positions [p0, p0 + nr) and stores those from p0 + skip. */
+static void plane_tile(int mr, int nr, const conv_job *k, int64_t p0, int skip)
+{
+	float acc[MR * NR];
+	uint32_t mask[MASK_TAPS * NR];
+	int kh = k->kh, kw = k->kw, khw = kh * kw;
+	for (int j = 0; j < nr; j++) {
+		int oy = (int)((p0 + j) / k->ow), ox = (int)((p0 + j) % k->ow);
+		for (int ky = 0; ky < kh; ky++) {
+			int iy = oy - k->pt + ky * k->dh;
+			for (int kx = 0; kx < kw; kx++) {
+				int ix = ox - k->pl + kx * k->dw;
+				int ok = iy >= 0 && iy < k->h && ix >= 0 && ix < k->w;
+				mask[(ky * kw + kx) * NR + j] = ok ? 0xffffffffu : 0;
+			}
+		}
+	}
+	for (int i = 0; i < mr; i++)
+		for (int j = 0; j < nr; j++)
+			acc[i * NR + j] = 0.0f;
+	window_fn f = window_kernel(mr, nr, 1, 1);
+	int64_t start = p0 - (int64_t)k->pt * k->w - k->pl; /* tap (0, 0) of lane 0 */
+	int64_t xr = (int64_t)k->dh * k->w;
+	int seg = nr + (kw - 1) * k->dw;
+	int64_t last = (int64_t)(k->cg - 1) * k->plane + start + (kh - 1) * xr + seg - 1;
+	if (start >= 0 && last < (int64_t)k->cg * k->plane) {
+		f(k->cg, kh, kw, k->dw, k->wm, k->wpitch, khw, k->x + start, k->plane, xr, mask,
+		  1, acc);
+	} else {
+		/* reads before the first or past the last channel: copy, zero-filled */
+		float patch[PATCH_MAX];
+		int per_c = kh * seg;
+		int cb_max = PATCH_MAX / per_c;
+		for (int c0 = 0; c0 < k->cg; c0 += cb_max) {
+			int cb = k->cg - c0 < cb_max ? k->cg - c0 : cb_max;
+			for (int c = 0; c < cb; c++)
+				for (int ky = 0; ky < kh; ky++) {
+					const float *xc = k->x + (c0 + c) * k->plane;
+					float *pr = patch + (c * kh + ky) * seg;
+					for (int q = 0; q < seg; q++) {
+						int64_t off = start + ky * xr + q;
+						pr[q] = off >= 0 && off < k->plane ? xc[off] : 0.0f;
+					}
+				}
+			f(cb, kh, kw, k->dw, k->wm + c0 * khw, k->wpitch, khw, patch, per_c, seg,
+			  mask, 1, acc);
+		}
+	}
+	int ms = k->mskip;
+	rn_epilogue_tile(k->e, mr - ms, nr - skip, acc + ms * NR + skip, NR, k->m0 + ms,
+			 p0 + skip, k->y + ms * k->ohw + p0 + skip, k->ohw);
+}
+
+/* Output channels [m0 + mskip, m0 + mr) of one image and group, by plane
+ * tiles; mr is MR or 1. */
+static void conv_plane(conv_job k, const float *wg, int mr, int64_t m0, int mskip, float *yg)
+{
+	k.wpitch = (int64_t)k.cg * k.kh * k.kw;
+	k.wm = wg + m0 * k.wpitch;
+	k.m0 = m0;
+	k.mskip = mskip;
+	k.y = yg + m0 * k.ohw;
+	int64_t n = k.ohw, p = 0;
+	while (p < n) {
+		int64_t left = n - p;
+		int nr = left >= 16 ? 16 : left >= 8 ? 8 : left >= 4 ? 4 : 1;
+		if (nr == 1 && n >= 4) {
+			plane_tile(mr, 4, &k, n - 4, (int)(4 - left));
+			return;
+		}
+		plane_tile(mr, nr, &k, p, 0);
+		p += nr;
+	}
+}
+
 /* Output channels [m0 + mskip, m0 + mr) of rows [oy0, oy1) of one image
  * and group; mr is MR or 1. */
 static void conv_rows(conv_job k, const float *wg, int mr, int64_t m0, int mskip,
@@ -340,6 +434,18 @@ void rn_conv2d_f32(const rn_conv2d_params *p, const float *x, const float *w,
 				.dh = p->dh, .dw = p->dw, .pt = p->pt, .pl = p->pl,
 				.e = &e, .ow = p->ow, .ohw = ohw,
 			};
+			if (plane_tiles_fit(p)) {
+				int m0 = 0;
+				for (; m0 + MR <= mg; m0 += MR)
+					conv_plane(k, wg, MR, m0, 0, yg);
+				if (m0 < mg && mg >= MR) {
+					conv_plane(k, wg, MR, mg - MR, MR - (mg - m0), yg);
+					m0 = mg;
+				}
+				for (; m0 < mg; m0++)
+					conv_plane(k, wg, 1, m0, 0, yg);
+				continue;
+			}
 			for (int oy0 = 0; oy0 < p->oh; oy0 += (int)band) {
 				int oy1 = p->oh - oy0 < band ? p->oh : oy0 + (int)band;
 				int m0 = 0;

@@ -184,6 +184,20 @@ static void test_conv_strides_and_dilations(void **state)
 	check(make(1, 24, 8, 9, 9, 3, 3, 3, 1, 2, 1, 2, 1, 1, RN_ACT_NONE), 1, 0);
 }
 
+/* Small "same" convolutions are tiled over the flattened output plane. */
+static void test_conv_small_same_planes(void **state)
+{
+	(void)state;
+	check(make(1, 4, 7, 7, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, RN_ACT_RELU), 1, 2);
+	check(make(2, 6, 14, 14, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, RN_ACT_NONE), 1, 1);
+	check(make(1, 4, 9, 9, 8, 3, 3, 1, 2, 2, 2, 2, 2, 1, RN_ACT_NONE), 0, 0);
+	check(make(1, 6, 14, 14, 4, 5, 5, 1, 1, 2, 2, 2, 2, 2, RN_ACT_NONE), 1, 2);
+	check(make(1, 3, 6, 5, 8, 3, 3, 1, 1, 2, 0, 1, 1, 1, RN_ACT_NONE), 1, 0);
+	check(make(1, 2, 2, 2, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, RN_ACT_NONE), 1, 2);
+	check(make(1, 8, 1, 3, 8, 1, 3, 1, 1, 0, 0, 1, 1, 1, RN_ACT_NONE), 1, 0);
+	check(make(1, 3, 7, 7, 8, 7, 7, 1, 1, 3, 3, 3, 3, 1, RN_ACT_NONE), 1, 0);
+}
+
 static void test_conv_kernel_wider_than_the_stack_window(void **state)
 {
 	(void)state;
@@ -289,6 +303,7 @@ int main(void)
 		cmocka_unit_test(test_conv_asymmetric_and_large_pads),
 		cmocka_unit_test(test_conv_strides_and_dilations),
 		cmocka_unit_test(test_conv_kernel_wider_than_the_stack_window),
+		cmocka_unit_test(test_conv_small_same_planes),
 		cmocka_unit_test(test_conv_groups_and_depthwise),
 		cmocka_unit_test(test_conv_1x1_gemm_path),
 		cmocka_unit_test(test_conv_epilogue_residual_and_activations),
