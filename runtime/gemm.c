@@ -2,14 +2,14 @@
  * Gemm and MatMul (float32), and the matrix-product engine that 1x1
  * convolutions share with them.
  *
- * The engine computes MR x NR tiles of the output in a local accumulator
- * array whose loops have compile-time trip counts, so the compiler keeps
- * it in vector registers and vectorizes the j loop at -O2 without any
- * intrinsics. Rows past the end of A are clamped to its last row (their
- * results are dropped) rather than branched on. Columns are processed in
- * blocks whose K x NC slice of B fits in L2, and within a block one MR-row
- * strip of A is reused across all of the block's tiles. An ISA-specific
- * kernel would replace tile_nn.
+ * The engine computes MR x NR tiles of the output with rn_tile_f32
+ * (internal.h), whose loops have compile-time trip counts, so the compiler
+ * keeps the tile in vector registers and vectorizes it at -O2 without
+ * intrinsics. Each (rows, columns, stride) variant is its own function in
+ * the table below; an ISA-specific kernel would take its place there. The
+ * last strip of rows overlaps the previous one rather than shrinking, and
+ * stores only its new rows. Columns are processed in blocks whose K x NC
+ * slice of B stays in L2 while every strip of A sweeps it.
  */
 #include "internal.h"
 
