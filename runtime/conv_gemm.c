@@ -1,0 +1,265 @@
+/*
+ * RN_CONV_GEMM: a group-1 convolution as the matrix product
+ *   Y[m][oy * ow + ox] = W[m][K] * B[K][oy * ow + ox],  K = c * kh * kw,
+ * B being the im2col matrix of the input. Weights come packed in panels of
+ * 16 output channels ([K][16] each, bias after them). B is consumed in
+ * slivers of RN_GEMM_NR columns laid out [K][NR]: a 1x1, stride-1,
+ * unpadded convolution reads them straight from the input (B is the input);
+ * any other convolution packs the im2col slivers of a chunk of columns into
+ * scratch (never the whole im2col matrix). The panel kernel computes a
+ * (channels x positions) tile and stores it into the NCHW output through
+ * the fused epilogue.
+ *
+ * Threads: the columns are split into equal ranges, or the panels when
+ * that balances better (small outputs such as 7x7 with many channels).
+ */
+#include "conv_packed.h"
+#include "microkernels.h"
+
+#include <string.h>
+
+#if RN_VL == 16
+#define GEMM_TILE 16x16
+#elif RN_VL == 8
+#define GEMM_TILE 4x24
+#elif RN_VL == 4
+#define GEMM_TILE 8x12
+#else
+#define GEMM_TILE 4x4
+#endif
+
+enum {
+	NR = RN_GEMM_NR,
+	COL_UNIT = 48,                 /* scratch is sized in these, NR divides it */
+	CHUNK_BYTES = 192 * 1024,      /* B chunk a thread packs, ~ a fifth of L2 */
+	MAX_CHUNK = 1536,
+};
+
+#if defined(__GNUC__) || defined(__clang__)
+#define RN_NOINLINE __attribute__((noinline))
+#else
+#define RN_NOINLINE
+#endif
+
+static RN_NOINLINE void RN_UKERNEL(gemm, GEMM_TILE)(int64_t k, const float *a, const float *b,
+						      int64_t ldb, const rn_tile_out *o)
+{
+	rn_gemm_panel_tile(RN_GEMM_R, RN_GEMM_NV, k, a, b, ldb, o);
+}
+
+int rn_conv_gemm_supports(const rn_conv2d_params *p)
+{
+	return p->group == 1;
+}
+
+static int64_t gemm_k(const rn_conv2d_params *p)
+{
+	return (int64_t)p->c * p->kh * p->kw;
+}
+
+size_t rn_conv_gemm_packed_floats(const rn_conv2d_params *p)
+{
+	int64_t m16 = rn_round_up(p->m, RN_PANEL);
+	return (size_t)(m16 * gemm_k(p) + m16);
+}
+
+void rn_conv_gemm_pack(const rn_conv2d_params *p, const float *w, const float *bias, float *packed)
+{
+	int64_t k = gemm_k(p), m16 = rn_round_up(p->m, RN_PANEL);
+	for (int64_t m = 0; m < m16; m++) {
+		float *dst = packed + (m / RN_PANEL) * k * RN_PANEL + m % RN_PANEL;
+		for (int64_t q = 0; q < k; q++)
+			dst[q * RN_PANEL] = m < p->m ? w[m * k + q] : 0.0f;
+		packed[m16 * k + m] = m < p->m && bias ? bias[m] : 0.0f;
+	}
+}
+
+/* How a convolution is cut up; scratch_size and run must agree, so both
+ * derive it from the parameters and the thread count only. */
+typedef struct {
+	int direct;        /* B is the input itself */
+	int64_t k, n;      /* reduction length, output positions */
+	int64_t chunk;     /* columns per chunk, a multiple of COL_UNIT */
+	int panels;
+	int parts;         /* tasks: one per thread */
+	int split_cols;    /* parts split the columns, else the panels */
+} gemm_plan;
+
+static gemm_plan make_plan(const rn_conv2d_params *p, int threads)
+{
+	gemm_plan g;
+	g.direct = p->kh == 1 && p->kw == 1 && p->sh == 1 && p->sw == 1 && p->pt == 0 &&
+		   p->pl == 0 && p->oh == p->h && p->ow == p->w;
+	g.k = gemm_k(p);
+	g.n = (int64_t)p->oh * p->ow;
+	int64_t chunk = (int64_t)(CHUNK_BYTES / sizeof(float)) / g.k / COL_UNIT * COL_UNIT;
+	chunk = chunk < COL_UNIT ? COL_UNIT : chunk > MAX_CHUNK ? MAX_CHUNK : chunk;
+	int64_t n48 = rn_round_up(g.n, COL_UNIT);
+	g.chunk = chunk < n48 ? chunk : n48;
+	g.panels = (int)(rn_round_up(p->m, RN_PANEL) / RN_PANEL);
+	g.parts = threads;
+	g.split_cols = 1;
+	if (threads > 1) {
+		/* load imbalance of either split: the busiest part over the average */
+		int64_t units = (g.n + 15) / 16;
+		double ic = (double)((units + threads - 1) / threads) * threads / (double)units;
+		double ip = (double)((g.panels + threads - 1) / threads) * threads / g.panels;
+		g.split_cols = ic <= ip;
+	}
+	return g;
+}
+
+size_t rn_conv_gemm_scratch_size(const rn_conv2d_params *p, int threads)
+{
+	gemm_plan g = make_plan(p, threads);
+	int64_t cols = g.direct ? COL_UNIT : g.chunk;
+	return (size_t)g.parts * rn_scratch_align((size_t)(g.k * cols) * sizeof(float));
+}
+
+typedef struct {
+	const rn_conv2d_params *p;
+	gemm_plan g;
+	const float *x, *a, *bias, *res;
+	float *y;
+	char *scratch;
+	size_t slice;
+} gemm_job;
+
+/* Packs im2col columns [j0, j0 + ncols) as slivers [K][NR], zero-padded. */
+static void pack_b(const rn_conv2d_params *p, const float *x, int64_t j0, int64_t ncols, float *buf)
+{
+	int64_t k = gemm_k(p), hw = (int64_t)p->h * p->w;
+	struct { int jj, len, oy, ox; } seg[NR];
+	for (int64_t s = 0; s * NR < ncols; s++) {
+		float *dst = buf + s * k * NR;
+		int64_t js = j0 + s * NR;
+		int cnt = (int)(ncols - s * NR < NR ? ncols - s * NR : NR);
+		int nseg = 0;
+		for (int jj = 0; jj < cnt;) {
+			int64_t j = js + jj;
+			int oy = (int)(j / p->ow), ox = (int)(j % p->ow);
+			int len = cnt - jj < p->ow - ox ? cnt - jj : p->ow - ox;
+			seg[nseg].jj = jj;
+			seg[nseg].len = len;
+			seg[nseg].oy = oy;
+			seg[nseg].ox = ox;
+			nseg++;
+			jj += len;
+		}
+		int64_t q = 0;
+		for (int ci = 0; ci < p->c; ci++) {
+			for (int ky = 0; ky < p->kh; ky++) {
+				for (int kx = 0; kx < p->kw; kx++, q++) {
+					float *row = dst + q * NR;
+					memset(row, 0, sizeof(float) * NR);
+					for (int sg = 0; sg < nseg; sg++) {
+						int iy = seg[sg].oy * p->sh - p->pt + ky * p->dh;
+						if (iy < 0 || iy >= p->h)
+							continue;
+						int ix0 = seg[sg].ox * p->sw - p->pl + kx * p->dw;
+						int lo = ix0 >= 0 ? 0 : (-ix0 + p->sw - 1) / p->sw;
+						int hi = p->w - 1 - ix0 < 0 ? 0 : (p->w - 1 - ix0) / p->sw + 1;
+						hi = hi < seg[sg].len ? hi : seg[sg].len;
+						const float *xr = x + ci * hw + (int64_t)iy * p->w + ix0;
+						float *out = row + seg[sg].jj;
+						if (p->sw == 1) {
+							if (lo < hi)
+								memcpy(out + lo, xr + lo, sizeof(float) * (size_t)(hi - lo));
+						} else {
+							for (int t = lo; t < hi; t++)
+								out[t] = xr[(int64_t)t * p->sw];
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+/* Panels [p0, p1) against columns [j0, j1) of one image. */
+static void gemm_block(const gemm_job *J, float *buf, int p0, int p1, int64_t j0, int64_t j1)
+{
+	const rn_conv2d_params *p = J->p;
+	const gemm_plan *g = &J->g;
+	int64_t k = g->k, n = g->n;
+	for (int64_t c0 = j0; c0 < j1; c0 += g->chunk) {
+		int64_t c1 = j1 - c0 < g->chunk ? j1 : c0 + g->chunk;
+		int64_t full = g->direct ? c0 + (c1 - c0) / NR * NR : c1;
+		if (!g->direct)
+			pack_b(p, J->x, c0, c1 - c0, buf);
+		else if (full < c1)
+			pack_b(p, J->x, full, c1 - full, buf);
+		for (int pn = p0; pn < p1; pn++) {
+			const float *a = J->a + (int64_t)pn * k * RN_PANEL;
+			for (int64_t j = c0; j < c1; j += NR) {
+				const float *b;
+				int64_t ldb;
+				if (!g->direct) {
+					b = buf + (j - c0) / NR * k * NR;
+					ldb = NR;
+				} else if (j < full) {
+					b = J->x + j;
+					ldb = n;
+				} else {
+					b = buf;
+					ldb = NR;
+				}
+				int cols = (int)(c1 - j < NR ? c1 - j : NR);
+				for (int r = 0; r < RN_PANEL; r += RN_GEMM_R) {
+					int64_t m0 = (int64_t)pn * RN_PANEL + r;
+					if (m0 >= p->m)
+						break;
+					rn_tile_out o = {
+						.bias = J->bias + m0,
+						.res = J->res ? J->res + m0 * n + j : NULL,
+						.ldr = n,
+						.y = J->y + m0 * n + j,
+						.ldy = n,
+						.rows = (int)(p->m - m0 < RN_GEMM_R ? p->m - m0 : RN_GEMM_R),
+						.cols = cols,
+						.act = p->act,
+						.alpha = p->alpha,
+						.beta = p->beta,
+					};
+					RN_UKERNEL(gemm, GEMM_TILE)(k, a + r, b, ldb, &o);
+				}
+			}
+		}
+	}
+}
+
+static void gemm_task(void *ctx, int64_t t, int thread)
+{
+	const gemm_job *J = ctx;
+	const gemm_plan *g = &J->g;
+	float *buf = (float *)(J->scratch + (size_t)thread * J->slice);
+	if (g->split_cols) {
+		int64_t units = (g->n + 15) / 16;
+		int64_t u0 = units * t / g->parts, u1 = units * (t + 1) / g->parts;
+		int64_t j1 = u1 * 16 < g->n ? u1 * 16 : g->n;
+		if (u0 * 16 < j1)
+			gemm_block(J, buf, 0, g->panels, u0 * 16, j1);
+	} else {
+		int p0 = (int)((int64_t)g->panels * t / g->parts);
+		int p1 = (int)((int64_t)g->panels * (t + 1) / g->parts);
+		if (p0 < p1)
+			gemm_block(J, buf, p0, p1, 0, g->n);
+	}
+}
+
+void rn_conv_gemm_run(const rn_conv2d_params *p, const float *x, const float *packed,
+		      const float *residual, float *y, void *scratch, rn_threadpool *tp)
+{
+	int threads = rn_threadpool_threads(tp);
+	gemm_job J = { .p = p, .g = make_plan(p, threads), .a = packed, .scratch = scratch };
+	int64_t m16 = rn_round_up(p->m, RN_PANEL);
+	J.bias = packed + m16 * J.g.k;
+	J.slice = rn_conv_gemm_scratch_size(p, threads) / (size_t)J.g.parts;
+	int64_t hw = (int64_t)p->h * p->w, ohw = J.g.n;
+	for (int i = 0; i < p->n; i++) {
+		J.x = x + (int64_t)i * p->c * hw;
+		J.y = y + (int64_t)i * p->m * ohw;
+		J.res = residual ? residual + (int64_t)i * p->m * ohw : NULL;
+		rn_parallel_for(tp, J.g.parts, gemm_task, &J);
+	}
+}

@@ -1,0 +1,224 @@
+/*
+ * The pthread pool (include/resnetc/threadpool.h).
+ *
+ * A job is published as one 64-bit word: job number, next task index and
+ * task count. Threads claim a task with a compare-and-swap on that word,
+ * so a worker that wakes up late, after its job has ended, finds another
+ * job number and claims nothing; and a job's function and context cannot
+ * change while one of its tasks is claimed but not done, because the
+ * caller waits for all of them before it publishes the next job. The
+ * caller runs tasks too, then waits (spinning) for the count of finished
+ * tasks. Idle workers spin on the job number for SPIN_NS, then sleep.
+ * Built with RN_NO_THREADS (targets without pthreads), this file is empty.
+ */
+#ifndef RN_NO_THREADS
+#include "parallel.h"
+#include "resnetc/threadpool.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <time.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define cpu_relax() _mm_pause()
+#elif defined(__aarch64__)
+#define cpu_relax() __asm__ __volatile__("yield")
+#else
+#define cpu_relax() ((void)0)
+#endif
+
+enum { GEN_BITS = 20, IDX_BITS = 22 };
+#define IDX_MASK ((UINT64_C(1) << IDX_BITS) - 1)
+#define GEN_MASK ((UINT64_C(1) << GEN_BITS) - 1)
+#define SPIN_NS 200000
+
+typedef struct pool {
+	rn_threadpool base;
+	int n_workers;
+	pthread_t *workers;
+	pthread_mutex_t job_lock; /* one job at a time */
+	pthread_mutex_t lock;     /* sleeping and waking */
+	pthread_cond_t wake;
+	unsigned jobno;           /* under job_lock */
+	atomic_uint gen;          /* number of the latest job */
+	atomic_int sleepers;
+	atomic_int stop;
+	rn_task_fn fn;
+	void *ctx;
+	_Atomic uint64_t next;    /* gen << 44 | next index << 22 | count */
+	_Atomic int64_t done;
+} pool;
+
+typedef struct {
+	pool *pl;
+	int index;
+} worker_arg;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Runs tasks of job g until none is left to claim. */
+static void work(pool *pl, unsigned g, int thread)
+{
+	uint64_t v = atomic_load(&pl->next);
+	for (;;) {
+		if ((unsigned)(v >> (IDX_BITS * 2)) != g)
+			return;
+		uint64_t idx = (v >> IDX_BITS) & IDX_MASK, n = v & IDX_MASK;
+		if (idx >= n)
+			return;
+		if (!atomic_compare_exchange_weak(&pl->next, &v, v + (UINT64_C(1) << IDX_BITS)))
+			continue; /* v now holds the current word */
+		pl->fn(pl->ctx, (int64_t)idx, thread);
+		atomic_fetch_add_explicit(&pl->done, 1, memory_order_release);
+		v = atomic_load(&pl->next);
+	}
+}
+
+/* Waits for a job number other than seen (or stop): spins, then sleeps. */
+static unsigned wait_job(pool *pl, unsigned seen)
+{
+	unsigned g;
+	uint64_t t0 = now_ns();
+	for (int i = 1;; i++) {
+		g = atomic_load(&pl->gen);
+		if (g != seen || atomic_load_explicit(&pl->stop, memory_order_relaxed))
+			return g;
+		cpu_relax();
+		if (i % 64 == 0 && now_ns() - t0 > SPIN_NS)
+			break;
+	}
+	pthread_mutex_lock(&pl->lock);
+	atomic_fetch_add(&pl->sleepers, 1);
+	while ((g = atomic_load(&pl->gen)) == seen && !atomic_load(&pl->stop))
+		pthread_cond_wait(&pl->wake, &pl->lock);
+	atomic_fetch_sub(&pl->sleepers, 1);
+	pthread_mutex_unlock(&pl->lock);
+	return g;
+}
+
+static void *worker_main(void *arg)
+{
+	worker_arg *wa = arg;
+	pool *pl = wa->pl;
+	int index = wa->index;
+	unsigned seen = 0;
+	free(wa);
+	for (;;) {
+		unsigned g = wait_job(pl, seen);
+		if (atomic_load(&pl->stop))
+			return NULL;
+		seen = g;
+		work(pl, g, index);
+	}
+}
+
+static void pool_run(rn_threadpool *tp, int64_t n_tasks, rn_task_fn fn, void *ctx)
+{
+	pool *pl = (pool *)tp;
+	if ((uint64_t)n_tasks > IDX_MASK) {
+		for (int64_t t = 0; t < n_tasks; t++)
+			fn(ctx, t, 0);
+		return;
+	}
+	pthread_mutex_lock(&pl->job_lock);
+	pl->fn = fn;
+	pl->ctx = ctx;
+	atomic_store(&pl->done, 0);
+	unsigned g = (unsigned)((pl->jobno + 1) & GEN_MASK);
+	pl->jobno = g;
+	atomic_store(&pl->next, (uint64_t)g << (IDX_BITS * 2) | (uint64_t)n_tasks);
+	atomic_store(&pl->gen, g);
+	if (atomic_load(&pl->sleepers) > 0) {
+		pthread_mutex_lock(&pl->lock);
+		pthread_cond_broadcast(&pl->wake);
+		pthread_mutex_unlock(&pl->lock);
+	}
+	work(pl, g, 0);
+	while (atomic_load_explicit(&pl->done, memory_order_acquire) < n_tasks)
+		cpu_relax();
+	pthread_mutex_unlock(&pl->job_lock);
+}
+
+rn_threadpool *rn_threadpool_create(int threads)
+{
+	if (threads < 1)
+		return NULL;
+	pool *pl = calloc(1, sizeof *pl);
+	if (!pl)
+		return NULL;
+	pl->base.threads = threads;
+	pl->base.run = pool_run;
+	pthread_mutex_init(&pl->job_lock, NULL);
+	pthread_mutex_init(&pl->lock, NULL);
+	pthread_cond_init(&pl->wake, NULL);
+	atomic_init(&pl->gen, 0);
+	atomic_init(&pl->sleepers, 0);
+	atomic_init(&pl->stop, 0);
+	atomic_init(&pl->next, 0);
+	atomic_init(&pl->done, 0);
+	pl->workers = calloc((size_t)threads, sizeof *pl->workers);
+	if (!pl->workers) {
+		rn_threadpool_destroy(&pl->base);
+		return NULL;
+	}
+	for (int i = 1; i < threads; i++) {
+		worker_arg *wa = malloc(sizeof *wa);
+		if (!wa || (wa->pl = pl, wa->index = i,
+			    pthread_create(&pl->workers[pl->n_workers], NULL, worker_main, wa))) {
+			free(wa);
+			rn_threadpool_destroy(&pl->base);
+			return NULL;
+		}
+		pl->n_workers++;
+	}
+	return &pl->base;
+}
+
+void rn_threadpool_destroy(rn_threadpool *tp)
+{
+	pool *pl = (pool *)tp;
+	if (!pl)
+		return;
+	pthread_mutex_lock(&pl->lock);
+	atomic_store(&pl->stop, 1);
+	atomic_fetch_add(&pl->gen, 1);
+	pthread_cond_broadcast(&pl->wake);
+	pthread_mutex_unlock(&pl->lock);
+	for (int i = 0; i < pl->n_workers; i++)
+		pthread_join(pl->workers[i], NULL);
+	pthread_cond_destroy(&pl->wake);
+	pthread_mutex_destroy(&pl->lock);
+	pthread_mutex_destroy(&pl->job_lock);
+	free(pl->workers);
+	free(pl);
+}
+
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t global_lock = PTHREAD_MUTEX_INITIALIZER;
+static int global_threads;
+static rn_threadpool *global_pool;
+
+static void global_init(void)
+{
+	global_pool = rn_threadpool_create(global_threads);
+}
+
+rn_threadpool *rn_threadpool_global(int threads)
+{
+	pthread_mutex_lock(&global_lock);
+	if (!global_threads)
+		global_threads = threads < 1 ? 1 : threads;
+	pthread_mutex_unlock(&global_lock);
+	pthread_once(&global_once, global_init);
+	return global_pool;
+}
+#else
+typedef int rn_threadpool_disabled;
+#endif
