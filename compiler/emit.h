@@ -9,12 +9,14 @@
 
 #include "ir.h"
 #include "plan.h"
+#include "target.h"
 
 typedef struct {
 	const char *name;        /* C identifier prefix, file names */
 	const char *model_file;  /* for the header comment: base name only */
 	const char *runtime_dir; /* where runtime/ sources are */
 	const char *include_dir; /* where include/resnetc/ is */
+	const CodegenOptions *cg;
 } EmitOptions;
 
 int emit_c(Graph *g, const PlanStats *st, const char *dir, const EmitOptions *o, Diag *d);

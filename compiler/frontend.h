@@ -15,10 +15,22 @@ typedef struct {
 	int64_t dims[IR_MAX_RANK];
 } ShapePin;
 
+/* --bind NAME=V,V,...: a graph input made a constant (a shape, axes or
+ * pads operand that a model takes as an input). */
+typedef struct {
+	char name[256];
+	double *values;
+	int count;
+} Binding;
+
 typedef struct {
 	const ShapePin *pins; /* --input-shape NAME=1x3x224x224 */
 	int n_pins;
+	const Binding *binds;
+	int n_binds;
 } ImportOptions;
+
+int binding_parse(const char *arg, Binding *b, Diag *d);
 
 Graph *onnx_import(const char *path, const ImportOptions *opt, Diag *d);
 /* YAML ResNet description + safetensors weights (yaml_import.c). Messages

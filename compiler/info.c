@@ -74,7 +74,7 @@ void print_info(FILE *f, const Graph *g, const PlanStats *st)
 		int64_t p = node_params(g, n), m = node_macs(g, n);
 		tp += p;
 		tm += m;
-		const char *kern = n->n_steps ? kernel_name(n->steps[0].kernel) : "-";
+		const char *kern = n->n_steps ? kernel_label(&n->steps[0]) : "-";
 		if (n->n_steps && step_is_noop(g, &n->steps[0]))
 			kern = "view (no code)";
 		fprintf(f, "%-*.*s  %-*s  %-20s %10s %10s  %s\n", wname, wname, n->name, wop, n->op_type,
@@ -104,7 +104,8 @@ void print_info(FILE *f, const Graph *g, const PlanStats *st)
 	for (int i = 0; i < g->n_outputs; i++)
 		fprintf(f, " %s %s %s", g->tensors[g->outputs[i]].name, rn_dtype_name(g->tensors[g->outputs[i]].dtype),
 			shape_str(&g->tensors[g->outputs[i]], s1, sizeof s1));
-	fprintf(f, "\nmemory: arena %s (sum of intermediates %s, lower bound %s), constants %s\n",
-		mib(st->arena_bytes, s1, sizeof s1), mib(st->sum_bytes, s2, sizeof s2),
-		mib(st->peak_live, s3, sizeof s3), mib(wbytes, (char[32]){0}, 32));
+	fprintf(f, "\nmemory: arena %s = activations %s (sum of intermediates %s, lower bound %s) + kernel scratch %s\n",
+		mib(st->arena_bytes, s1, sizeof s1), mib(st->scratch_offset, (char[32]){0}, 32),
+		mib(st->sum_bytes, s2, sizeof s2), mib(st->peak_live, s3, sizeof s3), mib(st->scratch_bytes, (char[32]){0}, 32));
+	fprintf(f, "weights: %s\n", mib(wbytes, s1, sizeof s1));
 }

@@ -3,6 +3,7 @@
 #include "lower.h"
 
 #include <inttypes.h>
+#include <stdlib.h>
 #include <math.h>
 #include <string.h>
 
@@ -27,7 +28,21 @@ static const char *const kernel_names[K_COUNT] = {
 	[K_SLICE] = "rn_slice",
 	[K_GATHER] = "rn_gather",
 	[K_CAST] = "rn_cast",
+	[K_CONV2D_PACKED] = "rn_conv2d_packed_f32",
 };
+
+static const char *const algo_names[] = {"RN_CONV_DIRECT", "RN_CONV_GEMM", "RN_CONV_WINOGRAD",
+					 "RN_CONV_DEPTHWISE", "RN_CONV_BLAS"};
+
+const char *kernel_label(const Step *s)
+{
+	static const char *const short_algo[] = {"direct", "gemm", "winograd F(4x4,3x3)", "depthwise", "openblas"};
+	if (s->kernel == K_CONV2D_PACKED && s->algo >= 0 && s->algo < 5)
+		return short_algo[s->algo];
+	if (s->kernel == K_CONV2D)
+		return "direct";
+	return kernel_name(s->kernel);
+}
 
 const char *kernel_name(int kernel)
 {
@@ -118,6 +133,13 @@ int kernel_exec(const Graph *g, const Step *s, void *const *ptr, Diag *d)
 	case K_CAST:
 		rc = rn_cast(s->p.cast.from, s->p.cast.to, (size_t)s->p.cast.n, x, y);
 		break;
+	case K_CONV2D_PACKED: {
+		void *scratch = xmalloc((size_t)s->scratch + 64);
+		rn_conv2d_packed_f32(s->algo, &s->p.conv, x, in1, s->in[3] >= 0 ? ptr[s->in[3]] : NULL, y,
+				     (void *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63), NULL);
+		free(scratch);
+		break;
+	}
 	default:
 		return diag_set(d, "internal error: unknown kernel %d", s->kernel);
 	}
@@ -179,12 +201,12 @@ void kernel_emit(FILE *f, const Graph *g, const Step *s, int id, TensorRef ref, 
 			strcpy(o[i], "NULL");
 
 	switch (s->kernel) {
-	case K_VIEW:
-		fprintf(f, "\tmemcpy(%s, %s, %zu);\n", o[0], a[0], tensor_bytes(&g->tensors[s->out[0]]));
+	case K_VIEW: /* a copy: no libc, so freestanding builds link */
+		fprintf(f, "\trn_copy2d(%s, 0, %s, 0, 1, %zu);\n", o[0], a[0], tensor_bytes(&g->tensors[s->out[0]]));
 		break;
 	case K_COPY:
 		ref(ctx, s->out[0], s->dst_off, o[0], sizeof o[0]);
-		fprintf(f, "\tmemcpy(%s, %s, %" PRId64 ");\n", o[0], a[0], s->p.bytes);
+		fprintf(f, "\trn_copy2d(%s, 0, %s, 0, 1, %" PRId64 ");\n", o[0], a[0], s->p.bytes);
 		break;
 	case K_COPY2D: {
 		const CopyParams *c = &s->p.copy;
@@ -193,7 +215,8 @@ void kernel_emit(FILE *f, const Graph *g, const Step *s, int id, TensorRef ref, 
 			o[0], c->dst_pitch, a[0], c->src_pitch, c->rows, c->row_bytes);
 		break;
 	}
-	case K_CONV2D: {
+	case K_CONV2D:
+	case K_CONV2D_PACKED: {
 		const rn_conv2d_params *p = &s->p.conv;
 		fprintf(f, "\tstatic const rn_conv2d_params p%d = {\n", id);
 		fprintf(f, "\t\t.n = %d, .c = %d, .h = %d, .w = %d, .m = %d, .oh = %d, .ow = %d,\n",
@@ -203,7 +226,14 @@ void kernel_emit(FILE *f, const Graph *g, const Step *s, int id, TensorRef ref, 
 		fprintf(f, "\t\t.pt = %d, .pl = %d, .group = %d, .act = %s, .alpha = %s, .beta = %s,\n\t};\n",
 			p->pt, p->pl, p->group, act_names[p->act], flt(p->alpha, f1, sizeof f1),
 			flt(p->beta, f2, sizeof f2));
-		fprintf(f, "\trn_conv2d_f32(&p%d, %s, %s, %s, %s, %s);\n", id, a[0], a[1], a[2], a[3], o[0]);
+		if (s->kernel == K_CONV2D) {
+			fprintf(f, "\trn_conv2d_f32(&p%d, %s, %s, %s, %s, %s);\n", id, a[0], a[1], a[2], a[3], o[0]);
+		} else {
+			char sc[160];
+			ref(ctx, -1, 0, sc, sizeof sc);
+			fprintf(f, "\trn_conv2d_packed_f32(%s, &p%d, %s, %s, %s, %s, %s, tp);\n", algo_names[s->algo], id,
+				a[0], a[1], a[3], o[0], sc);
+		}
 		break;
 	}
 	case K_POOL: {

@@ -35,6 +35,7 @@ typedef enum {
 	K_SLICE,
 	K_GATHER,       /* in: x, indices */
 	K_CAST,
+	K_CONV2D_PACKED, /* in: x, packed weights+bias, -, residual; algo, scratch */
 	K_COUNT
 } KernelKind;
 
@@ -119,6 +120,8 @@ typedef struct Step {
 		CastParams cast;
 	} p;
 	int64_t dst_off;    /* K_COPY: byte offset into out[0] */
+	int algo;           /* K_CONV2D_PACKED: RN_CONV_* */
+	int64_t scratch;    /* bytes of kernel scratch the step needs */
 } Step;
 
 /* Appends a zeroed step of `kernel` to n and returns it. */
@@ -126,6 +129,8 @@ Step *node_add_step(Node *n, int kernel);
 
 /* Name of the runtime kernel a step calls, for reports ("rn_conv2d_f32"). */
 const char *kernel_name(int kernel);
+/* What computes a step, in words for reports ("winograd F(4x4,3x3)"). */
+const char *kernel_label(const Step *s);
 
 /* Runs a step on host buffers (ptr[t] is tensor t's data). Returns 0, or a
  * runtime error code (negative) with a message in d. */
@@ -133,7 +138,8 @@ int kernel_exec(const Graph *g, const Step *s, void *const *ptr, Diag *d);
 
 /* Prints the step as C: one call, parameters as a static const struct.
  * `ref` writes the C expression (of type void * or const void *) for the
- * address of tensor t plus byte_off into buf, and returns buf. */
+ * address of tensor t plus byte_off into buf, and returns buf; t == -1
+ * asks for the kernel scratch area. */
 typedef const char *(*TensorRef)(void *ctx, int tensor, int64_t byte_off, char *buf, size_t len);
 void kernel_emit(FILE *f, const Graph *g, const Step *s, int id, TensorRef ref, void *ctx);
 

@@ -13,12 +13,13 @@
 #include "ops.h"
 #include "passes.h"
 #include "plan.h"
+#include "target.h"
 
 #define VERSION "0.1.0"
 
 static const char usage[] =
-	"usage: resnetc compile MODEL.onnx -o DIR [options]\n"
-	"       resnetc info MODEL.onnx [options]\n"
+	"usage: resnetc compile MODEL.{onnx,yaml} -o DIR [options]\n"
+	"       resnetc info MODEL.{onnx,yaml} [options]\n"
 	"       resnetc --help | --version\n";
 
 static const char help[] =
@@ -39,7 +40,17 @@ static const char help[] =
 	"  --input-shape NAME=DIMS  pin an input's dynamic dimensions, e.g.\n"
 	"                         --input-shape input=1x3x224x224 (repeatable; NAME may be\n"
 	"                         left out when the model has one input)\n"
+	"  --bind NAME=V,V,...    make input NAME a constant with these values (a\n"
+	"                         shape, axes or pads operand the model takes as an\n"
+	"                         input); it leaves the generated API's inputs\n"
 	"  --force                replace DIR even if it was not written by resnetc\n"
+	"  --target T             native (default), x86-64 (AVX2+FMA), x86-64-avx512,\n"
+	"                         aarch64, armv7, riscv64, generic (portable C only):\n"
+	"                         sets the generated Makefile's CC and CFLAGS\n"
+	"  --threads N            split each layer over N threads (a pthread pool,\n"
+	"                         created once); 1 (default) needs no pthreads\n"
+	"  --gemm openblas        convolutions through cblas_sgemm (links -lopenblas)\n"
+	"  --conv direct          only the reference convolution kernel\n"
 	"  -O0 | -O2              graph passes off | on (default -O2)\n"
 	"  --disable=P1,P2        turn single passes off; passes: fold-bn, fuse-add,\n"
 	"                         fuse-act, views, inplace\n"
@@ -174,11 +185,13 @@ int main(int argc, char **argv)
 
 	const char *model = NULL, *out = NULL, *name = NULL;
 	int force = 0, show_passes = 0;
+	CodegenOptions cg = {target_find("native"), 1, 0, 0};
 	int enabled[16];
 	for (int i = 0; i < n_passes; i++)
 		enabled[i] = 1;
 	ShapePin pins[16];
-	ImportOptions opt = {pins, 0};
+	Binding binds[16];
+	ImportOptions opt = {pins, 0, binds, 0};
 	Diag d = {{0}};
 	for (int i = 2; i < argc; i++) {
 		const char *a = argv[i];
@@ -187,11 +200,36 @@ int main(int argc, char **argv)
 			fputs("\n", stdout);
 			fputs(help, stdout);
 			return 0;
-		} else if (!strcmp(a, "-o") || !strcmp(a, "--name") || !strcmp(a, "--input-shape")) {
+		} else if (!strcmp(a, "-o") || !strcmp(a, "--name") || !strcmp(a, "--input-shape") ||
+			   !strcmp(a, "--target") || !strcmp(a, "--threads") || !strcmp(a, "--gemm") ||
+			   !strcmp(a, "--conv") || !strcmp(a, "--bind")) {
 			if (i + 1 >= argc)
 				return usage_error("%s needs a value", a);
 			const char *v = argv[++i];
-			if (!strcmp(a, "-o"))
+			if (!strcmp(a, "--target")) {
+				if (!(cg.target = target_find(v)))
+					return usage_error("--target '%s': one of native, x86-64, x86-64-avx512, aarch64, armv7, riscv64, generic", v);
+			} else if (!strcmp(a, "--threads")) {
+				char *end;
+				long t = strtol(v, &end, 10);
+				if (*end || t < 1 || t > 64)
+					return usage_error("--threads '%s': a count from 1 to 64", v);
+				cg.threads = (int)t;
+			} else if (!strcmp(a, "--gemm")) {
+				if (strcmp(v, "openblas") && strcmp(v, "builtin"))
+					return usage_error("--gemm '%s': openblas or builtin", v);
+				cg.blas = !strcmp(v, "openblas");
+			} else if (!strcmp(a, "--conv")) {
+				if (strcmp(v, "direct") && strcmp(v, "auto"))
+					return usage_error("--conv '%s': direct or auto", v);
+				cg.direct = !strcmp(v, "direct");
+			} else if (!strcmp(a, "--bind")) {
+				if (opt.n_binds == 16)
+					return usage_error("%s", "too many --bind options");
+				if (binding_parse(v, &binds[opt.n_binds], &d) != 0)
+					return usage_error("%s", d.msg);
+				opt.n_binds++;
+			} else if (!strcmp(a, "-o"))
 				out = v;
 			else if (!strcmp(a, "--name"))
 				name = v;
@@ -248,6 +286,11 @@ int main(int argc, char **argv)
 		graph_free(g);
 		return 1;
 	}
+	if (select_kernels(g, &cg, &d) != 0) {
+		fprintf(stderr, "resnetc: error: %s: %s\n", model, d.msg);
+		graph_free(g);
+		return 1;
+	}
 	PlanStats st;
 	plan_memory(g, &st, &d);
 	if (show_passes && !compile) {
@@ -268,7 +311,7 @@ int main(int argc, char **argv)
 	snprintf(rt, sizeof rt, "%s/runtime", home);
 	snprintf(inc, sizeof inc, "%s/include/resnetc", home);
 	const char *base = strrchr(model, '/');
-	EmitOptions eo = {name, base ? base + 1 : model, rt, inc};
+	EmitOptions eo = {name, base ? base + 1 : model, rt, inc, &cg};
 	char *tmp = make_temp_sibling(out, &d);
 	int rc = tmp ? 0 : -1;
 	if (!rc)

@@ -279,6 +279,55 @@ static int add_input(Graph *g, const Onnx__ValueInfoProto *vi, const ImportOptio
 	return 0;
 }
 
+int binding_parse(const char *arg, Binding *b, Diag *d)
+{
+	memset(b, 0, sizeof *b);
+	const char *eq = strchr(arg, '=');
+	if (!eq || eq == arg || (size_t)(eq - arg) >= sizeof b->name)
+		return diag_set(d, "--bind '%s': expected NAME=V,V,... e.g. shape=1,-1", arg);
+	memcpy(b->name, arg, (size_t)(eq - arg));
+	const char *p = eq + 1;
+	size_t cap = strlen(p) / 2 + 2;
+	b->values = xmalloc(cap * sizeof *b->values);
+	while (*p) {
+		char *end;
+		errno = 0;
+		double v = strtod(p, &end);
+		if (end == p || errno || (*end && *end != ',') || (size_t)b->count == cap) {
+			free(b->values);
+			b->values = NULL;
+			return diag_set(d, "--bind '%s': values must be numbers separated by commas", arg);
+		}
+		b->values[b->count++] = v;
+		p = *end ? end + 1 : end;
+	}
+	return 0;
+}
+
+/* Turns bound graph inputs into constants of their declared type and shape. */
+static int apply_bindings(Graph *g, const ImportOptions *opt, Diag *d)
+{
+	for (int i = 0; opt && i < opt->n_binds; i++) {
+		const Binding *b = &opt->binds[i];
+		int t = graph_find_tensor(g, b->name), k = 0;
+		while (k < g->n_inputs && g->inputs[k] != t)
+			k++;
+		if (t < 0 || k == g->n_inputs)
+			return diag_set(d, "--bind names '%s', which is not an input of the model", b->name);
+		Tensor *x = &g->tensors[t];
+		if (tensor_numel(x) != b->count)
+			return diag_set(d, "--bind gives %d values for input '%s', which holds %lld", b->count, b->name,
+					(long long)tensor_numel(x));
+		x->data = xcalloc((size_t)b->count + 1, rn_dtype_size(x->dtype));
+		if (rn_cast(RN_F64, x->dtype, (size_t)b->count, b->values, x->data) != 0)
+			return diag_set(d, "--bind: input '%s' has a type that cannot be bound", b->name);
+		x->kind = T_CONST;
+		memmove(&g->inputs[k], &g->inputs[k + 1], (g->n_inputs - k - 1) * sizeof *g->inputs);
+		g->n_inputs--;
+	}
+	return 0;
+}
+
 static int add_attr(Graph *g, Node *n, const Onnx__AttributeProto *ap, const char *dir, Diag *d)
 {
 	const char *name = ap->name ? ap->name : "";
@@ -338,8 +387,8 @@ static int import_graph(Graph *g, const Onnx__ModelProto *m, const char *dir, co
 	}
 	if (g->opset == 0)
 		return diag_set(d, "the model imports no version of the default ONNX operator set");
-	if (g->opset < 7)
-		return diag_set(d, "opset %d is older than 7, the oldest resnetc reads", g->opset);
+	/* Opsets before 7 (broadcast attributes on arithmetic) read the same
+	 * for the ops here as long as no node uses the old `broadcast` flag. */
 	if (gp->n_sparse_initializer)
 		return diag_set(d, "sparse initializers are not supported");
 
@@ -365,6 +414,8 @@ static int import_graph(Graph *g, const Onnx__ModelProto *m, const char *dir, co
 		if (add_input(g, vi, opt, n_real, d))
 			return -1;
 	}
+	if (apply_bindings(g, opt, d))
+		return -1;
 	for (int i = 0; opt && i < opt->n_pins; i++) {
 		int t = opt->pins[i].name[0] ? graph_find_tensor(g, opt->pins[i].name) : (n_real == 1 ? g->inputs[0] : -1);
 		if (t < 0 || g->tensors[t].kind != T_INPUT)

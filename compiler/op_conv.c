@@ -70,7 +70,9 @@ int lower_batchnorm(Graph *g, Node *n, Diag *d)
 {
 	if (need_input(g, n, 0, RN_F32, 2, IR_MAX_RANK, d))
 		return -1;
-	if (attr_int(n, "training_mode", 0))
+	if (!attr_int(n, "spatial", 1))
+		return node_error(d, n, "spatial=0 (per-location statistics) is not supported");
+	if (attr_int(n, "training_mode", 0) || !attr_int(n, "is_test", 1))
 		return node_error(d, n, "training mode is not supported (export the model in eval mode)");
 	for (int i = 1; i < n->n_out; i++)
 		if (n->out[i] >= 0)

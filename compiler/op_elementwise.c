@@ -102,6 +102,31 @@ int lower_binary(Graph *g, Node *n, Diag *d)
 			return node_error(d, n, "inputs '%s' (%s) and '%s' (%s) differ in type", t0->name,
 					  rn_dtype_name(t0->dtype), t->name, rn_dtype_name(t->dtype));
 	}
+	if (g->opset < 7 && attr_int(n, "broadcast", 0) && k == 2) {
+		/* Before opset 7, B's dims line up with A's starting at `axis`
+		 * (default: the trailing ones): pad B with ones to the right. */
+		Tensor *a = node_input(g, n, 0), *b = node_input(g, n, 1);
+		int64_t axis = attr_int(n, "axis", a->rank - b->rank);
+		if (axis < 0 || axis + b->rank > a->rank)
+			return node_error(d, n, "axis %lld does not fit B's rank %d into A's rank %d", (long long)axis,
+					  b->rank, a->rank);
+		Tensor bb = *b;
+		bb.rank = a->rank - (int)axis;
+		for (int i = b->rank; i < bb.rank; i++)
+			bb.dims[i] = 1;
+		Step *s = node_add_step(n, K_BINARY);
+		s->p.binary.op = op;
+		s->p.binary.dtype = a->dtype;
+		if (broadcast(n, a, &bb, &s->p.binary, d))
+			return -1;
+		s->in[0] = n->in[0];
+		s->in[1] = n->in[1];
+		s->n_in = 2;
+		s->out[0] = n->out[0];
+		s->n_out = 1;
+		set_output(g, n, 0, a->dtype, s->p.binary.rank, s->p.binary.dims);
+		return 0;
+	}
 	int dt = node_input(g, n, 0)->dtype;
 	if (dt == RN_BOOL || !rn_dtype_size(dt) || (op == RN_PRELU && !is_float_type(dt)))
 		return node_error(d, n, "type %s is not supported", rn_dtype_name(dt));

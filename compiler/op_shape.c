@@ -55,9 +55,11 @@ int lower_identity(Graph *g, Node *n, Diag *d)
 int lower_flatten(Graph *g, Node *n, Diag *d)
 {
 	Tensor *x = node_input(g, n, 0);
-	int axis;
-	if (norm_axis(n, attr_int(n, "axis", 1), x->rank + 1, &axis, d))
-		return -1;
+	/* axis is in [-r, r]: negative ones count from the end of the rank */
+	int64_t a = attr_int(n, "axis", 1);
+	if (a < -x->rank || a > x->rank)
+		return node_error(d, n, "axis %lld is out of range for rank %d", (long long)a, x->rank);
+	int axis = (int)(a < 0 ? a + x->rank : a);
 	int64_t od[2] = {1, 1};
 	for (int i = 0; i < x->rank; i++)
 		od[i >= axis] *= x->dims[i];

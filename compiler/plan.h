@@ -19,6 +19,8 @@ typedef struct {
 	int64_t arena_bytes;   /* NAME_WORKSPACE_BYTES */
 	int64_t sum_bytes;     /* all intermediates, unshared */
 	int64_t peak_live;     /* largest total live at one step: a lower bound */
+	int64_t scratch_bytes; /* kernel scratch, after the activations */
+	int64_t scratch_offset;
 	int n_steps;
 } PlanStats;
 

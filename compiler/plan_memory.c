@@ -124,6 +124,13 @@ int plan_memory(Graph *g, PlanStats *st, Diag *d)
 	free(lo);
 	free(hi);
 	free(items);
+	/* One scratch area for all kernels: steps run one at a time. */
+	for (int i = 0; i < g->n_nodes; i++)
+		for (int k = 0; !g->nodes[i].dead && k < g->nodes[i].n_steps; k++)
+			if (g->nodes[i].steps[k].scratch > st->scratch_bytes)
+				st->scratch_bytes = align_up(g->nodes[i].steps[k].scratch);
+	st->scratch_offset = st->arena_bytes;
+	st->arena_bytes += st->scratch_bytes;
 	g->arena_bytes = st->arena_bytes;
 	return 0;
 }

@@ -732,6 +732,7 @@ typedef struct {
 	int n_in, n_out; /* graph inputs (not initializers) and outputs */
 	int *in_type, *out_type;
 	char **in_name, **out_name;
+	int *in_bind;    /* input is a shape operand: passed to resnetc --bind */
 	/* results */
 	int passed;
 	char *message;
@@ -778,6 +779,32 @@ static void op_list_add(char **ops, const char *op)
 	*ops = s;
 }
 
+/* Operands that decide output shapes (Reshape's shape, Pad's pads, the
+ * axes of Squeeze/Unsqueeze/ReduceMean, Slice's bounds): an ahead-of-time
+ * compiler needs them at compile time, so these cases bind the graph input
+ * to its test value with `resnetc --bind NAME=...`. */
+static int is_shape_operand(const Onnx__GraphProto *g, const char *name)
+{
+	static const struct {
+		const char *op;
+		int first, last;
+	} rules[] = {
+		{"Reshape", 1, 1}, {"Pad", 1, 3}, {"Squeeze", 1, 1}, {"Unsqueeze", 1, 1},
+		{"ReduceMean", 1, 1}, {"Slice", 1, 4}, {"ConstantOfShape", 0, 0},
+	};
+	for (size_t i = 0; i < g->n_node; i++) {
+		const Onnx__NodeProto *n = g->node[i];
+		for (size_t r = 0; n->op_type && r < sizeof rules / sizeof rules[0]; r++) {
+			if (strcmp(n->op_type, rules[r].op))
+				continue;
+			for (int k = rules[r].first; k <= rules[r].last && k < (int)n->n_input; k++)
+				if (n->input[k] && !strcmp(n->input[k], name))
+					return 1;
+		}
+	}
+	return 0;
+}
+
 static void classify(test_case *c)
 {
 	char err[MSG_LEN];
@@ -820,6 +847,7 @@ static void classify(test_case *c)
 
 	c->in_type = calloc(g->n_input + 1, sizeof(int));
 	c->in_name = calloc(g->n_input + 1, sizeof(char *));
+	c->in_bind = calloc(g->n_input + 1, sizeof(int));
 	c->out_type = calloc(g->n_output + 1, sizeof(int));
 	c->out_name = calloc(g->n_output + 1, sizeof(char *));
 	for (size_t i = 0; i < g->n_input; i++) {
@@ -834,6 +862,7 @@ static void classify(test_case *c)
 		const char *r = value_skip_reason(v, &type);
 		skip = skip ? skip : r;
 		c->in_type[c->n_in] = type;
+		c->in_bind[c->n_in] = v->name && is_shape_operand(g, v->name);
 		c->in_name[c->n_in++] = xstrdup(v->name ? v->name : "");
 	}
 	for (size_t i = 0; i < g->n_output; i++) {
@@ -933,7 +962,8 @@ static int run_case(const test_case *c, const char *tmp, const options *o, char 
 	int n_in = c->n_in, n_out = c->n_out;
 	tensor *expect = calloc((size_t)n_out, sizeof(tensor));
 	char **argv = calloc((size_t)(n_in + n_out + 24), sizeof(char *));
-	int argc = 0;
+	char **cargv = calloc((size_t)(2 * n_in + 16), sizeof(char *));
+	int argc = 0, cargc = 0;
 
 	/* 1. inputs to .npy, expected outputs loaded: all data checked first */
 	for (int i = 0; i < n_in; i++) {
@@ -944,6 +974,22 @@ static int run_case(const test_case *c, const char *tmp, const options *o, char 
 		if (t.dtype != c->in_type[i])
 			return fail(err, "input_%d.pb is %s, graph input '%s' is %s", i,
 				    dtype_name(t.dtype), c->in_name[i], dtype_name(c->in_type[i]));
+		if (c->in_bind[i]) {
+			/* NAME=v,v,... for resnetc --bind */
+			size_t cap = strlen(c->in_name[i]) + 2 + t.count * 24, k;
+			char *arg = malloc(cap);
+			k = (size_t)snprintf(arg, cap, "%s=", c->in_name[i]);
+			int is_float = dtype_find(t.dtype)->kind == 'f';
+			for (size_t e = 0; e < t.count; e++)
+				k += is_float ? (size_t)snprintf(arg + k, cap - k, "%s%.17g", e ? "," : "",
+								 elem_as_double(&t, e))
+					      : (size_t)snprintf(arg + k, cap - k, "%s%lld", e ? "," : "",
+								 (long long)elem_as_i64(&t, e));
+			cargv[cargc++] = "--bind";
+			cargv[cargc++] = arg;
+			tensor_free(&t);
+			continue;
+		}
 		argv[argc] = fmt("%s/in_%d.npy", tmp, i);
 		if (npy_write(argv[argc], &t, err) != 0)
 			return -1;
@@ -962,7 +1008,10 @@ static int run_case(const test_case *c, const char *tmp, const options *o, char 
 	/* 2. compile */
 	char *gen = fmt("%s/gen", tmp), *model = fmt("%s/model.onnx", c->dir);
 	char *log_out = fmt("%s/resnetc.out", tmp), *log_err = fmt("%s/resnetc.err", tmp);
-	char *cargv[] = {(char *)o->resnetc, "compile", model, "-o", gen, "--name", "model", NULL};
+	char *fixed[] = {(char *)o->resnetc, "compile", model, "-o", gen, "--name", "model"};
+	memmove(cargv + 7, cargv, (size_t)cargc * sizeof(char *));
+	memcpy(cargv, fixed, sizeof fixed);
+	cargv[7 + cargc] = NULL;
 	int st = run_cmd(cargv, log_out, log_err, "resnetc", err);
 	if (st < 0)
 		return -1;
@@ -1025,7 +1074,7 @@ static int run_case(const test_case *c, const char *tmp, const options *o, char 
 	/* 5. compare */
 	for (int i = 0; i < n_out; i++) {
 		tensor got;
-		if (npy_read(argv[1 + n_in + i], &got, err) != 0)
+		if (npy_read(argv[argc - n_out + i], &got, err) != 0)
 			return -1;
 		snprintf(what, sizeof what, "output %d '%.30s'", i, c->out_name[i]);
 		if (tensor_compare(&got, &expect[i], what, err) != 0)

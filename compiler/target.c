@@ -1,0 +1,76 @@
+#include "target.h"
+
+#include <string.h>
+
+#include "lower.h"
+#include "ops.h"
+
+/* -march=native is resolved by the generated Makefile, which falls back to
+ * plain -O2 when the compiler (a cross compiler, say) does not know it. */
+const Target targets[] = {
+	{"native", "-O2 $(NATIVE)", "", "what the build machine's compiler reports (default)"},
+	{"x86-64", "-O2 -march=x86-64-v3", "", "x86-64 with AVX2 and FMA"},
+	{"x86-64-avx512", "-O2 -march=x86-64-v4", "", "x86-64 with AVX-512"},
+	{"aarch64", "-O2", "aarch64-linux-gnu-gcc", "64-bit ARM with NEON"},
+	{"armv7", "-O2 -march=armv7-a -mfpu=neon -mfloat-abi=hard", "arm-linux-gnueabihf-gcc", "32-bit ARM with NEON/VFP"},
+	{"riscv64", "-O2", "riscv64-linux-gnu-gcc", "64-bit RISC-V (portable C kernels)"},
+	{"generic", "-O2 -DRN_GENERIC", "", "portable C kernels only, any C11 compiler"},
+};
+const int n_targets = sizeof targets / sizeof targets[0];
+
+const Target *target_find(const char *name)
+{
+	for (int i = 0; i < n_targets; i++)
+		if (!strcmp(targets[i].name, name))
+			return &targets[i];
+	return NULL;
+}
+
+static int pick_algo(const rn_conv2d_params *p, const CodegenOptions *o)
+{
+	if (o->direct)
+		return RN_CONV_DIRECT;
+	if (o->blas && rn_conv2d_supports(RN_CONV_BLAS, p))
+		return RN_CONV_BLAS;
+	if (rn_conv2d_supports(RN_CONV_DEPTHWISE, p))
+		return RN_CONV_DEPTHWISE;
+	/* Winograd F(4x4,3x3) does 2.25x fewer multiplications; its transforms
+	 * only pay off with enough channels and at least one whole tile. */
+	if (rn_conv2d_supports(RN_CONV_WINOGRAD, p) && p->c >= 16 && p->m >= 16 && p->oh >= 4 && p->ow >= 4)
+		return RN_CONV_WINOGRAD;
+	if (rn_conv2d_supports(RN_CONV_GEMM, p))
+		return RN_CONV_GEMM;
+	return RN_CONV_DIRECT;
+}
+
+int select_kernels(Graph *g, const CodegenOptions *o, Diag *d)
+{
+	(void)d;
+	for (int i = 0; i < g->n_nodes; i++) {
+		Node *n = &g->nodes[i];
+		for (int k = 0; !n->dead && k < n->n_steps; k++) {
+			Step *s = &n->steps[k];
+			if (s->kernel != K_CONV2D)
+				continue;
+			const Tensor *w = &g->tensors[s->in[1]];
+			const Tensor *b = s->in[2] >= 0 ? &g->tensors[s->in[2]] : NULL;
+			if (w->kind != T_CONST || (b && b->kind != T_CONST))
+				continue;
+			int algo = pick_algo(&s->p.conv, o);
+			if (algo == RN_CONV_DIRECT)
+				continue;
+			size_t bytes = rn_conv2d_packed_size(algo, &s->p.conv);
+			int64_t count = (int64_t)((bytes + sizeof(float) - 1) / sizeof(float));
+			float *packed = xcalloc((size_t)count, sizeof(float));
+			rn_conv2d_pack(algo, &s->p.conv, w->data, b ? b->data : NULL, packed);
+			int t = add_const(g, n, "packed", RN_F32, 1, &count, packed);
+			s = &n->steps[k];
+			s->kernel = K_CONV2D_PACKED;
+			s->algo = algo;
+			s->in[1] = t;
+			s->in[2] = -1;
+			s->scratch = (int64_t)rn_conv2d_scratch_size(algo, &s->p.conv, o->threads);
+		}
+	}
+	return 0;
+}
