@@ -19,8 +19,6 @@
  */
 #include "internal.h"
 
-#include <string.h>
-
 enum { BLK = 16 };
 
 /* ---- combine n elements of u and v into r ---- */
@@ -119,13 +117,13 @@ static int combine_bool(int op, int n, const uint8_t *u, const uint8_t *v, uint8
 static RN_INLINE void gather(size_t es, int n, const char *x, int64_t s, char *dst)
 {
 	if (s == 1) {
-		memcpy(dst, x, (size_t)n * es);
+		rn_memcpy(dst, x, (size_t)n * es);
 	} else if (s == 0) {
 		for (int i = 0; i < n; i++)
-			memcpy(dst + (size_t)i * es, x, es);
+			rn_memcpy(dst + (size_t)i * es, x, es);
 	} else {
 		for (int i = 0; i < n; i++)
-			memcpy(dst + (size_t)i * es, x + (int64_t)i * s * (int64_t)es, es);
+			rn_memcpy(dst + (size_t)i * es, x + (int64_t)i * s * (int64_t)es, es);
 	}
 }
 
@@ -148,7 +146,7 @@ static void row_f32(int op, int64_t n, const float *a, int64_t sa, const float *
 			combine_f32(op, BLK, u, v, r); /* constant count: vectorizes */
 		else
 			combine_f32(op, m, u, v, r);
-		memcpy(y + i, r, (size_t)m * sizeof(float));
+		rn_memcpy(y + i, r, (size_t)m * sizeof(float));
 	}
 }
 
@@ -203,7 +201,7 @@ static int row_other(int op, int dtype, int64_t n, const char *a, int64_t sa,
 		}
 		if (rc != RN_OK)
 			return rc;
-		memcpy(y + i * (int64_t)es, r, (size_t)m * es);
+		rn_memcpy(y + i * (int64_t)es, r, (size_t)m * es);
 	}
 	return RN_OK;
 }

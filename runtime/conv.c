@@ -22,8 +22,6 @@
  */
 #include "internal.h"
 
-#include <string.h>
-
 enum {
 	MR = RN_TILE_MR,
 	NR = RN_TILE_NR,
@@ -62,9 +60,9 @@ typedef struct {
 static RN_INLINE float and_bits(float v, uint32_t m)
 {
 	uint32_t b;
-	memcpy(&b, &v, sizeof b);
+	rn_memcpy(&b, &v, sizeof b);
 	b &= m;
-	memcpy(&v, &b, sizeof v);
+	rn_memcpy(&v, &b, sizeof v);
 	return v;
 }
 

@@ -6,8 +6,6 @@
  */
 #include "internal.h"
 
-#include <string.h>
-
 /* Element strides of a dense row-major shape. */
 static void strides_of(int rank, const int64_t *dims, int64_t *s)
 {
@@ -42,16 +40,16 @@ static int next_row(int rank, const int64_t *dims, int64_t *idx)
 static void copy_strided(size_t es, int64_t n, const char *x, int64_t s, char *y)
 {
 	if (s == 1) {
-		memcpy(y, x, (size_t)n * es);
+		rn_memcpy(y, x, (size_t)n * es);
 		return;
 	}
 	int64_t step = s * (int64_t)es;
 	switch (es) {
 	case 1: for (int64_t i = 0; i < n; i++) y[i] = x[i * step]; break;
-	case 2: for (int64_t i = 0; i < n; i++) memcpy(y + 2 * i, x + i * step, 2); break;
-	case 4: for (int64_t i = 0; i < n; i++) memcpy(y + 4 * i, x + i * step, 4); break;
-	case 8: for (int64_t i = 0; i < n; i++) memcpy(y + 8 * i, x + i * step, 8); break;
-	default: for (int64_t i = 0; i < n; i++) memcpy(y + (size_t)i * es, x + i * step, es);
+	case 2: for (int64_t i = 0; i < n; i++) rn_memcpy(y + 2 * i, x + i * step, 2); break;
+	case 4: for (int64_t i = 0; i < n; i++) rn_memcpy(y + 4 * i, x + i * step, 4); break;
+	case 8: for (int64_t i = 0; i < n; i++) rn_memcpy(y + 8 * i, x + i * step, 8); break;
+	default: for (int64_t i = 0; i < n; i++) rn_memcpy(y + (size_t)i * es, x + i * step, es);
 	}
 }
 
@@ -68,7 +66,7 @@ void rn_transpose(size_t elem, int rank, const int64_t *dims, const int *perm,
 	if (total == 0)
 		return;
 	if (rank == 0) {
-		memcpy(y, x, elem);
+		rn_memcpy(y, x, elem);
 		return;
 	}
 	int64_t n = yd[rank - 1], idx[RN_MAX_RANK] = {0};
@@ -86,11 +84,11 @@ void rn_copy2d(void *dst, size_t dst_pitch, const void *src, size_t src_pitch,
 	       size_t rows, size_t row_bytes)
 {
 	if (dst_pitch == row_bytes && src_pitch == row_bytes) {
-		memcpy(dst, src, rows * row_bytes);
+		rn_memcpy(dst, src, rows * row_bytes);
 		return;
 	}
 	for (size_t r = 0; r < rows; r++)
-		memcpy((char *)dst + r * dst_pitch, (const char *)src + r * src_pitch, row_bytes);
+		rn_memcpy((char *)dst + r * dst_pitch, (const char *)src + r * src_pitch, row_bytes);
 }
 
 /* Source index along one axis for output index t relative to the cropped
@@ -138,7 +136,7 @@ void rn_pad(size_t elem, int rank, const int64_t *dims, const int64_t *begin,
 	if (count_of(rank, yd) <= 0)
 		return;
 	if (rank == 0) {
-		memcpy(y, x, elem);
+		rn_memcpy(y, x, elem);
 		return;
 	}
 	int last = rank - 1;
@@ -162,17 +160,17 @@ void rn_pad(size_t elem, int rank, const int64_t *dims, const int64_t *begin,
 			if (s >= 0 && t >= 0 && t < len[last]) {
 				/* the contiguous middle of the row */
 				int64_t run = len[last] - t < n - j ? len[last] - t : n - j;
-				memcpy(yr + (size_t)j * elem, xr + (lo[last] + t) * (int64_t)elem,
+				rn_memcpy(yr + (size_t)j * elem, xr + (lo[last] + t) * (int64_t)elem,
 				       (size_t)run * elem);
 				j += run;
 				continue;
 			}
 			if (s >= 0)
-				memcpy(yr + (size_t)j * elem, xr + (lo[last] + s) * (int64_t)elem, elem);
+				rn_memcpy(yr + (size_t)j * elem, xr + (lo[last] + s) * (int64_t)elem, elem);
 			else if (value)
-				memcpy(yr + (size_t)j * elem, value, elem);
+				rn_memcpy(yr + (size_t)j * elem, value, elem);
 			else
-				memset(yr + (size_t)j * elem, 0, elem);
+				rn_memset(yr + (size_t)j * elem, 0, elem);
 			j++;
 		}
 		yr += (size_t)n * elem;
@@ -187,7 +185,7 @@ void rn_slice(size_t elem, int rank, const int64_t *dims, const int64_t *start,
 	if (count_of(rank, out) <= 0)
 		return;
 	if (rank == 0) {
-		memcpy(y, x, elem);
+		rn_memcpy(y, x, elem);
 		return;
 	}
 	int64_t n = out[rank - 1], idx[RN_MAX_RANK] = {0};
@@ -224,7 +222,7 @@ int rn_gather(size_t elem, int64_t outer, int64_t axis_len, int64_t inner,
 		for (int64_t k = 0; k < nidx; k++) {
 			int64_t j = index_at(idx_dtype, idx, k);
 			j = j < 0 ? j + axis_len : j;
-			memcpy(yp, xo + (size_t)j * row, row);
+			rn_memcpy(yp, xo + (size_t)j * row, row);
 			yp += row;
 		}
 	}

@@ -6,8 +6,6 @@
  */
 #include "internal.h"
 
-#include <string.h>
-
 size_t rn_dtype_size(int dtype)
 {
 	switch (dtype) {
@@ -47,14 +45,14 @@ const char *rn_dtype_name(int dtype)
 static uint32_t f32_bits(float f)
 {
 	uint32_t u;
-	memcpy(&u, &f, sizeof u);
+	rn_memcpy(&u, &f, sizeof u);
 	return u;
 }
 
 static float bits_f32(uint32_t u)
 {
 	float f;
-	memcpy(&f, &u, sizeof f);
+	rn_memcpy(&f, &u, sizeof f);
 	return f;
 }
 

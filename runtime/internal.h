@@ -12,6 +12,48 @@
 
 #include <math.h>
 
+/* The runtime needs nothing from libc but libm, so that it builds with
+ * -ffreestanding. Kernels copy and fill bytes through these: libc's
+ * functions (which compilers inline) in a hosted build, plain loops in a
+ * freestanding one (__STDC_HOSTED__ == 0), where GCC leaves such loops
+ * alone. */
+#if __STDC_HOSTED__
+#include <string.h>
+#define rn_memcpy memcpy
+#define rn_memmove memmove
+#define rn_memset memset
+#else
+static inline void *rn_memcpy(void *restrict dst, const void *restrict src, size_t n)
+{
+	unsigned char *d = dst;
+	const unsigned char *s = src;
+	for (size_t i = 0; i < n; i++)
+		d[i] = s[i];
+	return dst;
+}
+
+static inline void *rn_memmove(void *dst, const void *src, size_t n)
+{
+	unsigned char *d = dst;
+	const unsigned char *s = src;
+	if ((uintptr_t)d < (uintptr_t)s)
+		for (size_t i = 0; i < n; i++)
+			d[i] = s[i];
+	else
+		for (size_t i = n; i > 0; i--)
+			d[i - 1] = s[i - 1];
+	return dst;
+}
+
+static inline void *rn_memset(void *dst, int c, size_t n)
+{
+	unsigned char *d = dst;
+	for (size_t i = 0; i < n; i++)
+		d[i] = (unsigned char)c;
+	return dst;
+}
+#endif
+
 #if defined(__GNUC__) || defined(__clang__)
 #define RN_INLINE inline __attribute__((always_inline))
 #else

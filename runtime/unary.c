@@ -11,8 +11,6 @@
  */
 #include "internal.h"
 
-#include <string.h>
-
 enum { BLK = 64 };
 
 #define ACT_LOOP(ACT) \
@@ -38,17 +36,17 @@ void rn_unary_f32(int act, float alpha, float beta, size_t n, const float *x, fl
 {
 	if (act == RN_ACT_NONE || act == RN_ACT_IDENTITY) {
 		if (x != y)
-			memmove(y, x, n * sizeof *x);
+			rn_memmove(y, x, n * sizeof *x);
 		return;
 	}
 	float t[BLK];
 	for (size_t i = 0; i < n; i += BLK) {
 		int m = n - i < BLK ? (int)(n - i) : BLK;
-		memcpy(t, x + i, (size_t)m * sizeof *t);
+		rn_memcpy(t, x + i, (size_t)m * sizeof *t);
 		if (m == BLK)
 			act_block(act, alpha, beta, BLK, t);
 		else
 			act_block(act, alpha, beta, m, t);
-		memcpy(y + i, t, (size_t)m * sizeof *t);
+		rn_memcpy(y + i, t, (size_t)m * sizeof *t);
 	}
 }
