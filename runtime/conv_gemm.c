@@ -32,7 +32,6 @@ enum {
 	NR = RN_GEMM_NR,
 	COL_UNIT = 48,                 /* scratch is sized in these, NR divides it */
 	CHUNK_BYTES = 192 * 1024,      /* B chunk a thread packs, ~ a fifth of L2 */
-	MAX_CHUNK = 1536,
 };
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -92,10 +91,13 @@ static gemm_plan make_plan(const rn_conv2d_params *p, int threads)
 		   p->pl == 0 && p->oh == p->h && p->ow == p->w;
 	g.k = gemm_k(p);
 	g.n = (int64_t)p->oh * p->ow;
-	int64_t chunk = (int64_t)(CHUNK_BYTES / sizeof(float)) / g.k / COL_UNIT * COL_UNIT;
-	chunk = chunk < COL_UNIT ? COL_UNIT : chunk > MAX_CHUNK ? MAX_CHUNK : chunk;
-	int64_t n48 = rn_round_up(g.n, COL_UNIT);
-	g.chunk = chunk < n48 ? chunk : n48;
+	/* chunks of about CHUNK_BYTES of B each, rounded to the nearest count
+	 * (a 7x7 output is one chunk, not 48 columns and then 1) */
+	int64_t raw = (int64_t)(CHUNK_BYTES / sizeof(float)) / g.k;
+	raw = raw < 16 ? 16 : raw;
+	int64_t nchunks = (g.n + raw / 2) / raw;
+	nchunks = nchunks < 1 ? 1 : nchunks;
+	g.chunk = rn_round_up((g.n + nchunks - 1) / nchunks, COL_UNIT);
 	g.panels = (int)(rn_round_up(p->m, RN_PANEL) / RN_PANEL);
 	g.parts = threads;
 	g.split_cols = 1;
@@ -104,7 +106,9 @@ static gemm_plan make_plan(const rn_conv2d_params *p, int threads)
 		int64_t units = (g.n + 15) / 16;
 		double ic = (double)((units + threads - 1) / threads) * threads / (double)units;
 		double ip = (double)((g.panels + threads - 1) / threads) * threads / g.panels;
-		g.split_cols = ic <= ip;
+		/* small outputs with big weights: splitting the panels also splits
+		 * the weight traffic */
+		g.split_cols = !(ip < ic || (p->m > g.n && ip <= ic));
 	}
 	return g;
 }
@@ -124,6 +128,24 @@ typedef struct {
 	char *scratch;
 	size_t slice;
 } gemm_job;
+
+/* dst[t] = src[2 t] for t < n. */
+static void copy_stride2(float *dst, const float *src, int n)
+{
+	int t = 0;
+#if defined(__AVX512F__)
+	const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
+					       28, 30);
+	/* src[2 t + 1] of the last pair may lie past the row: load 31 floats */
+	for (; t + 16 <= n; t += 16) {
+		__m512 a = _mm512_loadu_ps(src + 2 * t);
+		__m512 b = _mm512_maskz_loadu_ps(0x7fff, src + 2 * t + 16);
+		_mm512_storeu_ps(dst + t, _mm512_permutex2var_ps(a, even, b));
+	}
+#endif
+	for (; t < n; t++)
+		dst[t] = src[2 * t];
+}
 
 /* Packs im2col columns [j0, j0 + ncols) as slivers [K][NR], zero-padded. */
 static void pack_b(const rn_conv2d_params *p, const float *x, int64_t j0, int64_t ncols, float *buf)
@@ -165,6 +187,8 @@ static void pack_b(const rn_conv2d_params *p, const float *x, int64_t j0, int64_
 						if (p->sw == 1) {
 							if (lo < hi)
 								memcpy(out + lo, xr + lo, sizeof(float) * (size_t)(hi - lo));
+						} else if (p->sw == 2) {
+							copy_stride2(out + lo, xr + 2 * lo, hi - lo);
 						} else {
 							for (int t = lo; t < hi; t++)
 								out[t] = xr[(int64_t)t * p->sw];

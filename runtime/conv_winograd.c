@@ -198,6 +198,28 @@ static void transpose_in(const wino_job *J, const wino_block *B, int g)
 		int x0 = p->pl, x1 = p->pl + p->w; /* band columns inside the input */
 		x0 = x0 < w->wp ? x0 : w->wp;
 		x1 = x1 < w->wp ? x1 : w->wp;
+#if defined(__AVX512F__)
+		/* 16 columns of 16 channels at a time; masked loads give the zeros */
+		int nch = p->c - g * LANES < LANES ? p->c - g * LANES : LANES;
+		const float *src0 = J->x + (int64_t)g * LANES * hw + (int64_t)iy * p->w - p->pl;
+		(void)x0;
+		(void)x1;
+		for (int xx = 0; xx < w->wp; xx += 16) {
+			/* lanes i with 0 <= xx + i - pl < w */
+			int lo = p->pl - xx, hi = p->pl + p->w - xx;
+			lo = lo < 0 ? 0 : lo > 16 ? 16 : lo;
+			hi = hi < 0 ? 0 : hi > 16 ? 16 : hi;
+			__mmask16 m = lo < hi ? (__mmask16)(rn_mask16(hi) & ~rn_mask16(lo)) : 0;
+			__m512 v[16];
+			for (int l = 0; l < 16; l++)
+				v[l] = l < nch ? _mm512_maskz_loadu_ps(m, src0 + l * hw + xx)
+					       : _mm512_setzero_ps();
+			rn_transpose16x16__avx512(v);
+			int n = w->wp - xx < 16 ? w->wp - xx : 16;
+			for (int i = 0; i < n; i++)
+				_mm512_storeu_ps(dst + (int64_t)(xx + i) * LANES, v[i]);
+		}
+#else
 		memset(dst, 0, sizeof(float) * (size_t)x0 * LANES);
 		memset(dst + (int64_t)x1 * LANES, 0, sizeof(float) * (size_t)(w->wp - x1) * LANES);
 		for (int l = 0; l < LANES; l++) {
@@ -211,6 +233,7 @@ static void transpose_in(const wino_job *J, const wino_block *B, int g)
 			for (int x = x0; x < x1; x++)
 				dst[x * LANES + l] = src[x];
 		}
+#endif
 	}
 }
 
@@ -311,12 +334,62 @@ static void xi_gemm(const wino_job *J, const wino_block *B, int xi, int p0, int 
 	}
 }
 
+/* Stores one tile's outputs out[pixel][channel] (bias added) to channels
+ * 16 pn .. 16 pn + mcount, rows oy0 + a < oy0 + ny, columns ox0 + b < ox0 + nx,
+ * through residual and activation. */
+static void store_tile(const wino_job *J, float out[16][LANES], int pn, int mcount, int oy0,
+		       int ox0, int ny, int nx)
+{
+	const rn_conv2d_params *p = J->p;
+	int64_t ohw = (int64_t)p->oh * p->ow;
+#if defined(__AVX512F__)
+	if (ny == 4 && nx == 4 && rn_act_in_vector(p->act)) {
+		__m512 v[16];
+		for (int i = 0; i < 16; i++)
+			v[i] = _mm512_loadu_ps(out[i]);
+		rn_transpose16x16__avx512(v); /* v[channel][pixel] */
+		for (int l = 0; l < mcount; l++) {
+			int64_t base = (int64_t)(pn * RN_PANEL + l) * ohw + (int64_t)oy0 * p->ow + ox0;
+			float *y = J->y + base;
+			__m512 t = v[l];
+			if (J->res) {
+				const float *r = J->res + base;
+				__m512 rv = _mm512_castps128_ps512(_mm_loadu_ps(r));
+				rv = _mm512_insertf32x4(rv, _mm_loadu_ps(r + p->ow), 1);
+				rv = _mm512_insertf32x4(rv, _mm_loadu_ps(r + 2 * p->ow), 2);
+				rv = _mm512_insertf32x4(rv, _mm_loadu_ps(r + 3 * p->ow), 3);
+				t = _mm512_add_ps(t, rv);
+			}
+			t = rn_vf_act(p->act, p->alpha, p->beta, t);
+			_mm_storeu_ps(y, _mm512_castps512_ps128(t));
+			_mm_storeu_ps(y + p->ow, _mm512_extractf32x4_ps(t, 1));
+			_mm_storeu_ps(y + 2 * p->ow, _mm512_extractf32x4_ps(t, 2));
+			_mm_storeu_ps(y + 3 * p->ow, _mm512_extractf32x4_ps(t, 3));
+		}
+		return;
+	}
+#endif
+	for (int l = 0; l < mcount; l++) {
+		int64_t base = (int64_t)(pn * RN_PANEL + l) * ohw + (int64_t)oy0 * p->ow + ox0;
+		float *y = J->y + base;
+		const float *res = J->res ? J->res + base : NULL;
+		for (int a = 0; a < ny; a++) {
+			for (int b = 0; b < nx; b++) {
+				float v = out[a * 4 + b][l];
+				if (res)
+					v += res[(int64_t)a * p->ow + b];
+				y[(int64_t)a * p->ow + b] = rn_act_f32(p->act, p->alpha, p->beta, v);
+			}
+		}
+	}
+}
+
 /* Step 4 for panel pn: every tile of the block. */
 static void output_transform(const wino_job *J, const wino_block *B, int pn)
 {
 	const rn_conv2d_params *p = J->p;
 	const wino_plan *w = &J->w;
-	int64_t ohw = (int64_t)p->oh * p->ow, xi_pitch = (int64_t)B->ntiles * w->m16;
+	int64_t xi_pitch = (int64_t)B->ntiles * w->m16;
 	int mcount = p->m - pn * RN_PANEL < RN_PANEL ? p->m - pn * RN_PANEL : RN_PANEL;
 	const float *bias = J->bias + pn * RN_PANEL;
 	for (int t = 0; t < B->ntiles; t++) {
@@ -340,19 +413,7 @@ static void output_transform(const wino_job *J, const wino_block *B, int pn)
 					rn_vf_store(out[a * 4 + b] + l * RN_VL, rn_vf_add(r[b], bv));
 			}
 		}
-		for (int l = 0; l < mcount; l++) {
-			int64_t base = (int64_t)(pn * RN_PANEL + l) * ohw + (int64_t)oy0 * p->ow + ox0;
-			float *y = J->y + base;
-			const float *res = J->res ? J->res + base : NULL;
-			for (int a = 0; a < ny; a++) {
-				for (int b = 0; b < nx; b++) {
-					float v = out[a * 4 + b][l];
-					if (res)
-						v += res[(int64_t)a * p->ow + b];
-					y[(int64_t)a * p->ow + b] = rn_act_f32(p->act, p->alpha, p->beta, v);
-				}
-			}
-		}
+		store_tile(J, out, pn, mcount, oy0, ox0, ny, nx);
 	}
 }
 

@@ -135,6 +135,34 @@ static RN_INLINE rn_vf rn_vf_max_lim(rn_vf lim, rn_vf v) { return v < lim ? lim 
 static RN_INLINE rn_vf rn_vf_min_lim(rn_vf lim, rn_vf v) { return v > lim ? lim : v; }
 #endif
 
+#if defined(__AVX512F__)
+/* r[i][j] <-> r[j][i] for a 16x16 block of floats in 16 registers. */
+static RN_INLINE void rn_transpose16x16__avx512(__m512 r[16])
+{
+	__m512 t[16];
+	for (int i = 0; i < 16; i += 2) {
+		t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+		t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+	}
+	for (int i = 0; i < 16; i += 4) {
+		r[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
+		r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xee);
+		r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+		r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xee);
+	}
+	for (int h = 0; h < 16; h += 8) {
+		for (int i = 0; i < 4; i++) {
+			t[h + i] = _mm512_shuffle_f32x4(r[h + i], r[h + 4 + i], 0x88);
+			t[h + 4 + i] = _mm512_shuffle_f32x4(r[h + i], r[h + 4 + i], 0xdd);
+		}
+	}
+	for (int i = 0; i < 8; i++) {
+		r[i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0x88);
+		r[8 + i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0xdd);
+	}
+}
+#endif
+
 #define RN_CAT_(a, b) a##b
 #define RN_CAT(a, b) RN_CAT_(a, b)
 /* rn_f32_<op>_<tile>__<isa>, e.g. rn_f32_gemm_16x16__avx512 */
