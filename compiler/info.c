@@ -10,7 +10,7 @@ int64_t node_macs(const Graph *g, const Node *n)
 	int64_t macs = 0;
 	for (int k = 0; k < n->n_steps; k++) {
 		const Step *s = &n->steps[k];
-		if (s->kernel == K_CONV2D) {
+		if (s->kernel == K_CONV2D || s->kernel == K_CONV2D_PACKED) {
 			const rn_conv2d_params *p = &s->p.conv;
 			macs += (int64_t)p->n * p->m * p->oh * p->ow * (p->c / p->group) * p->kh * p->kw;
 		} else if (s->kernel == K_GEMM) {

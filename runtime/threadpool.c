@@ -12,6 +12,9 @@
  * Built with RN_NO_THREADS (targets without pthreads), this file is empty.
  */
 #ifndef RN_NO_THREADS
+/* clock_gettime and CLOCK_MONOTONIC under -std=c11 */
+#define _POSIX_C_SOURCE 200809L
+
 #include "parallel.h"
 #include "resnetc/threadpool.h"
 
