@@ -17,6 +17,9 @@ typedef struct {
 	const char *runtime_dir; /* where runtime/ sources are */
 	const char *include_dir; /* where include/resnetc/ is */
 	const CodegenOptions *cg;
+	/* Optional: called as weight bytes are written (done of total). */
+	void (*progress)(void *ctx, int64_t done, int64_t total);
+	void *progress_ctx;
 } EmitOptions;
 
 int emit_c(Graph *g, const PlanStats *st, const char *dir, const EmitOptions *o, Diag *d);

@@ -29,6 +29,7 @@ typedef struct {
 	int n_chunks;
 	int *in_index;   /* per tensor: graph input index or -1 */
 	int *out_index;  /* per tensor: graph output index or -1 */
+	const EmitOptions *o;
 } Emitter;
 
 static const char *ctype(int dtype)
@@ -154,7 +155,7 @@ static int emit_weights(Emitter *e, const char *dir, Diag *d)
 		if (g->tensors[g->outputs[i]].kind == T_CONST)
 			used[g->outputs[i]] = 1;
 
-	int64_t fill = 0;
+	int64_t fill = 0, total = 0, done = 0;
 	int chunk = -1;
 	FILE *f = NULL;
 	char file[300];
@@ -171,6 +172,7 @@ static int emit_weights(Emitter *e, const char *dir, Diag *d)
 		e->wchunk[t] = chunk;
 		e->woff[t] = start;
 		fill = start + bytes;
+		total += bytes;
 		(void)f;
 	}
 	e->n_chunks = chunk + 1;
@@ -208,6 +210,9 @@ static int emit_weights(Emitter *e, const char *dir, Diag *d)
 			size_t bytes = tensor_bytes(&g->tensors[t]);
 			put_bytes(f, g->tensors[t].data, bytes);
 			pos = e->woff[t] + (int64_t)bytes;
+			done += (int64_t)bytes;
+			if (e->o->progress)
+				e->o->progress(e->o->progress_ctx, done, total);
 		}
 		if (pos == 0)
 			fprintf(f, "\"\"\n");
@@ -627,7 +632,7 @@ static int emit_makefile(Emitter *e, const char *dir, char **rt, int n_rt, Diag 
 int emit_c(Graph *g, const PlanStats *st, const char *dir, const EmitOptions *o, Diag *d)
 {
 	Emitter e = {.g = g, .name = o->name, .model_file = o->model_file, .cg = o->cg,
-		     .scratch_offset = st->scratch_offset};
+		     .scratch_offset = st->scratch_offset, .o = o};
 	e.woff = xmalloc(g->n_tensors * sizeof *e.woff);
 	e.wchunk = xmalloc(g->n_tensors * sizeof *e.wchunk);
 	e.in_index = xmalloc(g->n_tensors * sizeof *e.in_index);

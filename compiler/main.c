@@ -311,7 +311,7 @@ int main(int argc, char **argv)
 	snprintf(rt, sizeof rt, "%s/runtime", home);
 	snprintf(inc, sizeof inc, "%s/include/resnetc", home);
 	const char *base = strrchr(model, '/');
-	EmitOptions eo = {name, base ? base + 1 : model, rt, inc, &cg};
+	EmitOptions eo = {.name = name, .model_file = base ? base + 1 : model, .runtime_dir = rt, .include_dir = inc, .cg = &cg};
 	char *tmp = make_temp_sibling(out, &d);
 	int rc = tmp ? 0 : -1;
 	if (!rc)
