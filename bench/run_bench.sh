@@ -1,0 +1,331 @@
+#!/usr/bin/env bash
+# Benchmark: resnetc against onnxruntime and against resnetc's own OpenBLAS
+# backend, on torchvision ResNets (random weights, 1x3x224x224), at 1 and 2
+# threads. `make bench` runs this.
+#
+#   bench/run_bench.sh [MODEL ...]              default: resnet18 resnet50
+#
+# For each model: export it with Debian's PyTorch (cached under
+# $BENCH_DIR/models/), then compile and build it with resnetc four ways
+# (--threads 1, --threads 2, --gemm openblas --threads 1 and 2; rebuilt only
+# when resnetc, the model or the flags change). Then, per thread count T,
+# BENCH_ROUNDS rounds each run, in an order that rotates from round to round:
+#   resnetc   DIR/NAME --bench BENCH_RUNS IN.npy
+#   ort       node bench/ort_bench.js --threads T --runs BENCH_RUNS MODEL IN.npy
+#             (intra-op threads T, inter-op 1, sequential, all optimizations)
+#   openblas  OPENBLAS_NUM_THREADS=1 DIR_blas/NAME --bench BENCH_RUNS IN.npy
+#             (resnetc's T threads split each convolution's column chunks and
+#             call a single-threaded cblas_sgemm each, as runtime/conv_blas.c
+#             prescribes; BENCH_OPENBLAS_THREADS=match sets OPENBLAS_NUM_THREADS=T
+#             instead, T x T threads in all)
+# Each prints the median of its timed runs (after warm-up); a cell of the
+# table is the median of those round medians. Interleaving the three means a
+# burst of background load falls on all of them alike.
+#
+# GFLOP per image is `resnetc info`'s total (2 x the multiply-adds of direct
+# convolution and Gemm, whatever algorithm runs). Peak: bench/fma_peak.c, the
+# per-core FMA rate times T.
+#
+# Prints one table and writes it, with the machine's description, to
+# BENCH_RESULTS (default bench/RESULTS.md; "-" writes nothing).
+#
+# Environment: RESNETC (default build/resnetc), BENCH_DIR (build/bench),
+# BENCH_THREADS ("1 2"), BENCH_ROUNDS (5), BENCH_RUNS (10 timed runs per
+# round), BENCH_OPENBLAS (auto: on when cblas.h and -lopenblas are there;
+# 0 or 1 to force), BENCH_OPENBLAS_THREADS (1, or match), BENCH_NICE (empty;
+# N runs the measured programs under `nice -n N`, for a shared machine:
+# negative N needs root), BENCH_RESULTS, MAKE_JOBS (2). OPENBLAS_CORETYPE and
+# the rest of the environment are left as they are, and reported.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+HERE="$ROOT/bench"
+PYTHON=/usr/bin/python3
+RESNETC=${RESNETC:-$ROOT/build/resnetc}
+BENCH_DIR=${BENCH_DIR:-$ROOT/build/bench}
+THREADS=${BENCH_THREADS:-1 2}
+ROUNDS=${BENCH_ROUNDS:-5}
+RUNS=${BENCH_RUNS:-10}
+OPENBLAS=${BENCH_OPENBLAS:-auto}
+BLAS_THREADS=${BENCH_OPENBLAS_THREADS:-1}
+NICE=${BENCH_NICE:-}
+RESULTS=${BENCH_RESULTS:-$HERE/RESULTS.md}
+MAKE_JOBS=${MAKE_JOBS:-2}
+CC=${CC:-cc}
+
+if [ $# -gt 0 ]; then MODELS=("$@"); else MODELS=(resnet18 resnet50); fi
+read -r -a THREADS <<<"$THREADS"
+
+die() { echo "run_bench.sh: error: $*" >&2; exit 2; }
+say() { echo "== $*"; }
+
+posint() { [[ $2 =~ ^[1-9][0-9]*$ ]] || die "$1 must be a positive integer, not '$2'"; }
+posint BENCH_ROUNDS "$ROUNDS"
+posint BENCH_RUNS "$RUNS"
+[ ${#THREADS[@]} -gt 0 ] || die "BENCH_THREADS is empty"
+for t in "${THREADS[@]}"; do posint BENCH_THREADS "$t"; done
+case $BLAS_THREADS in 1|match) ;; *) die "BENCH_OPENBLAS_THREADS must be 1 or match, not '$BLAS_THREADS'" ;; esac
+[ -z "$NICE" ] || [[ $NICE =~ ^-?[0-9]+$ ]] || die "BENCH_NICE must be an integer, not '$NICE'"
+NICE_CMD=()
+[ -z "$NICE" ] || NICE_CMD=(nice -n "$NICE")
+for m in "${MODELS[@]}"; do [[ $m =~ ^[a-z0-9_]+$ ]] || die "'$m' is not a torchvision model name"; done
+
+[ -x "$RESNETC" ] || die "$RESNETC not found or not executable (build it first: make)"
+[ -x "$PYTHON" ] || die "$PYTHON not found (needs Debian's python3-torch, python3-torchvision)"
+command -v node >/dev/null || die "node not found (needs Node.js for onnxruntime-node)"
+E2E="$ROOT/tests/e2e"
+if [ ! -d "$E2E/node_modules/onnxruntime-node" ]; then
+    say "installing onnxruntime-node into tests/e2e/node_modules (npm ci)"
+    (cd "$E2E" && ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund) || die "npm ci in tests/e2e failed"
+fi
+mkdir -p "$BENCH_DIR/models"
+
+# run LOG CMD...: CMD's output to LOG; on failure show the log's end and stop.
+run() {
+    local log=$1
+    shift
+    if ! "$@" >"$log" 2>&1; then
+        echo "run_bench.sh: error: '$*' failed; last lines of $log:" >&2
+        tail -n 15 "$log" | sed 's/^/  | /' >&2
+        exit 1
+    fi
+}
+
+# ---- OpenBLAS: is it there, which version and kernel ------------------------
+blas_note="not measured"
+if [ "$OPENBLAS" != 0 ]; then
+    probe="$BENCH_DIR/openblas_probe"
+    if printf '#include <cblas.h>\n#include <stdio.h>\nchar *openblas_get_config(void);\nchar *openblas_get_corename(void);\nint main(void) { printf("%%s; core %%s\\n", openblas_get_config(), openblas_get_corename()); return 0; }\n' |
+        $CC -x c - -o "$probe" -lopenblas >/dev/null 2>&1; then
+        OPENBLAS=1
+        blas_note=$("$probe" 2>/dev/null || echo "version unknown")
+    elif [ "$OPENBLAS" = 1 ]; then
+        die "BENCH_OPENBLAS=1 but cblas.h / -lopenblas are missing (Debian: libopenblas-dev)"
+    else
+        echo "run_bench.sh: note: OpenBLAS not found (Debian: libopenblas-dev); its column stays empty" >&2
+        OPENBLAS=0
+    fi
+fi
+
+# ---- FMA peak ----------------------------------------------------------------
+say "FMA peak (bench/fma_peak.c, -O2 -march=native)"
+$CC -O2 -march=native -std=c11 -D_POSIX_C_SOURCE=200809L -pthread "$HERE/fma_peak.c" \
+    -o "$BENCH_DIR/fma_peak" -lm || die "cannot build bench/fma_peak.c"
+tlist=$(printf '%s\n' 1 "${THREADS[@]}" | sort -n -u | paste -s -d,)
+peak_out=$("$BENCH_DIR/fma_peak" --threads "$tlist")
+echo "$peak_out" | sed 's/^/  /'
+peak_isa=$(echo "$peak_out" | sed -n 's/^isa=\([^ ]*\).*/\1/p')
+peak_core=$(echo "$peak_out" | sed -n 's/^threads=1 .*cpu_per_core=\([0-9.]*\).*/\1/p' | head -n 1)
+[ -n "$peak_core" ] || die "cannot read fma_peak's output"
+
+# ---- export, compile, build ---------------------------------------------------
+declare -A GFLOP ONNX INPUT
+variants() { # the variant names for thread count $1
+    echo "t$1"
+    [ "$OPENBLAS" = 1 ] && echo "blas_t$1"
+    return 0
+}
+flags_of() { # resnetc flags of a variant
+    case $1 in
+        t*) echo "--threads ${1#t}" ;;
+        blas_t*) echo "--gemm openblas --threads ${1#blas_t}" ;;
+    esac
+}
+# The output folder gets resnetc's runtime sources: they are part of the key.
+resnetc_sum=$( (cat "$RESNETC"; find "$ROOT/runtime" "$ROOT/include" -type f | LC_ALL=C sort | xargs cat) |
+    sha256sum | cut -c1-16)
+for model in "${MODELS[@]}"; do
+    onnx="$BENCH_DIR/models/$model.onnx"
+    input="$BENCH_DIR/models/$model.input.npy"
+    if [ ! -f "$onnx" ] || [ ! -f "$input" ]; then
+        say "$model: exporting (torchvision, random weights, 1x3x224x224)"
+        run "$BENCH_DIR/models/$model.export.log" "$PYTHON" "$E2E/export_torchvision.py" \
+            --model "$model" --out "$onnx.tmp" --input-npy "$input.tmp.npy" --batch 1 --size 224
+        mv "$onnx.tmp" "$onnx"
+        mv "$input.tmp.npy" "$input"
+    fi
+    ONNX[$model]=$onnx
+    INPUT[$model]=$input
+    mkdir -p "$BENCH_DIR/$model"
+    "$RESNETC" info "$onnx" >"$BENCH_DIR/$model/info.txt" 2>&1 || die "resnetc info $onnx failed"
+    GFLOP[$model]=$(sed -n 's/^total:.*(\([0-9.]*\) GFLOP).*/\1/p' "$BENCH_DIR/$model/info.txt")
+    [ -n "${GFLOP[$model]}" ] || die "no GFLOP total in 'resnetc info $onnx'"
+    model_sum=$(sha256sum "$onnx" | cut -c1-16)
+    for t in "${THREADS[@]}"; do
+        for v in $(variants "$t"); do
+            out="$BENCH_DIR/$model/$v"
+            flags=$(flags_of "$v")
+            key="$resnetc_sum $model_sum $flags"
+            if [ -x "$out/$model" ] && [ "$(cat "$out.key" 2>/dev/null)" = "$key" ]; then
+                echo "  $model $v: built ($flags)"
+                continue
+            fi
+            t0=$EPOCHREALTIME
+            rm -f "$out.key"
+            # shellcheck disable=SC2086  # flags is a list
+            run "$out.compile.log" "$RESNETC" compile "$onnx" -o "$out" --name "$model" --force $flags
+            run "$out.make.log" make -C "$out" -j"$MAKE_JOBS"
+            echo "$key" >"$out.key"
+            awk -v a="$t0" -v b="$EPOCHREALTIME" -v m="$model" -v v="$v" -v f="$flags" \
+                'BEGIN { printf "  %s %s: compiled and built in %.0fs (%s)\n", m, v, b - a, f }'
+        done
+    done
+done
+
+# ---- measure -------------------------------------------------------------------
+median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print ""; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+spread() { tr ' ' '\n' | grep . | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%s-%s", lo, hi }'; }
+ms_of() { sed -n 's/^median_ms=\([0-9.]*\)$/\1/p' "$1" | head -n 1; }
+
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+declare -A MS
+ort_version=unknown
+t_start=$EPOCHREALTIME
+for model in "${MODELS[@]}"; do
+    for t in "${THREADS[@]}"; do
+        say "$model, $t thread(s): $ROUNDS rounds of $RUNS timed runs each"
+        sides=(resnetc ort)
+        [ "$OPENBLAS" = 1 ] && sides+=(openblas)
+        for side in "${sides[@]}"; do MS[$model.$t.$side]=""; done
+        for ((r = 0; r < ROUNDS; r++)); do
+            line="  round $((r + 1)):"
+            for ((k = 0; k < ${#sides[@]}; k++)); do
+                side=${sides[$(((r + k) % ${#sides[@]}))]}
+                log="$BENCH_DIR/$model/bench.$side.t$t.log"
+                case $side in
+                    resnetc) run "$log" "${NICE_CMD[@]}" "$BENCH_DIR/$model/t$t/$model" --bench "$RUNS" "${INPUT[$model]}" ;;
+                    openblas)
+                        obt=1
+                        [ "$BLAS_THREADS" = match ] && obt=$t
+                        run "$log" "${NICE_CMD[@]}" env OPENBLAS_NUM_THREADS="$obt" \
+                            "$BENCH_DIR/$model/blas_t$t/$model" --bench "$RUNS" "${INPUT[$model]}"
+                        ;;
+                    ort)
+                        run "$log" "${NICE_CMD[@]}" node "$HERE/ort_bench.js" --threads "$t" --runs "$RUNS" \
+                            "${ONNX[$model]}" "${INPUT[$model]}"
+                        ort_version=$(sed -n 's/^ort_version=//p' "$log")
+                        ;;
+                esac
+                ms=$(ms_of "$log")
+                [ -n "$ms" ] || die "no median_ms= line in $log"
+                MS[$model.$t.$side]+=" $ms"
+                line+=" $side $ms"
+            done
+            echo "$line"
+        done
+    done
+done
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+t_total=$(awk -v a="$t_start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }')
+
+# ---- table ---------------------------------------------------------------------
+table() {
+    echo "| model | threads | resnetc ms | onnxruntime ms | resnetc / ort | resnetc GFLOP/s | % of FMA peak | resnetc + OpenBLAS ms |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+    for model in "${MODELS[@]}"; do
+        for t in "${THREADS[@]}"; do
+            ours=$(echo "${MS[$model.$t.resnetc]}" | median)
+            ort=$(echo "${MS[$model.$t.ort]}" | median)
+            blas=-
+            [ "$OPENBLAS" = 1 ] && blas=$(echo "${MS[$model.$t.openblas]}" | median)
+            awk -v m="$model" -v t="$t" -v o="$ours" -v r="$ort" -v b="$blas" \
+                -v g="${GFLOP[$model]}" -v p="$peak_core" 'BEGIN {
+                gf = g / (o / 1e3)
+                printf "| %s | %d | %.1f | %.1f | %.2f | %.1f | %.0f%% | %s |\n",
+                    m, t, o, r, o / r, gf, 100 * gf / (p * t), b == "-" ? "-" : sprintf("%.1f", b) }'
+        done
+    done
+}
+spreads() {
+    echo "| model | threads | resnetc rounds (ms) | onnxruntime rounds (ms) | OpenBLAS rounds (ms) |"
+    echo "|---|---:|---|---|---|"
+    for model in "${MODELS[@]}"; do
+        for t in "${THREADS[@]}"; do
+            b=-
+            [ "$OPENBLAS" = 1 ] && b=$(echo "${MS[$model.$t.openblas]}" | spread)
+            echo "| $model | $t | $(echo "${MS[$model.$t.resnetc]}" | spread) | $(echo "${MS[$model.$t.ort]}" | spread) | $b |"
+        done
+    done
+}
+
+echo
+table
+echo
+echo "FMA peak: $peak_core GFLOP/s per core ($peak_isa); % of peak = GFLOP/s / (threads x per-core peak)."
+echo "Load average: $load_before before, $load_after after ($(nproc) CPUs); measuring took ${t_total}s."
+
+[ "$RESULTS" = - ] && exit 0
+
+# ---- RESULTS.md ------------------------------------------------------------------
+cpu_model=$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n 1)
+cpus=$(nproc)
+tpc=$(lscpu 2>/dev/null | sed -n 's/^Thread(s) per core: *//p' | head -n 1)
+hyper=$(lscpu 2>/dev/null | sed -n 's/^Hypervisor vendor: *//p' | head -n 1)
+cache=$(lscpu 2>/dev/null | awk -F': *' '/^L[123]d? cache|^L2 cache|^L3 cache/ { printf "%s%s %s", sep, $1, $2; sep = ", " }')
+cpuflags=""
+for f in avx512f avx512_bf16 avx2 fma; do
+    if grep -qw "$f" /proc/cpuinfo; then cpuflags+=" $f"; else cpuflags+=" (no $f)"; fi
+done
+cpuflags=${cpuflags# }
+gcc_version=$($CC --version | head -n 1)
+commit=$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)
+coretype=${OPENBLAS_CORETYPE:-(unset)}
+cmd="bench/run_bench.sh${*:+ $*}"
+settings="BENCH_ROUNDS=$ROUNDS BENCH_RUNS=$RUNS BENCH_THREADS=\"${THREADS[*]}\" BENCH_OPENBLAS_THREADS=$BLAS_THREADS${NICE:+ BENCH_NICE=$NICE}"
+
+tmp="$RESULTS.tmp"
+{
+    echo "# Benchmark results"
+    echo
+    echo "Written by \`make bench\` (bench/run_bench.sh); each run replaces this file."
+    echo "See bench/README.md for what is measured and how."
+    echo
+    echo "Run: $(date -u '+%Y-%m-%d %H:%M UTC'), resnetc $commit, \`$cmd\` ($settings)."
+    echo
+    table
+    echo
+    echo "- Latency: median of $ROUNDS rounds, each the median of $RUNS timed runs after a warm-up;"
+    echo "  the three programs take turns, round by round. Batch 1, 3x224x224, float32."
+    echo "- resnetc / ort: below 1 means resnetc is faster."
+    echo "- GFLOP per image (\`resnetc info\`: 2 x the multiply-adds of direct convolution):"
+    echo "  $(for model in "${MODELS[@]}"; do printf '%s %s, ' "$model" "${GFLOP[$model]}"; done | sed 's/, $/./')"
+    echo "- % of FMA peak: resnetc's GFLOP/s over threads x the per-core peak below. Winograd"
+    echo "  layers do fewer multiplications than counted, so this can exceed what direct"
+    echo "  arithmetic could reach."
+    if [ "$BLAS_THREADS" = match ]; then
+        echo "- resnetc + OpenBLAS: \`resnetc compile --gemm openblas --threads T\`, run with"
+        echo "  OPENBLAS_NUM_THREADS=T (T resnetc threads, each calling a T-thread OpenBLAS)."
+    else
+        echo "- resnetc + OpenBLAS: \`resnetc compile --gemm openblas --threads T\`, run with"
+        echo "  OPENBLAS_NUM_THREADS=1: resnetc's T threads each call a single-threaded sgemm."
+    fi
+    [ -z "$NICE" ] || echo "- All three programs ran under \`nice -n $NICE\`."
+    echo
+    echo "Spread of the round medians (min-max):"
+    echo
+    spreads
+    echo
+    echo "## Machine"
+    echo
+    echo "- CPU: $cpu_model, $cpus CPUs ($tpc thread(s) per core)${hyper:+, virtual machine ($hyper)}"
+    echo "- Caches: $cache"
+    echo "- Flags: $cpuflags"
+    echo "- FMA peak (bench/fma_peak.c, $peak_isa): $peak_core GFLOP/s per core by CPU time;"
+    echo "  by wall time $(echo "$peak_out" | awk '/^threads=/ { split($1, t, "="); split($2, g, "="); printf "%s%s thread(s) %s", sep, t[2], g[2]; sep = ", " }') GFLOP/s"
+    echo "- Compiler: $gcc_version"
+    echo "- Node.js $(node --version), onnxruntime-node $ort_version"
+    echo "- OpenBLAS: $blas_note; OPENBLAS_CORETYPE=$coretype"
+    echo "- Kernel: $(uname -sr)"
+    echo "- Load average (1, 5, 15 min): $load_before before measuring, $load_after after, on $cpus CPUs"
+} >"$tmp"
+if awk -v a="$load_before" -v b="$load_after" -v n="$cpus" 'BEGIN { split(a, x, " "); split(b, y, " "); exit !(x[1] > n / 2 || y[1] > n / 2) }'; then
+    {
+        echo
+        echo "**The machine was busy with other work during this run** (load average above"
+        echo "half the CPU count): absolute times are inflated and noisy. The programs were"
+        echo "interleaved, so the ratio suffers less than the times do; the FMA peak is"
+        echo "measured by CPU time, which the load does not lower."
+    } >>"$tmp"
+fi
+mv "$tmp" "$RESULTS"
+echo "Wrote ${RESULTS#"$ROOT"/}."
