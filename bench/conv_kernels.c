@@ -11,9 +11,10 @@
  *   cc -O2 -march=native -std=c11 -D_POSIX_C_SOURCE=200809L -Iinclude \
  *      bench/conv_kernels.c $(find runtime -name '*.c' ! -name driver.c) -lm -lpthread \
  *      -o build/conv_kernels
- *   build/conv_kernels [--model r50|r18] [--threads N] [--reps N] [--cpu]
+ *   build/conv_kernels [--model r50|r18] [--threads N] [--reps N] [--layer I] [--cpu] [--cold]
  * --cpu times with the thread's CPU clock (1 thread only), which hides
- * other processes sharing the machine.
+ * other processes sharing the machine. --cold evicts the weights from the
+ * caches before each run, as in a whole model whose weights exceed L3.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,6 +70,16 @@ static const layer r18[] = {
 };
 
 static int use_cpu_clock;
+static float *flush_buf; /* --cold: evicted from the caches before each run */
+enum { FLUSH_FLOATS = 48 << 20 >> 2 };
+
+static void flush_caches(void)
+{
+	if (!flush_buf)
+		return;
+	for (size_t i = 0; i < FLUSH_FLOATS; i += 16)
+		flush_buf[i] += 1.0f;
+}
 
 static double now(void)
 {
@@ -113,6 +124,7 @@ static double time_algo(int algo, const rn_conv2d_params *p, const float *x, con
 	rn_conv2d_packed_f32(algo, p, x, packed, y, y, scratch, tp);
 	double best = 1e30;
 	for (int r = 0; r < reps; r++) {
+		flush_caches();
 		double t0 = now();
 		rn_conv2d_packed_f32(algo, p, x, packed, y, y, scratch, tp);
 		double t = now() - t0;
@@ -140,8 +152,10 @@ int main(int argc, char **argv)
 			only = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--cpu"))
 			use_cpu_clock = 1;
+		else if (!strcmp(argv[i], "--cold"))
+			flush_buf = calloc(FLUSH_FLOATS, sizeof(float));
 		else {
-			fprintf(stderr, "usage: %s [--model r50|r18] [--threads N] [--reps N] [--layer I] [--cpu]\n",
+			fprintf(stderr, "usage: %s [--model r50|r18] [--threads N] [--reps N] [--layer I] [--cpu] [--cold]\n",
 				argv[0]);
 			return 2;
 		}

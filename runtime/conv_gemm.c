@@ -46,6 +46,21 @@ static RN_NOINLINE void RN_UKERNEL(gemm, GEMM_TILE)(int64_t k, const float *a, c
 	rn_gemm_panel_tile(RN_GEMM_R, RN_GEMM_NV, k, a, b, ldb, o);
 }
 
+/* Columns that do not fill a sliver: the broadcast kernel, columns as
+ * rows (up to TAIL_R at a time) times one panel's 16 channels in vectors,
+ * so a 7x7 output's 49th column costs one column, not a sliver. */
+enum { TAIL_R = 4, TAIL_NV = RN_PANEL / RN_VL };
+typedef void (*tail_fn)(int64_t k, const float *a, int64_t ldq, const float *b, float *c);
+#define TAIL(R) \
+	static RN_NOINLINE void tail_##R(int64_t k, const float *a, int64_t ldq, const float *b, \
+					 float *c) \
+	{ \
+		rn_gemm_bcast_tile(R, TAIL_NV, k, a, 1, ldq, b, 0, c, RN_PANEL); \
+	}
+TAIL(1) TAIL(2) TAIL(3) TAIL(4)
+#undef TAIL
+static const tail_fn tail_table[TAIL_R] = { tail_1, tail_2, tail_3, tail_4 };
+
 int rn_conv_gemm_supports(const rn_conv2d_params *p)
 {
 	return p->group == 1;
@@ -116,8 +131,9 @@ static gemm_plan make_plan(const rn_conv2d_params *p, int threads)
 size_t rn_conv_gemm_scratch_size(const rn_conv2d_params *p, int threads)
 {
 	gemm_plan g = make_plan(p, threads);
-	int64_t cols = g.direct ? COL_UNIT : g.chunk;
-	return (size_t)g.parts * rn_scratch_align((size_t)(g.k * cols) * sizeof(float));
+	if (g.direct)
+		return 0;
+	return (size_t)g.parts * rn_scratch_align((size_t)(g.k * g.chunk) * sizeof(float));
 }
 
 typedef struct {
@@ -133,7 +149,7 @@ typedef struct {
 static void copy_stride2(float *dst, const float *src, int n)
 {
 	int t = 0;
-#if defined(__AVX512F__)
+#if defined(RN_AVX512)
 	const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
 					       28, 30);
 	/* src[2 t + 1] of the last pair may lie past the row: load 31 floats */
@@ -200,6 +216,29 @@ static void pack_b(const rn_conv2d_params *p, const float *x, int64_t j0, int64_
 	}
 }
 
+/* Columns [j, j + cols) of B (column stride 1, row stride ldb), cols < NR,
+ * times panel pn, through the epilogue. */
+static void gemm_tail(const gemm_job *J, int pn, const float *b, int64_t ldb, int64_t j, int cols)
+{
+	const rn_conv2d_params *p = J->p;
+	int64_t n = J->g.n, m0 = (int64_t)pn * RN_PANEL;
+	int rows = (int)(p->m - m0 < RN_PANEL ? p->m - m0 : RN_PANEL);
+	const float *a = J->a + m0 * J->g.k;
+	float acc[TAIL_R][RN_PANEL];
+	for (int i0 = 0; i0 < cols; i0 += TAIL_R) {
+		int r = cols - i0 < TAIL_R ? cols - i0 : TAIL_R;
+		tail_table[r - 1](J->g.k, b + i0, ldb, a, acc[0]);
+		for (int c = 0; c < rows; c++) {
+			float *y = J->y + (m0 + c) * n + j + i0;
+			const float *res = J->res ? J->res + (m0 + c) * n + j + i0 : NULL;
+			for (int i = 0; i < r; i++) {
+				float v = acc[i][c] + J->bias[m0 + c] + (res ? res[i] : 0.0f);
+				y[i] = rn_act_f32(p->act, p->alpha, p->beta, v);
+			}
+		}
+	}
+}
+
 /* Panels [p0, p1) against columns [j0, j1) of one image. */
 static void gemm_block(const gemm_job *J, float *buf, int p0, int p1, int64_t j0, int64_t j1)
 {
@@ -208,27 +247,18 @@ static void gemm_block(const gemm_job *J, float *buf, int p0, int p1, int64_t j0
 	int64_t k = g->k, n = g->n;
 	for (int64_t c0 = j0; c0 < j1; c0 += g->chunk) {
 		int64_t c1 = j1 - c0 < g->chunk ? j1 : c0 + g->chunk;
-		int64_t full = g->direct ? c0 + (c1 - c0) / NR * NR : c1;
 		if (!g->direct)
 			pack_b(p, J->x, c0, c1 - c0, buf);
-		else if (full < c1)
-			pack_b(p, J->x, full, c1 - full, buf);
 		for (int pn = p0; pn < p1; pn++) {
 			const float *a = J->a + (int64_t)pn * k * RN_PANEL;
 			for (int64_t j = c0; j < c1; j += NR) {
-				const float *b;
-				int64_t ldb;
-				if (!g->direct) {
-					b = buf + (j - c0) / NR * k * NR;
-					ldb = NR;
-				} else if (j < full) {
-					b = J->x + j;
-					ldb = n;
-				} else {
-					b = buf;
-					ldb = NR;
-				}
+				const float *b = g->direct ? J->x + j : buf + (j - c0) / NR * k * NR;
+				int64_t ldb = g->direct ? n : NR;
 				int cols = (int)(c1 - j < NR ? c1 - j : NR);
+				if (cols < NR) {
+					gemm_tail(J, pn, b, ldb, j, cols);
+					continue;
+				}
 				for (int r = 0; r < RN_PANEL; r += RN_GEMM_R) {
 					int64_t m0 = (int64_t)pn * RN_PANEL + r;
 					if (m0 >= p->m)
@@ -279,6 +309,7 @@ void rn_conv_gemm_run(const rn_conv2d_params *p, const float *x, const float *pa
 	int64_t m16 = rn_round_up(p->m, RN_PANEL);
 	J.bias = packed + m16 * J.g.k;
 	J.slice = rn_conv_gemm_scratch_size(p, threads) / (size_t)J.g.parts;
+	J.scratch = J.slice ? scratch : NULL;
 	int64_t hw = (int64_t)p->h * p->w, ohw = J.g.n;
 	for (int i = 0; i < p->n; i++) {
 		J.x = x + (int64_t)i * p->c * hw;

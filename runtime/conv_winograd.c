@@ -30,6 +30,8 @@ enum {
 	TS = 6,                      /* transformed tile side */
 	NXI = TS * TS,
 	VO_BYTES = 640 * 1024,       /* V and O of one block, per thread */
+	VO_MAX_BYTES = 1536 * 1024,
+	MIN_TILES = 24,
 	LANES = RN_PANEL,            /* channels per transform group */
 	NVG = LANES / RN_VL,         /* vectors per group */
 	BC_MAXR = 6,
@@ -108,8 +110,16 @@ static wino_plan make_plan(const rn_conv2d_params *p, int threads)
 	w.tiles_y = (p->oh + 3) / 4;
 	w.tiles_x = (p->ow + 3) / 4;
 	w.wp = 4 * w.tiles_x + 2;
-	int64_t tiles = (int64_t)VO_BYTES / (NXI * (int64_t)sizeof(float) * (w.c16 + w.m16));
-	int64_t rows = tiles / w.tiles_x;
+	/* Tile rows per block: V and O within VO_BYTES (they stay in L2 between
+	 * the steps), but at least MIN_TILES tiles when V and O fit in
+	 * VO_MAX_BYTES: every block streams all the transformed weights, which
+	 * outweigh V and O in the deep layers. */
+	int64_t per_tile = NXI * (int64_t)sizeof(float) * (w.c16 + w.m16);
+	int64_t rows = (int64_t)VO_BYTES / per_tile / w.tiles_x;
+	int64_t want = (MIN_TILES + w.tiles_x - 1) / w.tiles_x;
+	int64_t cap = (int64_t)VO_MAX_BYTES / per_tile / w.tiles_x;
+	want = want < cap ? want : cap;
+	rows = rows > want ? rows : want;
 	rows = rows < 1 ? 1 : rows > w.tiles_y ? w.tiles_y : rows;
 	w.rows = (int)rows;
 	w.blocks = (w.tiles_y + w.rows - 1) / w.rows;
@@ -198,7 +208,7 @@ static void transpose_in(const wino_job *J, const wino_block *B, int g)
 		int x0 = p->pl, x1 = p->pl + p->w; /* band columns inside the input */
 		x0 = x0 < w->wp ? x0 : w->wp;
 		x1 = x1 < w->wp ? x1 : w->wp;
-#if defined(__AVX512F__)
+#if defined(RN_AVX512)
 		/* 16 columns of 16 channels at a time; masked loads give the zeros */
 		int nch = p->c - g * LANES < LANES ? p->c - g * LANES : LANES;
 		const float *src0 = J->x + (int64_t)g * LANES * hw + (int64_t)iy * p->w - p->pl;
@@ -295,11 +305,12 @@ static void input_transform(const wino_job *J, const wino_block *B, int g)
 /* Step 3's kernels: rows x vectors, broadcast tiles, vectors of channels. */
 typedef void (*bc_fn)(int64_t k, const float *a, int64_t lda, const float *b, int64_t ldp,
 		      float *c, int64_t ldc);
+/* (V rows are contiguous in q) */
 #define BC(R, V) \
 	static RN_NOINLINE void bc_##R##x##V(int64_t k, const float *a, int64_t lda, \
 					     const float *b, int64_t ldp, float *c, int64_t ldc) \
 	{ \
-		rn_gemm_bcast_tile(R, V, k, a, lda, b, ldp, c, ldc); \
+		rn_gemm_bcast_tile(R, V, k, a, lda, 1, b, ldp, c, ldc); \
 	}
 #define BC_ROW(R) BC(R, 1) BC(R, 2) BC(R, 3) BC(R, 4)
 BC_ROW(1) BC_ROW(2) BC_ROW(3) BC_ROW(4) BC_ROW(5) BC_ROW(6)
@@ -342,7 +353,7 @@ static void store_tile(const wino_job *J, float out[16][LANES], int pn, int mcou
 {
 	const rn_conv2d_params *p = J->p;
 	int64_t ohw = (int64_t)p->oh * p->ow;
-#if defined(__AVX512F__)
+#if defined(RN_AVX512)
 	if (ny == 4 && nx == 4 && rn_act_in_vector(p->act)) {
 		__m512 v[16];
 		for (int i = 0; i < 16; i++)

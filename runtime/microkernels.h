@@ -37,8 +37,9 @@ enum { RN_PANEL = 16 };
 #define RN_UNROLL_ALL _Pragma("unroll")
 #endif
 
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) && !defined(RN_GENERIC)
 #include <immintrin.h>
+#define RN_AVX512 1
 #define RN_ISA avx512
 #define RN_VL 16
 typedef __m512 rn_vf;
@@ -66,7 +67,7 @@ static RN_INLINE rn_vf rn_vf_sub(rn_vf a, rn_vf b) { return _mm512_sub_ps(a, b);
 static RN_INLINE rn_vf rn_vf_max_lim(rn_vf lim, rn_vf v) { return _mm512_max_ps(lim, v); }
 static RN_INLINE rn_vf rn_vf_min_lim(rn_vf lim, rn_vf v) { return _mm512_min_ps(lim, v); }
 
-#elif defined(__AVX2__) && defined(__FMA__)
+#elif defined(__AVX2__) && defined(__FMA__) && !defined(RN_GENERIC)
 #include <immintrin.h>
 #define RN_ISA avx2
 #define RN_VL 8
@@ -87,7 +88,7 @@ static RN_INLINE rn_vf rn_vf_sub(rn_vf a, rn_vf b) { return _mm256_sub_ps(a, b);
 static RN_INLINE rn_vf rn_vf_max_lim(rn_vf lim, rn_vf v) { return _mm256_max_ps(lim, v); }
 static RN_INLINE rn_vf rn_vf_min_lim(rn_vf lim, rn_vf v) { return _mm256_min_ps(lim, v); }
 
-#elif defined(__ARM_NEON) && defined(__aarch64__)
+#elif defined(__ARM_NEON) && defined(__aarch64__) && !defined(RN_GENERIC)
 #include <arm_neon.h>
 #define RN_ISA neon
 #define RN_VL 4
@@ -135,7 +136,7 @@ static RN_INLINE rn_vf rn_vf_max_lim(rn_vf lim, rn_vf v) { return v < lim ? lim 
 static RN_INLINE rn_vf rn_vf_min_lim(rn_vf lim, rn_vf v) { return v > lim ? lim : v; }
 #endif
 
-#if defined(__AVX512F__)
+#if defined(RN_AVX512)
 /* r[i][j] <-> r[j][i] for a 16x16 block of floats in 16 registers. */
 static RN_INLINE void rn_transpose16x16__avx512(__m512 r[16])
 {
@@ -227,7 +228,7 @@ static RN_INLINE void rn_vf_store_out(float *y, const float *res, rn_vf v, rn_vf
  * b[q * ldb + v * RN_VL ...], then the epilogue into o. a points at the
  * panel's first row of this tile (rows i < R), b at the tile's columns. */
 #define RN_MAXR 16
-#define RN_MAXV 8
+#define RN_MAXV 16
 static RN_INLINE void rn_gemm_panel_tile(const int R, const int NV, int64_t k, const float *a,
 					 const float *b, int64_t ldb, const rn_tile_out *o)
 {
@@ -272,11 +273,11 @@ static RN_INLINE void rn_gemm_panel_tile(const int R, const int NV, int64_t k, c
 }
 
 /* The broadcast kernel: c[i][v * RN_VL ...] = sum over q < k of
- * a[i * lda + q] * B(q, v), B's vector v at b + (v * RN_VL / 16) * ldp +
+ * a[i * lda + q * ldq] * B(q, v), B's vector v at b + (v * RN_VL / 16) * ldp +
  * (v * RN_VL % 16) + q * 16, i.e. across consecutive panels ldp floats apart. */
 static RN_INLINE void rn_gemm_bcast_tile(const int R, const int NV, int64_t k, const float *a,
-					 int64_t lda, const float *b, int64_t ldp, float *c,
-					 int64_t ldc)
+					 int64_t lda, int64_t ldq, const float *b, int64_t ldp,
+					 float *c, int64_t ldc)
 {
 	rn_vf acc[RN_MAXR][RN_MAXV];
 	const float *bp[RN_MAXV];
@@ -296,11 +297,12 @@ static RN_INLINE void rn_gemm_bcast_tile(const int R, const int NV, int64_t k, c
 			bv[v] = rn_vf_load(bp[v] + q * RN_PANEL);
 		RN_UNROLL_ALL
 		for (int i = 0; i < R; i++) {
-			rn_vf av = rn_vf_set1(a[i * lda + q]);
+			rn_vf av = rn_vf_set1(a[i * lda]);
 			RN_UNROLL_ALL
 			for (int v = 0; v < NV; v++)
 				acc[i][v] = rn_vf_fma(av, bv[v], acc[i][v]);
 		}
+		a += ldq;
 	}
 	RN_UNROLL_ALL
 	for (int i = 0; i < R; i++) {
