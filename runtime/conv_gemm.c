@@ -3,12 +3,13 @@
  *   Y[m][oy * ow + ox] = W[m][K] * B[K][oy * ow + ox],  K = c * kh * kw,
  * B being the im2col matrix of the input. Weights come packed in panels of
  * 16 output channels ([K][16] each, bias after them). B is consumed in
- * slivers of RN_GEMM_NR columns laid out [K][NR]: a 1x1, stride-1,
- * unpadded convolution reads them straight from the input (B is the input);
- * any other convolution packs the im2col slivers of a chunk of columns into
- * scratch (never the whole im2col matrix). The panel kernel computes a
- * (channels x positions) tile and stores it into the NCHW output through
- * the fused epilogue.
+ * slivers of RN_GEMM_NR columns: a 1x1, stride-1, unpadded convolution
+ * reads them straight from the input (B is the input); any other
+ * convolution packs the im2col matrix of a chunk of columns into scratch
+ * (never the whole im2col matrix). The panel kernel computes a (channels x
+ * positions) tile and stores it into the NCHW output through the fused
+ * epilogue; columns that do not fill a sliver go through the broadcast
+ * kernel instead.
  *
  * Threads: the columns are split into equal ranges, or the panels when
  * that balances better (small outputs such as 7x7 with many channels).
@@ -152,64 +153,56 @@ static void copy_stride2(float *dst, const float *src, int n)
 #if defined(RN_AVX512)
 	const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
 					       28, 30);
-	/* src[2 t + 1] of the last pair may lie past the row: load 31 floats */
-	for (; t + 16 <= n; t += 16) {
-		__m512 a = _mm512_loadu_ps(src + 2 * t);
-		__m512 b = _mm512_maskz_loadu_ps(0x7fff, src + 2 * t + 16);
-		_mm512_storeu_ps(dst + t, _mm512_permutex2var_ps(a, even, b));
+	/* 16 outputs read src[0 .. 30]: masked loads never touch the rest */
+	for (; t < n; t += 16) {
+		int left = n - t < 16 ? n - t : 16, need = 2 * left - 1;
+		__m512 a = _mm512_maskz_loadu_ps(rn_mask16(need < 16 ? need : 16), src + 2 * t);
+		__m512 b = _mm512_maskz_loadu_ps(rn_mask16(need > 16 ? need - 16 : 0),
+						 src + 2 * t + 16);
+		_mm512_mask_storeu_ps(dst + t, rn_mask16(left), _mm512_permutex2var_ps(a, even, b));
 	}
 #endif
 	for (; t < n; t++)
 		dst[t] = src[2 * t];
 }
 
-/* Packs im2col columns [j0, j0 + ncols) as slivers [K][NR], zero-padded. */
+/* Packs im2col columns [j0, j0 + ncols) row-major: buf[q][j - j0], row by
+ * row of the output, so that each copy is a long run. */
 static void pack_b(const rn_conv2d_params *p, const float *x, int64_t j0, int64_t ncols, float *buf)
 {
-	int64_t k = gemm_k(p), hw = (int64_t)p->h * p->w;
-	struct { int jj, len, oy, ox; } seg[NR];
-	for (int64_t s = 0; s * NR < ncols; s++) {
-		float *dst = buf + s * k * NR;
-		int64_t js = j0 + s * NR;
-		int cnt = (int)(ncols - s * NR < NR ? ncols - s * NR : NR);
-		int nseg = 0;
-		for (int jj = 0; jj < cnt;) {
-			int64_t j = js + jj;
-			int oy = (int)(j / p->ow), ox = (int)(j % p->ow);
-			int len = cnt - jj < p->ow - ox ? cnt - jj : p->ow - ox;
-			seg[nseg].jj = jj;
-			seg[nseg].len = len;
-			seg[nseg].oy = oy;
-			seg[nseg].ox = ox;
-			nseg++;
-			jj += len;
-		}
-		int64_t q = 0;
-		for (int ci = 0; ci < p->c; ci++) {
-			for (int ky = 0; ky < p->kh; ky++) {
-				for (int kx = 0; kx < p->kw; kx++, q++) {
-					float *row = dst + q * NR;
-					memset(row, 0, sizeof(float) * NR);
-					for (int sg = 0; sg < nseg; sg++) {
-						int iy = seg[sg].oy * p->sh - p->pt + ky * p->dh;
-						if (iy < 0 || iy >= p->h)
-							continue;
-						int ix0 = seg[sg].ox * p->sw - p->pl + kx * p->dw;
-						int lo = ix0 >= 0 ? 0 : (-ix0 + p->sw - 1) / p->sw;
-						int hi = p->w - 1 - ix0 < 0 ? 0 : (p->w - 1 - ix0) / p->sw + 1;
-						hi = hi < seg[sg].len ? hi : seg[sg].len;
-						const float *xr = x + ci * hw + (int64_t)iy * p->w + ix0;
-						float *out = row + seg[sg].jj;
-						if (p->sw == 1) {
-							if (lo < hi)
-								memcpy(out + lo, xr + lo, sizeof(float) * (size_t)(hi - lo));
-						} else if (p->sw == 2) {
-							copy_stride2(out + lo, xr + 2 * lo, hi - lo);
-						} else {
-							for (int t = lo; t < hi; t++)
-								out[t] = xr[(int64_t)t * p->sw];
-						}
+	int64_t hw = (int64_t)p->h * p->w, q = 0;
+	for (int ci = 0; ci < p->c; ci++) {
+		for (int ky = 0; ky < p->kh; ky++) {
+			for (int kx = 0; kx < p->kw; kx++, q++) {
+				float *row = buf + q * ncols;
+				for (int64_t jj = 0; jj < ncols;) {
+					int64_t j = j0 + jj;
+					int oy = (int)(j / p->ow), ox = (int)(j % p->ow);
+					int len = (int)(ncols - jj < p->ow - ox ? ncols - jj : p->ow - ox);
+					float *out = row + jj;
+					jj += len;
+					int iy = oy * p->sh - p->pt + ky * p->dh;
+					if (iy < 0 || iy >= p->h) {
+						memset(out, 0, sizeof(float) * (size_t)len);
+						continue;
 					}
+					/* outputs t < len read column ix0 + t * sw */
+					int ix0 = ox * p->sw - p->pl + kx * p->dw;
+					int lo = ix0 >= 0 ? 0 : (-ix0 + p->sw - 1) / p->sw;
+					int hi = p->w - 1 - ix0 < 0 ? 0 : (p->w - 1 - ix0) / p->sw + 1;
+					lo = lo < len ? lo : len;
+					hi = hi < len ? hi : len;
+					hi = hi > lo ? hi : lo;
+					memset(out, 0, sizeof(float) * (size_t)lo);
+					memset(out + hi, 0, sizeof(float) * (size_t)(len - hi));
+					const float *xr = x + ci * hw + (int64_t)iy * p->w + ix0;
+					if (p->sw == 1)
+						memcpy(out + lo, xr + lo, sizeof(float) * (size_t)(hi - lo));
+					else if (p->sw == 2)
+						copy_stride2(out + lo, xr + 2 * lo, hi - lo);
+					else
+						for (int t = lo; t < hi; t++)
+							out[t] = xr[(int64_t)t * p->sw];
 				}
 			}
 		}
@@ -252,8 +245,8 @@ static void gemm_block(const gemm_job *J, float *buf, int p0, int p1, int64_t j0
 		for (int pn = p0; pn < p1; pn++) {
 			const float *a = J->a + (int64_t)pn * k * RN_PANEL;
 			for (int64_t j = c0; j < c1; j += NR) {
-				const float *b = g->direct ? J->x + j : buf + (j - c0) / NR * k * NR;
-				int64_t ldb = g->direct ? n : NR;
+				const float *b = g->direct ? J->x + j : buf + (j - c0);
+				int64_t ldb = g->direct ? n : c1 - c0;
 				int cols = (int)(c1 - j < NR ? c1 - j : NR);
 				if (cols < NR) {
 					gemm_tail(J, pn, b, ldb, j, cols);
