@@ -43,6 +43,9 @@ int shape_pin_parse(const char *arg, ShapePin *pin, Diag *d);
 /* Reads a whole file (at most max bytes). Returns NULL with d set. */
 unsigned char *read_file(const char *path, size_t max, size_t *len, Diag *d);
 
+/* The folder part of a file path ("." for a bare name), malloc'd. */
+char *path_dir(const char *path);
+
 /* Resolves `rel` against folder `dir` and checks it stays inside: no
  * absolute path, no "..", no symlink that leads out. Returns a malloc'd
  * path or NULL with d set. */

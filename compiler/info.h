@@ -1,4 +1,9 @@
-/* `resnetc info`: the per-node table and totals, from a lowered graph. */
+/*
+ * Reports about a lowered, planned graph: `resnetc info` (a table, or JSON
+ * for scripts), the per-layer facts `resnetc graph` draws, and the passes
+ * run with a record of what each one changed (for --passes and -v).
+ * Nothing here exits; printing goes to the FILE given.
+ */
 #ifndef RESNETC_INFO_H
 #define RESNETC_INFO_H
 
@@ -9,8 +14,55 @@
 
 /* Multiply-accumulates of node n (convolutions and matrix products). */
 int64_t node_macs(const Graph *g, const Node *n);
-/* Elements of constant inputs of n (weights and biases). */
+/* Elements of n's floating-point constant inputs (weights and biases). */
 int64_t node_params(const Graph *g, const Node *n);
-void print_info(FILE *f, const Graph *g, const PlanStats *st);
+/* Bytes of constants n's steps read: weights as stored in the output,
+ * packed for the layer's kernel. */
+int64_t node_weight_bytes(const Graph *g, const Node *n);
+/* The node runs code (it is live and not only a view). */
+int node_has_code(const Graph *g, const Node *n);
+/* "Conv+Add+Relu": the op and what fusion folded into it. */
+const char *node_fused_op(const Node *n, char *buf, size_t len);
+/* The kernel the node's first step calls ("winograd F(4x4,3x3)",
+ * "rn_gemm_f32"), "view (no code)" or "-". */
+const char *node_kernel(const Graph *g, const Node *n);
+
+/* 174410 -> "174K", 20181760 -> "20.2M" */
+const char *fmt_count(double v, char *buf, size_t len);
+/* 1234 -> "1.2 KiB", 2462720 -> "2.35 MiB" */
+const char *fmt_bytes(int64_t b, char *buf, size_t len);
+/* 174410 -> "174,410" */
+const char *fmt_thousands(int64_t v, char *buf, size_t len);
+
+int64_t graph_params(const Graph *g);
+int64_t graph_macs(const Graph *g);
+int64_t graph_weight_bytes(const Graph *g);
+int graph_live_nodes(const Graph *g);
+
+/* What one pass changed. */
+typedef struct {
+	const char *name;
+	int enabled;
+	int nodes_before, nodes_after;
+	int shared_before, shared_after; /* tensors using another's memory */
+	const char *removed_op[16];      /* ops whose nodes the pass removed */
+	int removed_count[16], n_removed;
+	double seconds;
+} PassResult;
+
+/* Runs the enabled passes in order, filling results[n_passes]. With
+ * histogram != NULL prints the op counts after each pass (info --passes). */
+int run_passes_logged(Graph *g, const int *enabled, PassResult *results, FILE *histogram, Diag *d);
+
+typedef struct {
+	const char *model;        /* the path given */
+	const char *format;       /* "onnx" | "yaml" */
+	int64_t params_imported;  /* before the passes */
+	const PassResult *passes; /* n_passes entries, or NULL */
+} InfoContext;
+
+void print_info(FILE *f, const Graph *g, const PlanStats *st, const InfoContext *c);
+/* The same facts as JSON (fields documented in README.md). */
+void print_info_json(FILE *f, const Graph *g, const PlanStats *st, const InfoContext *c);
 
 #endif

@@ -85,6 +85,32 @@ int const_ints(Graph *g, Node *n, int i, int64_t *v, int max, int *count, Diag *
 	return 0;
 }
 
+int ints_operand(Graph *g, Node *n, int i, const char *name, int64_t *v, int max, int *count, Diag *d)
+{
+	return node_input(g, n, i) ? const_ints(g, n, i, v, max, count, d) : get_ints(n, name, v, max, count, d);
+}
+
+int axes_mask(Graph *g, Node *n, int rank, int grow, unsigned *mask, int *cnt, Diag *d)
+{
+	int64_t axes[IR_MAX_RANK];
+	if (ints_operand(g, n, 1, "axes", axes, IR_MAX_RANK, cnt, d))
+		return -1;
+	if (grow)
+		rank += *cnt;
+	if (rank > IR_MAX_RANK)
+		return node_error(d, n, "result rank %d exceeds %d", rank, IR_MAX_RANK);
+	*mask = 0;
+	for (int i = 0; i < *cnt; i++) {
+		int a = 0;
+		if (norm_axis(n, axes[i], rank, &a, d))
+			return -1;
+		if (*mask >> a & 1)
+			return node_error(d, n, "axis %lld is repeated", (long long)axes[i]);
+		*mask |= 1u << a;
+	}
+	return 0;
+}
+
 int const_scalar(Graph *g, Node *n, int i, double *v, Diag *d)
 {
 	Tensor *t = node_input(g, n, i);

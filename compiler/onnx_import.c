@@ -47,6 +47,20 @@ unsigned char *read_file(const char *path, size_t max, size_t *len, Diag *d)
 	return buf;
 }
 
+char *path_dir(const char *path)
+{
+	char *dir = xmalloc(strlen(path) + 2);
+	strcpy(dir, path);
+	char *slash = strrchr(dir, '/');
+	if (!slash)
+		strcpy(dir, ".");
+	else if (slash == dir)
+		strcpy(dir, "/");
+	else
+		*slash = 0;
+	return dir;
+}
+
 char *confined_path(const char *dir, const char *rel, Diag *d)
 {
 	if (!*rel || rel[0] == '/') {
@@ -500,14 +514,7 @@ Graph *onnx_import(const char *path, const ImportOptions *opt, Diag *d)
 		diag_set(d, "not an ONNX model (the protobuf does not parse; truncated or not ONNX?)");
 		return NULL;
 	}
-	char *dir = xstrdup(path);
-	char *slash = strrchr(dir, '/');
-	if (slash)
-		*slash = 0;
-	else
-		strcpy(dir, ".");
-	if (slash == dir)
-		strcpy(dir, "/");
+	char *dir = path_dir(path);
 	Graph *g = graph_new();
 	free(g->path);
 	g->path = xstrdup(path);

@@ -63,10 +63,10 @@ static int broadcast(const Node *n, const Tensor *a, const Tensor *b, rn_binary_
 	return 0;
 }
 
-/* One broadcasting step: node output = a op b. */
-static int binary_step(Graph *g, Node *n, int op, int a, int b, Diag *d)
+/* One broadcasting step: node output = a op b, b read with tb's shape. */
+static int binary_step_as(Graph *g, Node *n, int op, int a, int b, const Tensor *tb, Diag *d)
 {
-	Tensor *ta = &g->tensors[a], *tb = &g->tensors[b];
+	Tensor *ta = &g->tensors[a];
 	Step *s = node_add_step(n, K_BINARY);
 	s->p.binary.op = op;
 	s->p.binary.dtype = ta->dtype;
@@ -79,6 +79,11 @@ static int binary_step(Graph *g, Node *n, int op, int a, int b, Diag *d)
 	s->n_out = 1;
 	set_output(g, n, 0, ta->dtype, s->p.binary.rank, s->p.binary.dims);
 	return 0;
+}
+
+static int binary_step(Graph *g, Node *n, int op, int a, int b, Diag *d)
+{
+	return binary_step_as(g, n, op, a, b, &g->tensors[b], d);
 }
 
 static int binop_of(const char *op)
@@ -114,18 +119,7 @@ int lower_binary(Graph *g, Node *n, Diag *d)
 		bb.rank = a->rank - (int)axis;
 		for (int i = b->rank; i < bb.rank; i++)
 			bb.dims[i] = 1;
-		Step *s = node_add_step(n, K_BINARY);
-		s->p.binary.op = op;
-		s->p.binary.dtype = a->dtype;
-		if (broadcast(n, a, &bb, &s->p.binary, d))
-			return -1;
-		s->in[0] = n->in[0];
-		s->in[1] = n->in[1];
-		s->n_in = 2;
-		s->out[0] = n->out[0];
-		s->n_out = 1;
-		set_output(g, n, 0, a->dtype, s->p.binary.rank, s->p.binary.dims);
-		return 0;
+		return binary_step_as(g, n, op, n->in[0], n->in[1], &bb, d);
 	}
 	int dt = node_input(g, n, 0)->dtype;
 	if (dt == RN_BOOL || !rn_dtype_size(dt) || (op == RN_PRELU && !is_float_type(dt)))

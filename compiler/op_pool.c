@@ -81,21 +81,10 @@ int lower_reduce_mean(Graph *g, Node *n, Diag *d)
 	if (need_input(g, n, 0, RN_F32, 0, IR_MAX_RANK, d))
 		return -1;
 	Tensor *x = node_input(g, n, 0);
-	int64_t axes[IR_MAX_RANK];
-	int cnt = 0;
-	if (node_input(g, n, 1)) {
-		if (const_ints(g, n, 1, axes, IR_MAX_RANK, &cnt, d))
-			return -1;
-	} else if (get_ints(n, "axes", axes, IR_MAX_RANK, &cnt, d)) {
+	unsigned mask;
+	int cnt;
+	if (axes_mask(g, n, x->rank, 0, &mask, &cnt, d))
 		return -1;
-	}
-	unsigned mask = 0;
-	for (int i = 0; i < cnt; i++) {
-		int a;
-		if (norm_axis(n, axes[i], x->rank, &a, d))
-			return -1;
-		mask |= 1u << a;
-	}
 	if (cnt == 0 && !attr_int(n, "noop_with_empty_axes", 0))
 		mask = (1u << x->rank) - 1;
 	int keep = (int)attr_int(n, "keepdims", 1);

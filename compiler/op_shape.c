@@ -71,8 +71,7 @@ int lower_reshape(Graph *g, Node *n, Diag *d)
 	Tensor *x = node_input(g, n, 0);
 	int64_t shape[IR_MAX_RANK];
 	int cnt;
-	if (node_input(g, n, 1) ? const_ints(g, n, 1, shape, IR_MAX_RANK, &cnt, d)
-				: get_ints(n, "shape", shape, IR_MAX_RANK, &cnt, d))
+	if (ints_operand(g, n, 1, "shape", shape, IR_MAX_RANK, &cnt, d))
 		return -1;
 	int allowzero = (int)attr_int(n, "allowzero", 0);
 	int infer = -1;
@@ -109,30 +108,12 @@ int lower_reshape(Graph *g, Node *n, Diag *d)
 	return view(g, n, cnt, shape);
 }
 
-static int axes_of(Graph *g, Node *n, int rank, unsigned *mask, int *cnt, Diag *d)
-{
-	int64_t axes[IR_MAX_RANK];
-	if (node_input(g, n, 1) ? const_ints(g, n, 1, axes, IR_MAX_RANK, cnt, d)
-				: get_ints(n, "axes", axes, IR_MAX_RANK, cnt, d))
-		return -1;
-	*mask = 0;
-	for (int i = 0; i < *cnt; i++) {
-		int a;
-		if (norm_axis(n, axes[i], rank, &a, d))
-			return -1;
-		if (*mask >> a & 1)
-			return node_error(d, n, "axis %lld is repeated", (long long)axes[i]);
-		*mask |= 1u << a;
-	}
-	return 0;
-}
-
 int lower_squeeze(Graph *g, Node *n, Diag *d)
 {
 	Tensor *x = node_input(g, n, 0);
 	unsigned mask;
 	int cnt;
-	if (axes_of(g, n, x->rank, &mask, &cnt, d))
+	if (axes_mask(g, n, x->rank, 0, &mask, &cnt, d))
 		return -1;
 	int64_t od[IR_MAX_RANK];
 	int r = 0;
@@ -150,23 +131,11 @@ int lower_squeeze(Graph *g, Node *n, Diag *d)
 int lower_unsqueeze(Graph *g, Node *n, Diag *d)
 {
 	Tensor *x = node_input(g, n, 0);
-	int64_t axes[IR_MAX_RANK];
+	unsigned mask;
 	int cnt;
-	if (node_input(g, n, 1) ? const_ints(g, n, 1, axes, IR_MAX_RANK, &cnt, d)
-				: get_ints(n, "axes", axes, IR_MAX_RANK, &cnt, d))
+	if (axes_mask(g, n, x->rank, 1, &mask, &cnt, d))
 		return -1;
 	int r = x->rank + cnt;
-	if (r > IR_MAX_RANK)
-		return node_error(d, n, "result rank %d exceeds %d", r, IR_MAX_RANK);
-	unsigned mask = 0;
-	for (int i = 0; i < cnt; i++) {
-		int a;
-		if (norm_axis(n, axes[i], r, &a, d))
-			return -1;
-		if (mask >> a & 1)
-			return node_error(d, n, "axis %lld is repeated", (long long)axes[i]);
-		mask |= 1u << a;
-	}
 	int64_t od[IR_MAX_RANK];
 	for (int i = 0, j = 0; i < r; i++)
 		od[i] = mask >> i & 1 ? 1 : x->dims[j++];

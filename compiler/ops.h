@@ -42,6 +42,11 @@ int get_ints(const Node *n, const char *name, int64_t *v, int max, int *count, D
 /* Reads a constant integer tensor input (int32 or int64) into v. Fails if it
  * is not constant (a shape that depends on run-time data). */
 int const_ints(Graph *g, Node *n, int i, int64_t *v, int max, int *count, Diag *d);
+/* Input i if the node has it (newer opsets), else attribute `name`. */
+int ints_operand(Graph *g, Node *n, int i, const char *name, int64_t *v, int max, int *count, Diag *d);
+/* The `axes` operand (input 1 or attribute) as a bit mask over rank dims
+ * (rank + their count if grow: Unsqueeze). Fails on repeats. */
+int axes_mask(Graph *g, Node *n, int rank, int grow, unsigned *mask, int *cnt, Diag *d);
 /* Reads constant input i as one float (any float or int type). */
 int const_scalar(Graph *g, Node *n, int i, double *v, Diag *d);
 /* Normalizes axis into [0, rank) (negative counts from the end). */

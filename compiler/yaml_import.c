@@ -963,14 +963,7 @@ out_parser:
 			     (long long)MAX_PARAMS);
 	b = (Builder){g, d, &spec, NULL, spec.weights, 0, 0};
 	if (!rc && spec.weights) {
-		char *dir = xstrdup(path);
-		char *slash = strrchr(dir, '/');
-		if (slash)
-			*slash = 0;
-		else
-			strcpy(dir, ".");
-		if (slash == dir)
-			strcpy(dir, "/");
+		char *dir = path_dir(path);
 		char *wpath = confined_path(dir, spec.weights, d);
 		free(dir);
 		if (!wpath)
