@@ -122,9 +122,11 @@ static gemm_plan make_plan(const rn_conv2d_params *p, int threads)
 		int64_t units = (g.n + 15) / 16;
 		double ic = (double)((units + threads - 1) / threads) * threads / (double)units;
 		double ip = (double)((g.panels + threads - 1) / threads) * threads / g.panels;
-		/* small outputs with big weights: splitting the panels also splits
-		 * the weight traffic */
-		g.split_cols = !(ip < ic || (p->m > g.n && ip <= ic));
+		/* Splitting the panels also splits the weight traffic (small outputs,
+		 * big weights) but makes every thread pack all of B (im2col): it
+		 * must balance clearly better to be worth that. */
+		double slack = g.direct ? 1.0 : 1.1;
+		g.split_cols = !(ic > slack * ip || (p->m > g.n && ip <= ic));
 	}
 	return g;
 }

@@ -16,10 +16,11 @@
  *      number of tiles runs at full width);
  *   4. output transform A^T O A, + bias + residual, activation, stored to
  *      NCHW, clipped at the bottom and right edges.
- * Threads take whole blocks when there are enough of them; otherwise
- * (small images: 7x7) the steps run one after the other over the whole
- * image, each split across threads (channel groups, (xi, channel panels),
- * channel panels), so that both cores share the weight traffic.
+ * Threads take whole blocks when they share out evenly and the weights
+ * are light; otherwise (deep layers: 28x28 and smaller) the steps run one
+ * after the other over the whole image, each split across threads
+ * (channel groups, (xi, channel panels), channel panels), so that the
+ * cores share the weight traffic.
  */
 #include "conv_packed.h"
 #include "microkernels.h"
@@ -32,6 +33,7 @@ enum {
 	VO_BYTES = 640 * 1024,       /* V and O of one block, per thread */
 	VO_MAX_BYTES = 1536 * 1024,
 	MIN_TILES = 24,
+	PHASED_MAX_BYTES = 3 << 20,  /* V and O of a whole image, shared */
 	LANES = RN_PANEL,            /* channels per transform group */
 	NVG = LANES / RN_VL,         /* vectors per group */
 	BC_MAXR = 6,
@@ -123,10 +125,29 @@ static wino_plan make_plan(const rn_conv2d_params *p, int threads)
 	rows = rows < 1 ? 1 : rows > w.tiles_y ? w.tiles_y : rows;
 	w.rows = (int)rows;
 	w.blocks = (w.tiles_y + w.rows - 1) / w.rows;
-	w.phased = threads > 1 && w.blocks < 2 * threads && w.blocks % threads != 0;
-	if (w.phased) {
-		w.rows = w.tiles_y;
-		w.blocks = 1;
+	w.phased = 0;
+	if (threads > 1) {
+		/* Threads share the image in phases when its V and O are small
+		 * enough and the weights are big (each thread then streams its half
+		 * of them) or whole blocks cannot be shared out evenly; otherwise
+		 * they take blocks, as many rows each as keeps them balanced. */
+		int64_t vo_image = per_tile * w.tiles_y * w.tiles_x;
+		int64_t u_bytes = NXI * (int64_t)sizeof(float) * p->c * w.m16;
+		int best = 0;
+		for (int r = w.rows; r >= 1 && !best; r--) {
+			int nb = (w.tiles_y + r - 1) / r;
+			int per_thread = (nb + threads - 1) / threads * r;
+			if ((double)per_thread * threads <= 1.05 * w.tiles_y)
+				best = r;
+		}
+		if (vo_image <= PHASED_MAX_BYTES && (u_bytes >= vo_image || !best)) {
+			w.phased = 1;
+			w.rows = w.tiles_y;
+			w.blocks = 1;
+		} else if (best) {
+			w.rows = best;
+			w.blocks = (w.tiles_y + best - 1) / best;
+		}
 	}
 	w.parts = w.phased ? 1 : threads;
 	return w;
