@@ -6,6 +6,9 @@
  *   NAME --bench N IN0.npy [...]                warm up, time N runs,
  *                                               print median_ms=<ms>
  *   NAME --profile IN0.npy [...]                per-layer time table
+ *   NAME --top K [--labels FILE] IN0.npy [...] [OUT0.npy ...]
+ *                                               the K best classes per
+ *                                               batch item, with scores
  *   NAME --help
  *
  * Every problem is one line on stderr, "NAME: error: FILE: what", and exit
@@ -44,26 +47,53 @@ static void report(const rn_model_desc *m, const char *file, const char *fmt, ..
 	fputc('\n', stderr);
 }
 
+static void format_shape(char *buf, size_t size, int rank, const int64_t *dims);
+
+static void file_args(const rn_model_desc *m, FILE *f, int outputs)
+{
+	for (int i = 0; i < m->n_inputs; i++)
+		fprintf(f, " %s.npy", m->inputs[i].name);
+	for (int i = 0; outputs && i < m->n_outputs; i++)
+		fprintf(f, outputs > 1 ? " [%s.npy]" : " %s.npy", m->outputs[i].name);
+}
+
 static int usage(const rn_model_desc *m, FILE *f)
 {
-	fprintf(f, "usage: %s", prog_name(m));
-	for (int i = 0; i < m->n_inputs; i++)
-		fprintf(f, " %s.npy", m->inputs[i].name);
-	for (int i = 0; i < m->n_outputs; i++)
-		fprintf(f, " %s.npy", m->outputs[i].name);
-	fprintf(f, "\n       %s --bench N", prog_name(m));
-	for (int i = 0; i < m->n_inputs; i++)
-		fprintf(f, " %s.npy", m->inputs[i].name);
-	fprintf(f, "\n       %s --profile", prog_name(m));
-	for (int i = 0; i < m->n_inputs; i++)
-		fprintf(f, " %s.npy", m->inputs[i].name);
-	fprintf(f, "\n\nRuns the model on float32 .npy inputs (shapes and types as below) and\n"
-		   "writes its outputs as .npy. --bench N times N runs after a warm-up and\n"
-		   "prints median_ms=<ms>; --profile prints where the time goes, layer by layer.\n");
-	for (int i = 0; i < m->n_inputs; i++)
-		fprintf(f, "  input  %s: %s\n", m->inputs[i].name, rn_dtype_name(m->inputs[i].dtype));
-	for (int i = 0; i < m->n_outputs; i++)
-		fprintf(f, "  output %s: %s\n", m->outputs[i].name, rn_dtype_name(m->outputs[i].dtype));
+	const char *p = prog_name(m);
+	const char *first = m->n_outputs ? m->outputs[0].name : "output";
+	char shape[160];
+	fprintf(f, "usage: %s", p);
+	file_args(m, f, 1);
+	fprintf(f, "\n       %s --top K [--labels FILE]", p);
+	file_args(m, f, 2);
+	fprintf(f, "\n       %s --bench N", p);
+	file_args(m, f, 0);
+	fprintf(f, "\n       %s --profile", p);
+	file_args(m, f, 0);
+	fprintf(f, "\n       %s --help\n", p);
+	if (f != stdout) {
+		fprintf(f, "Run %s --help for more.\n", p);
+		return 2;
+	}
+	fprintf(f, "\nRuns the model on .npy inputs and writes its outputs as .npy files (written\n"
+		   "completely or not at all).\n"
+		   "  --top K         print the K best classes of each batch item with their\n"
+		   "                  scores: the softmax of output '%s' (its values as they\n"
+		   "                  are when every row already sums to 1); output files\n"
+		   "                  are optional with --top\n"
+		   "  --labels FILE   class names for --top: one per line, in class order\n"
+		   "  --bench N       time N runs after a warm-up; prints median_ms=<ms>\n"
+		   "  --profile       time each layer (mean of 10 runs): ms, GFLOP/s, share\n"
+		   "  --help          this help\n\n", first);
+	for (int i = 0; i < m->n_inputs; i++) {
+		format_shape(shape, sizeof shape, m->inputs[i].rank, m->inputs[i].dims);
+		fprintf(f, "  input  %s: %s %s\n", m->inputs[i].name, rn_dtype_name(m->inputs[i].dtype), shape);
+	}
+	for (int i = 0; i < m->n_outputs; i++) {
+		format_shape(shape, sizeof shape, m->outputs[i].rank, m->outputs[i].dims);
+		fprintf(f, "  output %s: %s %s\n", m->outputs[i].name, rn_dtype_name(m->outputs[i].dtype), shape);
+	}
+	fprintf(f, "\nExit status: 0 success, 1 bad input or failed run, 2 bad usage.\n");
 	return 2;
 }
 
@@ -485,43 +515,207 @@ static int profile(const rn_model_desc *m, void *ws, const void *const *in, void
 	return 0;
 }
 
+/* ---- --top K [--labels FILE] ---- */
+
+/* Reads FILE as one class name per line (trailing empty lines ignored);
+ * NULL after reporting unless it holds exactly `classes` names. */
+static char **read_labels(const rn_model_desc *m, const char *path, int64_t classes, char **text)
+{
+	enum { MAX_BYTES = 64 << 20 };
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		report(m, path, "cannot open: %s", strerror(errno));
+		return NULL;
+	}
+	char *buf = malloc(MAX_BYTES + 1);
+	size_t len = buf ? fread(buf, 1, MAX_BYTES + 1, f) : 0;
+	int err = ferror(f);
+	fclose(f);
+	if (!buf || err || len > MAX_BYTES) {
+		report(m, path, !buf ? "out of memory" : err ? "read error" : "larger than 64 MiB; not a labels file");
+		free(buf);
+		return NULL;
+	}
+	buf[len] = 0;
+	while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+		buf[--len] = 0;
+	int64_t n = len ? 1 : 0;
+	for (size_t i = 0; i < len; i++)
+		n += buf[i] == '\n';
+	if (n != classes) {
+		report(m, path, "%lld label(s) for the model's %lld classes (one name per line, in class order)",
+		       (long long)n, (long long)classes);
+		free(buf);
+		return NULL;
+	}
+	char **v = malloc((size_t)(n ? n : 1) * sizeof *v);
+	if (!v) {
+		report(m, path, "out of memory");
+		free(buf);
+		return NULL;
+	}
+	char *p = buf;
+	for (int64_t i = 0; i < n; i++) {
+		v[i] = p;
+		char *nl = strchr(p, '\n');
+		if (nl) {
+			*nl = 0;
+			p = nl + 1;
+		}
+		size_t k = strlen(v[i]);
+		if (k && v[i][k - 1] == '\r')
+			v[i][k - 1] = 0;
+	}
+	*text = buf;
+	return v;
+}
+
+/* Scores of one row: the softmax of the values, or the values themselves
+ * when they already are probabilities (a model that ends in Softmax). */
+static void row_scores(const float *x, int64_t n, double *p)
+{
+	double sum = 0;
+	int probs = 1;
+	for (int64_t i = 0; i < n; i++) {
+		probs &= x[i] >= 0.0f && x[i] <= 1.0f;
+		sum += x[i];
+	}
+	if (probs && fabs(sum - 1.0) <= 1e-3) {
+		for (int64_t i = 0; i < n; i++)
+			p[i] = x[i];
+		return;
+	}
+	double mx = -INFINITY;
+	for (int64_t i = 0; i < n; i++)
+		mx = x[i] > mx ? x[i] : mx;
+	sum = 0;
+	for (int64_t i = 0; i < n; i++) {
+		p[i] = isfinite(mx) ? exp((double)x[i] - mx) : (x[i] == mx);
+		sum += p[i];
+	}
+	for (int64_t i = 0; i < n; i++)
+		p[i] = sum > 0 ? p[i] / sum : 0;
+}
+
+/* Prints "item rank class score [label]" rows for the first output,
+ * read as [items, classes] (classes: the last dimension). */
+static int print_top(const rn_model_desc *m, const void *out0, long k, char **labels)
+{
+	const rn_io_desc *io = &m->outputs[0];
+	int64_t classes = io->rank ? io->dims[io->rank - 1] : 1;
+	int64_t items = classes ? elems_of(io->rank, io->dims) / classes : 0;
+	double *p = malloc((size_t)(classes ? classes : 1) * sizeof *p);
+	int64_t *best = malloc((size_t)(classes ? classes : 1) * sizeof *best);
+	if (!p || !best) {
+		free(p);
+		free(best);
+		report(m, NULL, "out of memory");
+		return 1;
+	}
+	if (k > classes)
+		k = (long)classes;
+	printf("%4s %4s %6s %8s%s\n", "item", "rank", "class", "score", labels ? "  label" : "");
+	for (int64_t it = 0; it < items; it++) {
+		row_scores((const float *)out0 + it * classes, classes, p);
+		/* selection of the k best; ties go to the lower class */
+		for (int64_t i = 0; i < classes; i++)
+			best[i] = i;
+		for (long r = 0; r < k; r++) {
+			int64_t b = r;
+			for (int64_t i = r + 1; i < classes; i++)
+				if (p[best[i]] > p[best[b]] || (p[best[i]] == p[best[b]] && best[i] < best[b]))
+					b = i;
+			int64_t t = best[r];
+			best[r] = best[b];
+			best[b] = t;
+			printf("%4lld %4ld %6lld %8.4f%s%s\n", (long long)it, r + 1, (long long)best[r], p[best[r]],
+			       labels ? "  " : "", labels ? labels[best[r]] : "");
+		}
+	}
+	free(p);
+	free(best);
+	return 0;
+}
+
 int rn_driver_main(const rn_model_desc *m, int argc, char **argv)
 {
 	int ni = m->n_inputs, no = m->n_outputs;
-	long reps = 0;
-	char **in_paths, **out_paths = NULL;
-	if (argc == 2 && strcmp(argv[1], "--help") == 0) {
-		usage(m, stdout);
-		return 0;
+	long reps = 0, top = 0;
+	int prof = 0, nf = 0;
+	const char *labels_path = NULL;
+	char **in_paths, **out_paths = NULL, **labels = NULL, *labels_text = NULL;
+	char **files = calloc((size_t)argc + 1, sizeof *files);
+	if (!files) {
+		report(m, NULL, "out of memory");
+		return 1;
 	}
-	int prof = argc >= 2 && strcmp(argv[1], "--profile") == 0;
-	if (prof) {
-		if (argc != 2 + ni) {
-			report(m, NULL, "--profile takes %d input file(s)", ni);
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			free(files);
+			usage(m, stdout);
+			return 0;
+		} else if (strcmp(a, "--profile") == 0) {
+			prof = 1;
+		} else if (strcmp(a, "--bench") == 0 || strcmp(a, "--top") == 0) {
+			char *end;
+			long max = a[2] == 'b' ? 1000000 : 1000000000;
+			if (i + 1 >= argc) {
+				report(m, NULL, "%s needs a count", a);
+				free(files);
+				return usage(m, stderr);
+			}
+			const char *v = argv[++i];
+			errno = 0;
+			long n = strtol(v, &end, 10);
+			if (*v == 0 || *end || errno || n < 1 || n > max) {
+				report(m, NULL, "%s: '%s' is not a count from 1 to %ld", a[2] == 'b' ? "--bench N" : "--top K",
+				       v, max);
+				free(files);
+				return usage(m, stderr);
+			}
+			*(a[2] == 'b' ? &reps : &top) = n;
+		} else if (strcmp(a, "--labels") == 0) {
+			if (i + 1 >= argc) {
+				report(m, NULL, "--labels needs a file");
+				free(files);
+				return usage(m, stderr);
+			}
+			labels_path = argv[++i];
+		} else if (a[0] == '-' && a[1] == '-') {
+			report(m, NULL, "unknown option '%s'", a);
+			free(files);
 			return usage(m, stderr);
+		} else {
+			files[nf++] = argv[i];
 		}
-		in_paths = argv + 2;
-	} else if (argc >= 2 && strcmp(argv[1], "--bench") == 0) {
-		char *end;
-		if (argc != 3 + ni) {
-			report(m, NULL, "--bench takes N and then %d input file(s)", ni);
-			return usage(m, stderr);
-		}
-		errno = 0;
-		reps = strtol(argv[2], &end, 10);
-		if (*argv[2] == 0 || *end || errno || reps < 1 || reps > 1000000) {
-			report(m, NULL, "--bench N: '%s' is not a count from 1 to 1000000", argv[2]);
-			return usage(m, stderr);
-		}
-		in_paths = argv + 3;
-	} else if (argc == 1 + ni + no) {
-		in_paths = argv + 1;
-		out_paths = argv + 1 + ni;
-	} else {
-		report(m, NULL, "expected %d input and %d output file(s), got %d argument(s)", ni,
-		     no, argc - 1);
+	}
+	const char *why = NULL;
+	char msg[160];
+	if ((reps != 0) + prof + (top != 0) > 1)
+		why = "--bench, --profile and --top are separate modes; give one";
+	else if (labels_path && !top)
+		why = "--labels goes with --top K";
+	else if (top && (no < 1 || m->outputs[0].dtype != RN_F32 || m->outputs[0].rank < 1))
+		why = "--top needs a model whose first output is a float32 array of class scores";
+	else if (prof && nf != ni)
+		snprintf(msg, sizeof msg, "--profile takes %d input file(s)", ni), why = msg;
+	else if (reps && nf != ni)
+		snprintf(msg, sizeof msg, "--bench takes N and then %d input file(s)", ni), why = msg;
+	else if (top && nf != ni && nf != ni + no)
+		snprintf(msg, sizeof msg, "--top K takes %d input file(s), then optionally %d output file(s)", ni, no),
+			why = msg;
+	else if (!reps && !prof && !top && nf != ni + no)
+		snprintf(msg, sizeof msg, "expected %d input and %d output file(s), got %d argument(s)", ni, no, nf),
+			why = msg;
+	if (why) {
+		report(m, NULL, "%s", why);
+		free(files);
 		return usage(m, stderr);
 	}
+	in_paths = files;
+	if (nf == ni + no && !reps && !prof)
+		out_paths = files + ni;
 
 	int status = 1;
 	void **in = calloc((size_t)ni + 1, sizeof *in);
@@ -531,6 +725,11 @@ int rn_driver_main(const rn_model_desc *m, int argc, char **argv)
 	if (!in || !out || !tmp || !ws) {
 		report(m, NULL, "out of memory");
 		goto done;
+	}
+	if (labels_path) {
+		const rn_io_desc *o0 = &m->outputs[0];
+		if (!(labels = read_labels(m, labels_path, o0->dims[o0->rank - 1], &labels_text)))
+			goto done;
 	}
 	for (int i = 0; i < ni; i++)
 		if (!(in[i] = read_input(m, &m->inputs[i], in_paths[i])))
@@ -554,6 +753,12 @@ int rn_driver_main(const rn_model_desc *m, int argc, char **argv)
 	int rc = m->run(ws, (const void *const *)in, out);
 	if (rc != 0) {
 		report(m, NULL, "run failed with code %d (%s)", rc, run_error_name(rc));
+		goto done;
+	}
+	if (top && print_top(m, out[0], top, labels) != 0)
+		goto done;
+	if (!out_paths) {
+		status = fflush(stdout) == 0 ? 0 : 1;
 		goto done;
 	}
 	/* all outputs to temporary files first, then rename them all */
@@ -595,5 +800,8 @@ done:
 	free(out);
 	free(tmp);
 	free(ws);
+	free(files);
+	free(labels);
+	free(labels_text);
 	return status;
 }
