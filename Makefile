@@ -81,6 +81,7 @@ conformance: all $(B)/tests/conformance_runner
 
 e2e: all
 	RESNETC=$(B)/resnetc bash tests/e2e/run_e2e.sh
+	RESNETC=$(B)/resnetc E2E_OPSET=9 E2E_BATCH=2 E2E_SIZE=97 bash tests/e2e/run_e2e.sh resnext50_32x4d:fold
 	RESNETC=$(B)/resnetc bash tests/yaml/run_yaml_e2e.sh
 	/usr/bin/python3 tests/yaml/check_schema.py --resnetc $(B)/resnetc
 
@@ -88,3 +89,32 @@ include tests/fuzz/fuzz.mk
 
 clean:
 	rm -rf build
+
+# ---- install, uninstall, cli-test (the resnetc command line) ----
+#   make install [PREFIX=/usr/local] [DESTDIR=]   bin/resnetc, share/resnetc/{runtime,include}
+#                                                 (what compile copies into outputs), man page
+#   make uninstall [PREFIX=...] [DESTDIR=]        removes exactly that
+#   make cli-test                                 every command README.md shows, run as written
+PREFIX  ?= /usr/local
+DESTDIR ?=
+INSTALL ?= install
+I_BIN   := $(DESTDIR)$(PREFIX)/bin
+I_SHARE := $(DESTDIR)$(PREFIX)/share/resnetc
+I_MAN1  := $(DESTDIR)$(PREFIX)/share/man/man1
+
+.PHONY: install uninstall cli-test
+install: $(B)/resnetc
+	$(INSTALL) -d $(I_BIN) $(I_SHARE)/runtime $(I_SHARE)/include/resnetc $(I_MAN1)
+	$(INSTALL) -m 755 $(B)/resnetc $(I_BIN)/resnetc
+	$(INSTALL) -m 644 $(wildcard runtime/*.c runtime/*.h) $(I_SHARE)/runtime
+	$(INSTALL) -m 644 $(wildcard include/resnetc/*.h) $(I_SHARE)/include/resnetc
+	$(INSTALL) -m 644 compiler/resnetc.1 $(I_MAN1)/resnetc.1
+
+uninstall:
+	rm -f $(I_BIN)/resnetc $(I_MAN1)/resnetc.1
+	rm -rf $(I_SHARE)
+
+cli-test: all
+	bash tests/cli/run_cli_tests.sh $(B)/resnetc
+
+check: cli-test
