@@ -26,7 +26,7 @@ LIBS      := -lprotobuf-c -lyaml -lm
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all deps deps-test deps-demo demo test check unit conformance e2e clean
+.PHONY: all deps deps-test deps-demo demo demo-yaml test check unit conformance e2e clean
 ONNX_TESTS ?= ../shared/onnx-node-tests
 all: $(B)/resnetc $(B)/libresnetc_rt.a
 
@@ -66,6 +66,11 @@ deps-test:
 demo: deps-demo
 	@$(MAKE) --no-print-directory all
 	bash examples/demo/run_demo.sh $(B)/resnetc build/demo
+
+# The same, from the YAML description + safetensors weights.
+demo-yaml: deps-demo
+	@$(MAKE) --no-print-directory all
+	DEMO_MODEL=examples/demo/demo.yaml bash examples/demo/run_demo.sh $(B)/resnetc build/demo-yaml
 
 # Everything: unit tests, ONNX conformance, end-to-end against onnxruntime.
 test: deps-test

@@ -5,7 +5,8 @@
 #
 #   examples/demo/run_demo.sh RESNETC OUTDIR
 #
-# Environment: FASHION_MNIST_DIR (default /usr/share/datasets/fashion-mnist,
+# Environment: DEMO_MODEL (default demo.onnx here; demo.yaml runs the same
+# model through the YAML front end), FASHION_MNIST_DIR (default /usr/share/datasets/fashion-mnist,
 # from Debian's dataset-fashion-mnist), CC (default cc), CFLAGS (default -O2),
 # RESNETC_FLAGS (extra flags for resnetc compile).
 #
@@ -18,6 +19,7 @@ DATA=${FASHION_MNIST_DIR:-/usr/share/datasets/fashion-mnist}
 CC=${CC:-cc}
 CFLAGS=${CFLAGS:--O2}
 RESNETC_FLAGS=${RESNETC_FLAGS:-}
+MODEL=${DEMO_MODEL:-$HERE/demo.onnx}
 TOLERANCE=0.1 # points; batch-1 C vs batched PyTorch may flip a near-tie or two
 
 usage() { echo "usage: $0 RESNETC OUTDIR" >&2; exit 2; }
@@ -39,10 +41,10 @@ gen="$OUT/demo"
 t0=$EPOCHREALTIME
 elapsed() { awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1fs", b - a }'; }
 
-echo "== resnetc compile demo.onnx -> $gen"
+echo "== resnetc compile $(basename "$MODEL") -> $gen"
 rm -rf "$gen"
 # shellcheck disable=SC2086  # RESNETC_FLAGS is a list of flags
-"$RESNETC" compile "$HERE/demo.onnx" -o "$gen" --name demo $RESNETC_FLAGS || die "resnetc compile failed"
+"$RESNETC" compile "$MODEL" -o "$gen" --name demo $RESNETC_FLAGS || die "resnetc compile failed"
 echo "   $(elapsed)"
 
 t0=$EPOCHREALTIME
