@@ -12,7 +12,10 @@
 // (default 20) of session.run on the same inputs; prints
 //   median_ms=<ms>
 // the same line as the driver resnetc generates (`NAME --bench N IN.npy`),
-// and then ort_version=<version> (the onnxruntime-node package's version).
+// then cpu_ms_per_run=<ms> (the process's user + system CPU time over the
+// timed runs, all threads, divided by R: with one thread, the latency that
+// time-sharing with other processes does not inflate) and
+// ort_version=<version> (the onnxruntime-node package's version).
 //
 // onnxruntime-node is looked up next to this file, then in tests/e2e/ (where
 // the end-to-end tests install it: `npm ci` there). Inputs are float32 .npy
@@ -143,15 +146,19 @@ async function main() {
     fail(`${model}: ${e.message}`);
   }
   const times = [];
+  const cpu0 = process.cpuUsage();
   for (let i = 0; i < runs; i++) {
     const t0 = process.hrtime.bigint();
     await session.run(feeds);
     times.push(Number(process.hrtime.bigint() - t0) / 1e6);
   }
+  const cpu = process.cpuUsage(cpu0);
   times.sort((a, b) => a - b);
   const mid = times.length >> 1;
   const median = times.length % 2 ? times[mid] : (times[mid - 1] + times[mid]) / 2;
-  process.stdout.write(`median_ms=${median.toFixed(3)}\nort_version=${version}\n`);
+  const cpuMs = (cpu.user + cpu.system) / 1e3 / runs;
+  process.stdout.write(`median_ms=${median.toFixed(3)}\ncpu_ms_per_run=${cpuMs.toFixed(3)}\n` +
+    `ort_version=${version}\n`);
 }
 
 main().catch((e) => fail(e.stack || String(e)));

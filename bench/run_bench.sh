@@ -91,6 +91,18 @@ run() {
     fi
 }
 
+# cpu_run LOG CMD...: as run, and sets CPU to CMD's user + system CPU seconds.
+cpu_run() {
+    local log=$1 TIMEFORMAT='%3U %3S'
+    shift
+    if ! { time "$@" >"$log" 2>&1; } 2>"$log.cpu"; then
+        echo "run_bench.sh: error: '$*' failed; last lines of $log:" >&2
+        tail -n 15 "$log" | sed 's/^/  | /' >&2
+        exit 1
+    fi
+    CPU=$(awk 'END { printf "%.3f", $1 + $2 }' "$log.cpu")
+}
+
 # ---- OpenBLAS: is it there, which version and kernel ------------------------
 blas_note="not measured"
 if [ "$OPENBLAS" != 0 ]; then
@@ -178,7 +190,11 @@ spread() { tr ' ' '\n' | grep . | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 }
 ms_of() { sed -n 's/^median_ms=\([0-9.]*\)$/\1/p' "$1" | head -n 1; }
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-declare -A MS
+# MS[model.threads.side]: the round medians. CPUMS[model.side]: at one
+# thread, CPU time per inference, one value per round: for the drivers,
+# (CPU of `--bench RUNS` - CPU of `--bench 1`) / (RUNS - 1), which leaves out
+# start-up and warm-up; onnxruntime's is measured inside ort_bench.js.
+declare -A MS CPUMS BASE
 ort_version=unknown
 t_start=$EPOCHREALTIME
 for model in "${MODELS[@]}"; do
@@ -187,17 +203,30 @@ for model in "${MODELS[@]}"; do
         sides=(resnetc ort)
         [ "$OPENBLAS" = 1 ] && sides+=(openblas)
         for side in "${sides[@]}"; do MS[$model.$t.$side]=""; done
+        if [ "$t" = 1 ] && [ "$RUNS" -gt 1 ]; then
+            for side in "${sides[@]}"; do
+                CPUMS[$model.$side]=""
+                [ "$side" = ort ] && continue
+                base=""
+                for _ in 1 2 3; do
+                    cpu_run "$BENCH_DIR/$model/base.$side.log" "${NICE_CMD[@]}" env OPENBLAS_NUM_THREADS=1 \
+                        "$BENCH_DIR/$model/$([ "$side" = openblas ] && echo blas_)t1/$model" --bench 1 "${INPUT[$model]}"
+                    base+=" $CPU"
+                done
+                BASE[$model.$side]=$(echo "$base" | median)
+            done
+        fi
         for ((r = 0; r < ROUNDS; r++)); do
             line="  round $((r + 1)):"
             for ((k = 0; k < ${#sides[@]}; k++)); do
                 side=${sides[$(((r + k) % ${#sides[@]}))]}
                 log="$BENCH_DIR/$model/bench.$side.t$t.log"
                 case $side in
-                    resnetc) run "$log" "${NICE_CMD[@]}" "$BENCH_DIR/$model/t$t/$model" --bench "$RUNS" "${INPUT[$model]}" ;;
+                    resnetc) cpu_run "$log" "${NICE_CMD[@]}" "$BENCH_DIR/$model/t$t/$model" --bench "$RUNS" "${INPUT[$model]}" ;;
                     openblas)
                         obt=1
                         [ "$BLAS_THREADS" = match ] && obt=$t
-                        run "$log" "${NICE_CMD[@]}" env OPENBLAS_NUM_THREADS="$obt" \
+                        cpu_run "$log" "${NICE_CMD[@]}" env OPENBLAS_NUM_THREADS="$obt" \
                             "$BENCH_DIR/$model/blas_t$t/$model" --bench "$RUNS" "${INPUT[$model]}"
                         ;;
                     ort)
@@ -206,6 +235,14 @@ for model in "${MODELS[@]}"; do
                         ort_version=$(sed -n 's/^ort_version=//p' "$log")
                         ;;
                 esac
+                if [ "$t" = 1 ] && [ "$RUNS" -gt 1 ]; then
+                    if [ "$side" = ort ]; then
+                        CPUMS[$model.$side]+=" $(sed -n 's/^cpu_ms_per_run=//p' "$log")"
+                    else
+                        CPUMS[$model.$side]+=" $(awk -v c="$CPU" -v b="${BASE[$model.$side]}" -v n="$RUNS" \
+                            'BEGIN { printf "%.3f", 1e3 * (c - b) / (n - 1) }')"
+                    fi
+                fi
                 ms=$(ms_of "$log")
                 [ -n "$ms" ] || die "no median_ms= line in $log"
                 MS[$model.$t.$side]+=" $ms"
@@ -247,10 +284,31 @@ spreads() {
         done
     done
 }
+# At one thread: CPU time per inference, which time-sharing does not inflate.
+cpu_table() {
+    echo "| model | resnetc CPU ms | onnxruntime CPU ms | resnetc / ort | resnetc + OpenBLAS CPU ms |"
+    echo "|---|---:|---:|---:|---:|"
+    for model in "${MODELS[@]}"; do
+        ours=$(echo "${CPUMS[$model.resnetc]}" | median)
+        ort=$(echo "${CPUMS[$model.ort]}" | median)
+        blas=-
+        [ "$OPENBLAS" = 1 ] && blas=$(echo "${CPUMS[$model.openblas]}" | median)
+        awk -v m="$model" -v o="$ours" -v r="$ort" -v b="$blas" 'BEGIN {
+            printf "| %s | %.1f | %.1f | %.2f | %s |\n", m, o, r, o / r, b == "-" ? "-" : sprintf("%.1f", b) }'
+    done
+}
+has_cpu=0
+[[ " ${THREADS[*]} " = *" 1 "* ]] && [ "$RUNS" -gt 1 ] && has_cpu=1
 
 echo
 table
 echo
+if [ "$has_cpu" = 1 ]; then
+    echo "One thread, CPU time per inference (not inflated by other processes' load):"
+    echo
+    cpu_table
+    echo
+fi
 echo "FMA peak: $peak_core GFLOP/s per core ($peak_isa); % of peak = GFLOP/s / (threads x per-core peak)."
 echo "Load average: $load_before before, $load_after after ($(nproc) CPUs); measuring took ${t_total}s."
 
@@ -301,6 +359,16 @@ tmp="$RESULTS.tmp"
     fi
     [ -z "$NICE" ] || echo "- All three programs ran under \`nice -n $NICE\`."
     echo
+    if [ "$has_cpu" = 1 ]; then
+        echo "One thread, CPU time per inference: user + system time of the process, per"
+        echo "timed run (for the drivers, \`--bench $RUNS\` minus \`--bench 1\`, over $((RUNS - 1)) runs),"
+        echo "median over the rounds. Other processes sharing the cores lengthen the wall"
+        echo "time above but hardly this (only through the caches they evict), so on a busy"
+        echo "machine this is the steadier comparison."
+        echo
+        cpu_table
+        echo
+    fi
     echo "Spread of the round medians (min-max):"
     echo
     spreads
