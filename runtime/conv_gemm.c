@@ -110,7 +110,7 @@ static gemm_plan make_plan(const rn_conv2d_params *p, int threads)
 	/* chunks of about CHUNK_BYTES of B each, rounded to the nearest count
 	 * (a 7x7 output is one chunk, not 48 columns and then 1) */
 	int64_t raw = (int64_t)(CHUNK_BYTES / sizeof(float)) / g.k;
-	raw = raw < 16 ? 16 : raw;
+	raw = raw < COL_UNIT ? COL_UNIT : raw;
 	int64_t nchunks = (g.n + raw / 2) / raw;
 	nchunks = nchunks < 1 ? 1 : nchunks;
 	g.chunk = rn_round_up((g.n + nchunks - 1) / nchunks, COL_UNIT);
