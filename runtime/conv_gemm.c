@@ -96,7 +96,7 @@ typedef struct {
 	int64_t k, n;      /* reduction length, output positions */
 	int64_t chunk;     /* columns per chunk, a multiple of COL_UNIT */
 	int panels;
-	int parts;         /* tasks: one per thread */
+	int parts;         /* tasks: at least one per thread */
 	int split_cols;    /* parts split the columns, else the panels */
 } gemm_plan;
 
@@ -127,6 +127,11 @@ static gemm_plan make_plan(const rn_conv2d_params *p, int threads)
 		 * must balance clearly better to be worth that. */
 		double slack = g.direct ? 1.0 : 1.1;
 		g.split_cols = !(ic > slack * ip || (p->m > g.n && ip <= ic));
+		/* Column parts are cheap: cut them finer, so that when a thread is
+		 * late (descheduled on a busy machine) the others take over its
+		 * share instead of waiting for it. */
+		if (g.split_cols && units >= 16 * threads)
+			g.parts = 4 * threads;
 	}
 	return g;
 }
@@ -136,7 +141,7 @@ size_t rn_conv_gemm_scratch_size(const rn_conv2d_params *p, int threads)
 	gemm_plan g = make_plan(p, threads);
 	if (g.direct)
 		return 0;
-	return (size_t)g.parts * rn_scratch_align((size_t)(g.k * g.chunk) * sizeof(float));
+	return (size_t)threads * rn_scratch_align((size_t)(g.k * g.chunk) * sizeof(float));
 }
 
 typedef struct {
@@ -303,7 +308,7 @@ void rn_conv_gemm_run(const rn_conv2d_params *p, const float *x, const float *pa
 	gemm_job J = { .p = p, .g = make_plan(p, threads), .a = packed, .scratch = scratch };
 	int64_t m16 = rn_round_up(p->m, RN_PANEL);
 	J.bias = packed + m16 * J.g.k;
-	J.slice = rn_conv_gemm_scratch_size(p, threads) / (size_t)J.g.parts;
+	J.slice = rn_conv_gemm_scratch_size(p, threads) / (size_t)threads;
 	J.scratch = J.slice ? scratch : NULL;
 	int64_t hw = (int64_t)p->h * p->w, ohw = J.g.n;
 	for (int i = 0; i < p->n; i++) {
