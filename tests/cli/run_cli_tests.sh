@@ -1,0 +1,274 @@
+#!/usr/bin/env bash
+# resnetc as a new user meets it.
+#
+#   tests/cli/run_cli_tests.sh [RESNETC]        (default: build/resnetc)
+#
+# 1. Runs every command of README.md's ```sh blocks from "## Install" up to
+#    "## Describing a ResNet in YAML", as written and in order, in one shell
+#    whose folder is a scratch copy of the repository's root (its entries
+#    linked, out/ its own) and whose HOME is a scratch folder: the install
+#    lands there. `sudo` lines are skipped (the same install is tested into
+#    a temporary PREFIX and DESTDIR below), and so are Graphviz and man
+#    commands when those programs are missing, each with the reason.
+# 2. Checks what they made and what README shows: the info table, the
+#    classify and --top examples, the --json fields, the DOT graph and the
+#    committed SVG, the options of --help in README and the man page.
+# 3. Checks the contracts around them: exit statuses and one-line errors,
+#    progress on a terminal only (-q, -v), install/uninstall with PREFIX and
+#    DESTDIR and a relocated installation, the driver's --top/--labels, and
+#    classify's preprocessing against torchvision's (bit-identical).
+#
+# Prints PASS/FAIL/SKIP lines; the last line is "N passed, M failed".
+# Exit status 0 when nothing failed.
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+RESNETC=$(realpath "${1:-$ROOT/build/resnetc}")
+HERE="$ROOT/tests/cli"
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=$(command -v python3)
+T=$(mktemp -d "${TMPDIR:-/tmp}/resnetc-cli.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+passed=0 failed=0 skipped=0
+
+pass() { echo "PASS $*"; passed=$((passed + 1)); }
+fail() { echo "FAIL $*"; failed=$((failed + 1)); }
+skip() { echo "SKIP $*"; skipped=$((skipped + 1)); }
+# check NAME COMMAND...: passes when COMMAND succeeds; shows its output if not
+check() {
+    local name=$1
+    shift
+    local log="$T/check.log"
+    if "$@" >"$log" 2>&1; then pass "$name"; else fail "$name: $(tail -3 "$log" | tr '\n' ' ')"; fi
+}
+have() { command -v "$1" >/dev/null 2>&1; }
+
+if [ ! -x "$RESNETC" ]; then
+    echo "run_cli_tests.sh: error: $RESNETC: not built (make)" >&2
+    exit 2
+fi
+
+# ---- 1. README's commands, as written ----
+S="$T/repo"
+mkdir -p "$S" "$T/home"
+for e in "$ROOT"/* "$ROOT"/.ci; do
+    case $(basename "$e") in out) continue ;; esac
+    ln -s "$e" "$S/"
+done
+export HOME="$T/home"
+cd "$S" || exit 2
+"$PY" "$HERE/cli_checks.py" commands "$ROOT/README.md" >"$T/commands" ||
+    { fail "README.md: $(cat "$T/commands")"; echo "$passed passed, $failed failed"; exit 1; }
+echo "== $(wc -l <"$T/commands") commands from README.md"
+while IFS= read -r -u 3 cmd; do
+    if [[ $cmd == sudo\ * ]]; then
+        skip "readme: $cmd (needs root; make install is tested into a temporary PREFIX and DESTDIR)"
+        continue
+    fi
+    if [[ $cmd == *--svg* || $cmd == *.svg* || $cmd == dot\ * || $cmd == xdot\ * ]] && ! have dot; then
+        skip "readme: $cmd (Graphviz's dot is not installed)"
+        continue
+    fi
+    if [[ $cmd == man\ * ]] && ! have man; then
+        skip "readme: $cmd (man is not installed)"
+        continue
+    fi
+    log="$T/readme.log"
+    start=$SECONDS
+    if eval "$cmd" </dev/null >"$log" 2>&1; then
+        pass "readme: $cmd ($((SECONDS - start)) s)"
+    else
+        fail "readme: $cmd (exit $?): $(tail -3 "$log" | tr '\n' ' ')"
+    fi
+    # what the README shows next to some commands
+    if [[ $cmd =~ ^build/resnetc\ info\ examples/demo/demo\.yaml(\ +#.*)?$ ]]; then
+        cp "$log" "$T/info.txt"
+    elif [[ $cmd == "out/demo/classify "*"--top 1 "* ]]; then
+        cp "$log" "$T/classify.txt"
+    elif [[ $cmd == "out/demo/demo --top 3 "* ]]; then
+        cp "$log" "$T/top.txt"
+    fi
+done 3<"$T/commands"
+
+# ---- 2. what README shows ----
+echo "== README's examples and files"
+if [ -f "$T/info.txt" ]; then
+    check "README's info table is what resnetc info prints" "$PY" "$HERE/cli_checks.py" info-table "$ROOT/README.md" "$T/info.txt"
+else
+    fail "README runs no 'build/resnetc info examples/demo/demo.yaml'"
+fi
+if [ -f "$T/classify.txt" ]; then
+    check "README's classify example is what classify prints" "$PY" "$HERE/cli_checks.py" classify-table "$ROOT/README.md" "$T/classify.txt"
+    check "classify: each of the ten images gets its own class" \
+        awk 'NR > 1 { split($1, p, "/"); sub(/-[0-9]+\.pgm$/, "", p[4]); n[p[4]] = $3 } END { for (k in n) c++; exit c != 10 }' "$T/classify.txt"
+else
+    fail "README runs no 'out/demo/classify ... --top 1 ...'"
+fi
+if [ -f "$T/top.txt" ]; then
+    check "README's driver --top example is what the driver prints" "$PY" "$HERE/cli_checks.py" top-table "$ROOT/README.md" "$T/top.txt"
+else
+    fail "README runs no 'out/demo/demo --top 3 ...'"
+fi
+check "info --json has the documented fields and its totals add up (resnet50)" "$PY" "$HERE/cli_checks.py" json out/resnet50.json
+"$RESNETC" info examples/demo/demo.yaml --json >"$T/demo.json" 2>"$T/err"
+check "info --json of the demo" "$PY" "$HERE/cli_checks.py" json "$T/demo.json"
+check "graph -o out/demo.dot: a box per node of info, with edges" "$PY" "$HERE/cli_checks.py" dot out/demo.dot "$T/demo.json"
+if have dot; then
+    check "graph DOT is valid Graphviz input" dot -Tsvg out/demo.dot -o "$T/fromdot.svg"
+    "$RESNETC" graph examples/demo/demo.yaml --svg >"$T/fresh.svg" 2>"$T/err"
+    check "examples/demo/graph.svg is the demo's current graph" "$PY" "$HERE/cli_checks.py" svg "$ROOT/examples/demo/graph.svg" "$T/fresh.svg"
+    check "graph -o FILE.svg writes SVG" grep -q '<svg' out/demo.svg
+else
+    skip "rendering DOT to SVG (Graphviz's dot is not installed; Debian: apt-get install graphviz)"
+    check "examples/demo/graph.svg names the demo's nodes" "$PY" "$HERE/cli_checks.py" svg "$ROOT/examples/demo/graph.svg" -
+fi
+"$RESNETC" --help >"$T/help.txt"
+if have man; then
+    MANWIDTH=200 man -l "$ROOT/compiler/resnetc.1" >"$T/man.txt" 2>"$T/man.err"
+    check "man page renders without warnings" test ! -s "$T/man.err"
+else
+    sed 's/\\-/-/g' "$ROOT/compiler/resnetc.1" >"$T/man.txt"
+fi
+check "every option of --help is in README's table and the man page, and back" "$PY" "$HERE/cli_checks.py" options "$T/help.txt" "$ROOT/README.md" "$T/man.txt"
+if have groff; then
+    check "man page: groff -man -ww finds nothing to warn about" bash -c "groff -man -Tutf8 -ww -z '$ROOT/compiler/resnetc.1' 2>&1 | (! grep .)"
+fi
+
+# ---- 3. contracts ----
+echo "== exit statuses and errors"
+expect() { # expect STATUS NAME COMMAND...: exit status, and at most one stderr line
+    local want=$1 name=$2
+    shift 2
+    "$@" >"$T/out" 2>"$T/err"
+    local got=$?
+    if [ "$got" -ne "$want" ]; then
+        fail "$name: exit $got, expected $want: $(head -2 "$T/err" | tr '\n' ' ')"
+    elif [ "$want" -eq 1 ] && [ "$(wc -l <"$T/err")" -ne 1 ]; then
+        fail "$name: $(wc -l <"$T/err") stderr lines, expected one"
+    elif [ "$want" -ne 0 ] && ! grep -q '^resnetc: error: ' "$T/err"; then
+        fail "$name: stderr does not start with 'resnetc: error: '"
+    else
+        pass "$name"
+    fi
+}
+expect 0 "--help exits 0" "$RESNETC" --help
+expect 0 "help exits 0" "$RESNETC" help
+check "--version prints 'resnetc X.Y.Z'" bash -c "'$RESNETC' --version | grep -Eq '^resnetc [0-9]+\.[0-9]+\.[0-9]+$'"
+expect 2 "no command: exit 2" "$RESNETC"
+expect 2 "unknown command: exit 2" "$RESNETC" frobnicate examples/demo/demo.yaml
+expect 2 "compile without -o: exit 2" "$RESNETC" compile examples/demo/demo.yaml
+expect 2 "an option of another command: exit 2" "$RESNETC" info examples/demo/demo.yaml --force
+check "... and it says whose option it is" grep -q -- "--force is an option of compile, not of info" "$T/err"
+expect 2 "--json with --passes: exit 2" "$RESNETC" info examples/demo/demo.yaml --json --passes
+expect 1 "a missing model: exit 1, one line" "$RESNETC" info no/such/model.onnx
+printf 'resnetc: 1\nstages: [2, 2\n' >"$T/bad.yaml"
+expect 1 "a YAML syntax error: exit 1, one line" "$RESNETC" info "$T/bad.yaml"
+check "... as FILE:LINE:COL" grep -Eq "^resnetc: error: $T/bad.yaml:[0-9]+:[0-9]+: " "$T/err"
+expect 1 "graph --svg without dot in PATH: exit 1, one line" env PATH=/nonexistent "$RESNETC" graph examples/demo/demo.yaml --svg -o "$T/x.svg"
+check "... naming Graphviz" grep -q "Graphviz" "$T/err"
+check "... and leaving no file" test ! -e "$T/x.svg" -a -z "$(ls "$T" | grep 'x.svg.tmp')"
+check "info --passes prints a histogram per pass" bash -c "'$RESNETC' info examples/demo/demo.yaml --passes | grep -q '^fold-bn .*nodes:'"
+
+echo "== progress"
+if have script; then
+    script -qec "'$RESNETC' compile examples/demo/demo.yaml -o out/tty" /dev/null >"$T/tty.txt" 2>&1
+    check "compile on a terminal: phases with times" grep -Eq 'resnetc: emit +[0-9.]+ s' "$T/tty.txt"
+    check "... load, lower, passes, kernels, plan, emit, done" bash -c "for p in load lower passes kernels plan emit done; do grep -Eq \"resnetc: \$p +[0-9.]+ s\" '$T/tty.txt' || exit 1; done"
+    script -qec "'$RESNETC' compile -q examples/demo/demo.yaml -o out/tty-q" /dev/null >"$T/tty-q.txt" 2>&1
+    check "compile -q on a terminal: silent" test ! -s "$T/tty-q.txt"
+    script -qec "'$RESNETC' info examples/demo/demo.yaml" /dev/null >"$T/tty-info.txt" 2>&1
+    check "info on a terminal: the table, no phases" bash -c "! grep -q 'resnetc: load' '$T/tty-info.txt' && grep -q '^model ' '$T/tty-info.txt'"
+else
+    skip "progress on a terminal (the script program, from util-linux, is not installed)"
+fi
+"$RESNETC" compile examples/demo/demo.yaml -o out/quiet >"$T/out" 2>"$T/err"
+check "compile, stderr not a terminal: silent" test ! -s "$T/err" -a ! -s "$T/out"
+"$RESNETC" compile -v examples/demo/demo.yaml -o out/verbose >"$T/out" 2>"$T/err"
+check "compile -v: phases even when redirected" grep -Eq 'resnetc: plan +[0-9.]+ s' "$T/err"
+check "compile -v: what each pass did" grep -Eq 'resnetc: +fold-bn +[0-9]+ -> +[0-9]+ nodes' "$T/err"
+check "compile -v: the kernel of each convolution" grep -Eq 'resnetc: +layer1\.0\.conv1 +3x3/1 16->16.* (winograd|gemm|direct)' "$T/err"
+check "compile -v: nothing on stdout" test ! -s "$T/out"
+check "compile creates missing parent folders" "$RESNETC" compile -q examples/demo/demo.yaml -o out/a/b/c/demo
+
+echo "== install"
+I="$HOME/.local"
+check "make install PREFIX=\$HOME/.local: the program, runtime, headers, man page" \
+    test -x "$I/bin/resnetc" -a -f "$I/share/resnetc/runtime/driver.c" -a -f "$I/share/resnetc/include/resnetc/runtime.h" -a -f "$I/share/man/man1/resnetc.1"
+check "resnetc on PATH is the installed one" test "$(command -v resnetc)" = "$I/bin/resnetc"
+if have man; then
+    check "man resnetc finds the installed page" test "$(MANPATH= man -w resnetc 2>/dev/null)" = "$I/share/man/man1/resnetc.1"
+fi
+mkdir -p "$T/elsewhere"
+(cd "$T/elsewhere" && env -u RESNETC_HOME resnetc compile -q "$ROOT/examples/demo/demo.yaml" -o inst >/dev/null 2>"$T/err")
+check "the installed resnetc compiles from any folder" test -f "$T/elsewhere/inst/demo.c"
+check "... with the installed runtime" bash -c "for f in '$I'/share/resnetc/runtime/*; do cmp -s \"\$f\" '$T/elsewhere/inst/runtime/'\$(basename \"\$f\") || exit 1; done"
+check "... which builds" make -s -C "$T/elsewhere/inst"
+cp -a "$I" "$T/moved"
+(cd "$T/elsewhere" && env -u RESNETC_HOME "$T/moved/bin/resnetc" compile -q "$ROOT/examples/demo/demo.yaml" -o moved >/dev/null 2>&1)
+check "a moved installation still finds its runtime" test -f "$T/elsewhere/moved/runtime/driver.c"
+check "make install DESTDIR=... PREFIX=/usr" make -s -C "$ROOT" install DESTDIR="$T/stage" PREFIX=/usr
+check "... puts everything under DESTDIR/usr" test -x "$T/stage/usr/bin/resnetc" -a -f "$T/stage/usr/share/man/man1/resnetc.1" -a -d "$T/stage/usr/share/resnetc/runtime"
+(cd "$T/elsewhere" && env -u RESNETC_HOME "$T/stage/usr/bin/resnetc" compile -q "$ROOT/examples/demo/demo.yaml" -o staged >/dev/null 2>&1)
+check "... and that resnetc works from there" test -f "$T/elsewhere/staged/runtime/driver.c"
+check "make uninstall DESTDIR=... PREFIX=/usr" make -s -C "$ROOT" uninstall DESTDIR="$T/stage" PREFIX=/usr
+check "... leaves no file behind" test -z "$(find "$T/stage" -type f)"
+check "make uninstall PREFIX=\$HOME/.local" make -s -C "$ROOT" uninstall PREFIX="$I"
+check "... leaves no file behind" test -z "$(find "$I" -type f)"
+
+echo "== driver"
+D=out/demo/demo
+check "--help exits 0 and shows the input's shape" bash -c "'$D' --help | grep -q 'input  input: float32 (1, 1, 28, 28)'"
+"$D" --top 10 out/boot.npy >"$T/top10.txt" 2>"$T/err"
+check "--top 10: every class, sorted softmax scores of the logits" "$PY" "$HERE/cli_checks.py" top "$T/top10.txt" out/logits.npy 10
+"$D" --top 2 out/boot.npy "$T/l2.npy" >"$T/top2.txt" 2>"$T/err"
+check "--top K IN OUT also writes the output" test -s "$T/l2.npy"
+check "... the same logits as a plain run" cmp -s "$T/l2.npy" out/logits.npy
+printf 'a\nb\n' >"$T/two.txt"
+"$D" --top 3 --labels "$T/two.txt" out/boot.npy >"$T/out" 2>"$T/err"
+check "--labels with the wrong count: exit 1, one line that says so" bash -c "[ \$(wc -l <'$T/err') = 1 ] && grep -q '2 label(s) for the model.s 10 classes' '$T/err'"
+"$D" --labels examples/classify/fashion-mnist.txt out/boot.npy >"$T/out" 2>"$T/err"
+check "--labels without --top: usage error" test $? -eq 2
+"$D" --top 0 out/boot.npy >"$T/out" 2>"$T/err"
+check "--top 0: usage error" test $? -eq 2
+
+echo "== classify"
+C=out/demo/classify
+"$C" "$ROOT/README.md" >"$T/out" 2>"$T/err"
+check "classify: not an image, exit 1 with one line" bash -c "[ $? = 1 ] && [ \$(wc -l <'$T/err') = 1 ] && grep -q 'not a PGM or PPM image' '$T/err'"
+"$C" --top 2 --labels "$T/two.txt" examples/classify/images/bag-18.pgm >"$T/out" 2>"$T/err"
+check "classify: --labels with the wrong count, exit 1" test $? -eq 1
+"$C" --mean 0.2860 --std 0.3530 --save-input "$T/bag.npy" examples/classify/images/bag-18.pgm >/dev/null 2>&1
+"$D" --top 1 "$T/bag.npy" >"$T/out" 2>&1
+check "classify's --save-input tensor gives the driver the same class" bash -c "[ \"\$(awk 'NR==2 {print \$3}' '$T/out')\" = 8 ]"
+cat >"$T/tiny.yaml" <<'EOF'
+resnetc: 1
+name: tiny
+input: [2, 3, 24, 30]
+block: basic
+stages: [1]
+width: 8
+stem: {kernel: 3, stride: 1, pool: none}
+classes: 7
+init: {seed: 3}
+EOF
+if "$RESNETC" compile -q "$T/tiny.yaml" -o "$T/tiny" && make -s -f examples/classify/Makefile MODEL="$T/tiny" >/dev/null 2>&1; then
+    pass "classify builds for a batch-2, 3-channel, 24x30 model"
+    "$PY" "$HERE/check_preprocess.py" "$T/tiny/classify" 2,3,24,30 "$T" >"$T/pre.txt" 2>&1
+    rc=$?
+    if [ $rc -eq 77 ]; then
+        skip "preprocessing vs torchvision ($(cat "$T/pre.txt"))"
+    else
+        [ $rc -eq 0 ] && pass "preprocessing, 3 channels: $(cat "$T/pre.txt")" || fail "preprocessing, 3 channels: $(cat "$T/pre.txt")"
+        "$PY" "$HERE/check_preprocess.py" "$C" 1,1,28,28 "$T" >"$T/pre.txt" 2>&1 &&
+            pass "preprocessing, 1 channel (colour made grey): $(cat "$T/pre.txt")" ||
+            fail "preprocessing, 1 channel: $(cat "$T/pre.txt")"
+    fi
+    "$T/tiny/classify" --top 7 examples/classify/images/*.pgm >"$T/out" 2>"$T/err"
+    check "classify: ten images in batches of 2, all classes each" test "$(grep -c pgm "$T/out")" = 70
+else
+    fail "classify for a batch-2, 3-channel model did not build"
+fi
+
+echo "$skipped skipped"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
