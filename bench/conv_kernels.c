@@ -11,7 +11,7 @@
  *   cc -O2 -march=native -std=c11 -D_POSIX_C_SOURCE=200809L -Iinclude \
  *      bench/conv_kernels.c $(find runtime -name '*.c' ! -name driver.c) -lm -lpthread \
  *      -o build/conv_kernels
- *   build/conv_kernels [--model r50|r18] [--threads N] [--reps N] [--layer I] [--cpu] [--cold]
+ *   build/conv_kernels [--model r50|r18] [--threads N] [--reps N] [--layer I] [--algo A] [--cpu] [--cold]
  * --cpu times with the thread's CPU clock (1 thread only), which hides
  * other processes sharing the machine. --cold evicts the weights from the
  * caches before each run, as in a whole model whose weights exceed L3.
@@ -140,7 +140,7 @@ static const char *algo_names[] = { "direct", "gemm", "winograd", "depthwise", "
 int main(int argc, char **argv)
 {
 	const char *model = "r50";
-	int threads = 1, reps = 20, only = -2;
+	int threads = 1, reps = 20, only = -2, only_algo = -1;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--model") && i + 1 < argc)
 			model = argv[++i];
@@ -152,10 +152,12 @@ int main(int argc, char **argv)
 			only = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--cpu"))
 			use_cpu_clock = 1;
+		else if (!strcmp(argv[i], "--algo") && i + 1 < argc)
+			only_algo = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--cold"))
 			flush_buf = calloc(FLUSH_FLOATS, sizeof(float));
 		else {
-			fprintf(stderr, "usage: %s [--model r50|r18] [--threads N] [--reps N] [--layer I] [--cpu] [--cold]\n",
+			fprintf(stderr, "usage: %s [--model r50|r18] [--threads N] [--reps N] [--layer I] [--algo A] [--cpu] [--cold]\n",
 				argv[0]);
 			return 2;
 		}
@@ -183,9 +185,11 @@ int main(int argc, char **argv)
 		float *x = randn(nx), *w = randn(nw), *b = randn((size_t)l->m), *y = randn(ny);
 		double flop = 2.0 * (double)nw * oh * oh;
 		double t[5];
-		t[0] = time_algo(-1, &p, x, w, b, y, tp, threads, reps);
+		t[0] = only_algo < 0 ? time_algo(-1, &p, x, w, b, y, tp, threads, reps) : 1e30;
 		for (int a = RN_CONV_GEMM; a <= RN_CONV_BLAS; a++)
-			t[a] = a == RN_CONV_DEPTHWISE ? 0 : time_algo(a, &p, x, w, b, y, tp, threads, reps);
+			t[a] = a == RN_CONV_DEPTHWISE || (only_algo >= 0 && a != only_algo)
+				       ? 0
+				       : time_algo(a, &p, x, w, b, y, tp, threads, reps);
 #ifndef RN_USE_OPENBLAS
 		t[RN_CONV_BLAS] = 0;
 #endif
