@@ -42,9 +42,10 @@ enum {
 #endif
 
 static RN_NOINLINE void RN_UKERNEL(gemm, GEMM_TILE)(int64_t k, const float *a, const float *b,
-						      int64_t ldb, const rn_tile_out *o)
+						      int64_t ldb, const float *pf,
+						      const rn_tile_out *o)
 {
-	rn_gemm_panel_tile(RN_GEMM_R, RN_GEMM_NV, k, a, b, ldb, o);
+	rn_gemm_panel_tile(RN_GEMM_R, RN_GEMM_NV, k, a, b, ldb, pf, o);
 }
 
 /* Columns that do not fill a sliver: the broadcast kernel, columns as
@@ -275,7 +276,11 @@ static void gemm_block(const gemm_job *J, float *buf, int p0, int p1, int64_t j0
 						.alpha = p->alpha,
 						.beta = p->beta,
 					};
-					RN_UKERNEL(gemm, GEMM_TILE)(k, a + r, b, ldb, &o);
+					/* while the last sliver runs, the next panel comes in */
+					const float *pf = j + NR >= c1 - NR && pn + 1 < p1
+								  ? a + k * RN_PANEL
+								  : a;
+					RN_UKERNEL(gemm, GEMM_TILE)(k, a + r, b, ldb, pf, &o);
 				}
 			}
 		}

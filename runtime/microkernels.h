@@ -226,11 +226,19 @@ static RN_INLINE void rn_vf_store_out(float *y, const float *res, rn_vf v, rn_vf
 
 /* The panel kernel: acc[R][NV] = sum over q < k of a[q * 16 + i] *
  * b[q * ldb + v * RN_VL ...], then the epilogue into o. a points at the
- * panel's first row of this tile (rows i < R), b at the tile's columns. */
+ * panel's first row of this tile (rows i < R), b at the tile's columns.
+ * pf: a panel ([k][16]) to prefetch meanwhile, one cache line per step
+ * (the next panel, so that it is not fetched from memory on first use). */
+#if defined(__GNUC__) || defined(__clang__)
+#define RN_PREFETCH(p) __builtin_prefetch((p), 0, 3)
+#else
+#define RN_PREFETCH(p) ((void)(p))
+#endif
 #define RN_MAXR 16
 #define RN_MAXV 16
 static RN_INLINE void rn_gemm_panel_tile(const int R, const int NV, int64_t k, const float *a,
-					 const float *b, int64_t ldb, const rn_tile_out *o)
+					 const float *b, int64_t ldb, const float *pf,
+					 const rn_tile_out *o)
 {
 	rn_vf acc[RN_MAXR][RN_MAXV];
 	RN_UNROLL_ALL
@@ -241,6 +249,8 @@ static RN_INLINE void rn_gemm_panel_tile(const int R, const int NV, int64_t k, c
 	}
 	for (int64_t q = 0; q < k; q++) {
 		rn_vf bv[RN_MAXV];
+		RN_PREFETCH(pf);
+		pf += RN_PANEL;
 		RN_UNROLL_ALL
 		for (int v = 0; v < NV; v++)
 			bv[v] = rn_vf_load(b + v * RN_VL);
