@@ -559,5 +559,12 @@ int main(int argc, char **argv)
 			}
 		}
 	}
+	free(p);
+	free(best);
+	free(files);
+	for (int64_t i = 0; labels && i < classes; i++)
+		if (labels[i][0])
+			free(labels[i]);
+	free(labels);
 	return fflush(stdout) == 0 ? 0 : 1;
 }
