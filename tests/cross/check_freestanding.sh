@@ -9,7 +9,8 @@
 #              include directly is a C11 freestanding header or math.h;
 # 2. symbols   `make libNAME.a CFLAGS="-O2 -ffreestanding -fno-builtin"`,
 #              all of it linked into one relocatable object (ld -r): its
-#              undefined symbols (nm -u) are libm functions only;
+#              undefined symbols (nm -u) are libm functions only, and it
+#              links with -nostdlib and -lm alone;
 # 3. embed     examples/embed (its own main, model code built freestanding)
 #              builds as its README says and classifies its image: exit
 #              status 9, the first Fashion-MNIST test image's label.
@@ -43,8 +44,8 @@ prefix=
 case $(basename "$CC") in *-gcc) prefix=$(basename "$CC"); prefix=${prefix%gcc} ;; esac
 NM=${prefix}nm
 LD=${prefix}ld
-command -v "$NM" >/dev/null || NM=nm
-command -v "$LD" >/dev/null || LD=ld
+command -v "$NM" >/dev/null || NM="nm"
+command -v "$LD" >/dev/null || LD="ld"
 cross=0
 [ -n "$prefix" ] && cross=1
 
@@ -101,7 +102,8 @@ done
 bad=$(sort -u "$WORK/headers.txt" | awk -F': ' -v ok="$allowed_header" '$2 !~ ok')
 echo "  system headers included: $(cut -d' ' -f2 "$WORK/headers.txt" | sort -u | tr '\n' ' ')"
 if [ -n "$bad" ]; then
-    echo "  not freestanding:"; echo "$bad" | sed 's/^/    /'
+    echo "  not freestanding:"
+    echo "$bad" | awk '{ print "    " $0 }'
     status=1
 fi
 result "headers (C11 freestanding headers and math.h only)" $status
@@ -126,6 +128,18 @@ if make -C "$out" "lib$NAME.a" CC="$CC" AR="${prefix}ar" CFLAGS="$FREESTANDING_C
         done
         status=1
     fi
+    # and it links into a program with nothing but libm (host only: a cross
+    # link would need libgcc and the functions allowed above)
+    if [ "$cross" = 0 ]; then
+        if "$CC" -nostdlib -Wl,--entry="${NAME}_run" -o "$WORK/$NAME-linked" \
+                "$WORK/$NAME-freestanding.o" -lm >"$WORK/link.log" 2>&1; then
+            echo "  linked with -nostdlib -lm: $(readelf -d "$WORK/$NAME-linked" | grep NEEDED |
+                sed 's/.*\[\(.*\)\]/\1/' | tr '\n' ' ')"
+        else
+            tail -n 15 "$WORK/link.log" | sed 's/^/    | /'
+            status=1
+        fi
+    fi
 else
     tail -n 15 "$WORK/make.log" "$WORK/ld.log" | sed 's/^/    | /'
     status=1
@@ -146,7 +160,7 @@ if "$RESNETC" compile "$ROOT/examples/demo/demo.onnx" -o "$emb/demo" --name demo
     if [ "$cross" = 1 ]; then
         triple=${prefix%-}
         qemu=qemu-${triple%%-*}
-        case $triple in arm-*) qemu=qemu-arm ;; esac
+        case $triple in arm-*) qemu="qemu-arm" ;; esac
         run=("$qemu" -L "/usr/$triple" "$emb/embed")
     fi
     code=0
