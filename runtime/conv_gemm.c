@@ -17,7 +17,6 @@
 #include "conv_packed.h"
 #include "microkernels.h"
 
-#include <string.h>
 
 #if RN_VL == 16
 #define GEMM_TILE 16x16
@@ -191,7 +190,7 @@ static void pack_b(const rn_conv2d_params *p, const float *x, int64_t j0, int64_
 					jj += len;
 					int iy = oy * p->sh - p->pt + ky * p->dh;
 					if (iy < 0 || iy >= p->h) {
-						memset(out, 0, sizeof(float) * (size_t)len);
+						rn_memset(out, 0, sizeof(float) * (size_t)len);
 						continue;
 					}
 					/* outputs t < len read column ix0 + t * sw */
@@ -201,11 +200,11 @@ static void pack_b(const rn_conv2d_params *p, const float *x, int64_t j0, int64_
 					lo = lo < len ? lo : len;
 					hi = hi < len ? hi : len;
 					hi = hi > lo ? hi : lo;
-					memset(out, 0, sizeof(float) * (size_t)lo);
-					memset(out + hi, 0, sizeof(float) * (size_t)(len - hi));
+					rn_memset(out, 0, sizeof(float) * (size_t)lo);
+					rn_memset(out + hi, 0, sizeof(float) * (size_t)(len - hi));
 					const float *xr = x + ci * hw + (int64_t)iy * p->w + ix0;
 					if (p->sw == 1)
-						memcpy(out + lo, xr + lo, sizeof(float) * (size_t)(hi - lo));
+						rn_memcpy(out + lo, xr + lo, sizeof(float) * (size_t)(hi - lo));
 					else if (p->sw == 2)
 						copy_stride2(out + lo, xr + 2 * lo, hi - lo);
 					else

@@ -11,7 +11,6 @@
  */
 #include "conv_packed.h"
 
-#include <string.h>
 
 static int valid_params(const rn_conv2d_params *p)
 {
@@ -78,7 +77,7 @@ void rn_conv2d_pack(int algo, const rn_conv2d_params *p, const float *w, const f
 		return;
 	default: {
 		size_t nw = direct_floats(p) - (size_t)p->m;
-		memcpy(packed, w, nw * sizeof(float));
+		rn_memcpy(packed, w, nw * sizeof(float));
 		for (int i = 0; i < p->m; i++)
 			packed[nw + (size_t)i] = bias ? bias[i] : 0.0f;
 		return;

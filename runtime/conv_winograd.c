@@ -25,7 +25,6 @@
 #include "conv_packed.h"
 #include "microkernels.h"
 
-#include <string.h>
 
 enum {
 	TS = 6,                      /* transformed tile side */
@@ -223,7 +222,7 @@ static void transpose_in(const wino_job *J, const wino_block *B, int g)
 		int iy = 4 * B->ty0 - p->pt + r;
 		float *dst = band + (int64_t)r * w->wp * LANES;
 		if (iy < 0 || iy >= p->h) {
-			memset(dst, 0, sizeof(float) * (size_t)w->wp * LANES);
+			rn_memset(dst, 0, sizeof(float) * (size_t)w->wp * LANES);
 			continue;
 		}
 		int x0 = p->pl, x1 = p->pl + p->w; /* band columns inside the input */
@@ -251,8 +250,8 @@ static void transpose_in(const wino_job *J, const wino_block *B, int g)
 				_mm512_storeu_ps(dst + (int64_t)(xx + i) * LANES, v[i]);
 		}
 #else
-		memset(dst, 0, sizeof(float) * (size_t)x0 * LANES);
-		memset(dst + (int64_t)x1 * LANES, 0, sizeof(float) * (size_t)(w->wp - x1) * LANES);
+		rn_memset(dst, 0, sizeof(float) * (size_t)x0 * LANES);
+		rn_memset(dst + (int64_t)x1 * LANES, 0, sizeof(float) * (size_t)(w->wp - x1) * LANES);
 		for (int l = 0; l < LANES; l++) {
 			int ch = g * LANES + l;
 			if (ch >= p->c) {

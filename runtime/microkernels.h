@@ -23,7 +23,6 @@
 
 #include "internal.h"
 
-#include <string.h>
 
 enum { RN_PANEL = 16 };
 
@@ -97,7 +96,7 @@ static RN_INLINE rn_vf rn_vf_load(const float *p) { return vld1q_f32(p); }
 static RN_INLINE rn_vf rn_vf_load_n(const float *p, int n)
 {
 	float t[4] = { 0.0f, 0.0f, 0.0f, 0.0f };
-	memcpy(t, p, (size_t)n * sizeof(float));
+	rn_memcpy(t, p, (size_t)n * sizeof(float));
 	return vld1q_f32(t);
 }
 static RN_INLINE void rn_vf_store(float *p, rn_vf v) { vst1q_f32(p, v); }
@@ -105,7 +104,7 @@ static RN_INLINE void rn_vf_store_n(float *p, rn_vf v, int n)
 {
 	float t[4];
 	vst1q_f32(t, v);
-	memcpy(p, t, (size_t)n * sizeof(float));
+	rn_memcpy(p, t, (size_t)n * sizeof(float));
 }
 static RN_INLINE rn_vf rn_vf_set1(float x) { return vdupq_n_f32(x); }
 static RN_INLINE rn_vf rn_vf_zero(void) { return vdupq_n_f32(0.0f); }
