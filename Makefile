@@ -26,7 +26,7 @@ LIBS      := -lprotobuf-c -lyaml -lm
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all deps deps-test deps-demo demo demo-yaml test check unit conformance e2e clean
+.PHONY: all deps deps-test deps-demo demo demo-yaml test check unit conformance e2e cross clean
 ONNX_TESTS ?= ../shared/onnx-node-tests
 all: $(B)/resnetc $(B)/libresnetc_rt.a
 
@@ -76,10 +76,15 @@ demo-yaml: deps-demo
 test: deps-test
 	@$(MAKE) --no-print-directory check
 
-check: all unit conformance e2e
+check: all unit conformance e2e cross
 
 unit: $(UNIT_BINS)
 	@fail=0; for t in $(UNIT_BINS); do $$t || fail=1; done; exit $$fail
+
+# aarch64, armv7, riscv64 builds run under qemu-user; a freestanding build.
+cross: all
+	RESNETC=$(B)/resnetc bash tests/cross/run_cross.sh
+	RESNETC=$(B)/resnetc bash tests/cross/check_freestanding.sh
 
 conformance: all $(B)/tests/conformance_runner
 	$(B)/tests/conformance_runner --resnetc $(B)/resnetc --rt $(B)/libresnetc_rt.a $(ONNX_TESTS)

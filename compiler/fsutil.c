@@ -58,6 +58,15 @@ char *make_temp_sibling(const char *dir, Diag *d)
 	size_t n = strlen(dir);
 	while (n > 1 && dir[n - 1] == '/')
 		n--;
+	/* -o a/b/c creates a/b as cc -o would not, but as users expect */
+	char parent[4096];
+	snprintf(parent, sizeof parent, "%.*s", (int)n, dir);
+	char *slash = strrchr(parent, '/');
+	if (slash && slash != parent) {
+		*slash = 0;
+		if (mkdir_p(parent, d))
+			return NULL;
+	}
 	size_t len = n + 32;
 	char *tmp = xmalloc(len);
 	snprintf(tmp, len, "%.*s.tmp-XXXXXX", (int)n, dir);
