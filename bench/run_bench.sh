@@ -160,7 +160,8 @@ for model in "${MODELS[@]}"; do
     INPUT[$model]=$input
     mkdir -p "$BENCH_DIR/$model"
     "$RESNETC" info "$onnx" >"$BENCH_DIR/$model/info.txt" 2>&1 || die "resnetc info $onnx failed"
-    GFLOP[$model]=$(sed -n 's/^total:.*(\([0-9.]*\) GFLOP).*/\1/p' "$BENCH_DIR/$model/info.txt")
+    # The totals line, "... (N GFLOP)" or "... N GFLOP)": the one GFLOP figure.
+    GFLOP[$model]=$(sed -n 's/.*[^0-9.]\([0-9][0-9]*\.*[0-9]*\) GFLOP\b.*/\1/p' "$BENCH_DIR/$model/info.txt" | tail -n 1)
     [ -n "${GFLOP[$model]}" ] || die "no GFLOP total in 'resnetc info $onnx'"
     model_sum=$(sha256sum "$onnx" | cut -c1-16)
     for t in "${THREADS[@]}"; do
