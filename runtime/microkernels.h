@@ -87,7 +87,7 @@ static RN_INLINE rn_vf rn_vf_sub(rn_vf a, rn_vf b) { return _mm256_sub_ps(a, b);
 static RN_INLINE rn_vf rn_vf_max_lim(rn_vf lim, rn_vf v) { return _mm256_max_ps(lim, v); }
 static RN_INLINE rn_vf rn_vf_min_lim(rn_vf lim, rn_vf v) { return _mm256_min_ps(lim, v); }
 
-#elif defined(__ARM_NEON) && defined(__aarch64__) && !defined(RN_GENERIC)
+#elif defined(__ARM_NEON) && !defined(RN_GENERIC)
 #include <arm_neon.h>
 #define RN_ISA neon
 #define RN_VL 4
@@ -108,7 +108,11 @@ static RN_INLINE void rn_vf_store_n(float *p, rn_vf v, int n)
 }
 static RN_INLINE rn_vf rn_vf_set1(float x) { return vdupq_n_f32(x); }
 static RN_INLINE rn_vf rn_vf_zero(void) { return vdupq_n_f32(0.0f); }
+#if defined(__aarch64__) || defined(__ARM_FEATURE_FMA)
 static RN_INLINE rn_vf rn_vf_fma(rn_vf a, rn_vf b, rn_vf c) { return vfmaq_f32(c, a, b); }
+#else /* ARMv7 NEON before VFPv4: multiply, then add */
+static RN_INLINE rn_vf rn_vf_fma(rn_vf a, rn_vf b, rn_vf c) { return vmlaq_f32(c, a, b); }
+#endif
 static RN_INLINE rn_vf rn_vf_add(rn_vf a, rn_vf b) { return vaddq_f32(a, b); }
 static RN_INLINE rn_vf rn_vf_sub(rn_vf a, rn_vf b) { return vsubq_f32(a, b); }
 static RN_INLINE rn_vf rn_vf_max_lim(rn_vf lim, rn_vf v) { return vmaxq_f32(lim, v); }
