@@ -203,6 +203,12 @@ static void pack_b(const rn_conv2d_params *p, const float *x, int64_t j0, int64_
 					rn_memset(out, 0, sizeof(float) * (size_t)lo);
 					rn_memset(out + hi, 0, sizeof(float) * (size_t)(len - hi));
 					const float *xr = x + ci * hw + (int64_t)iy * p->w + ix0;
+					/* the next channel's run, a step or a few ahead: the
+					 * input comes from L3, in runs too short for the
+					 * hardware prefetcher */
+					if (kx == 0)
+						for (int t = lo * p->sw; t < hi * p->sw; t += 16)
+							RN_PREFETCH(xr + hw + t);
 					if (p->sw == 1)
 						rn_memcpy(out + lo, xr + lo, sizeof(float) * (size_t)(hi - lo));
 					else if (p->sw == 2)
