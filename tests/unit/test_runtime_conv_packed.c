@@ -111,20 +111,6 @@ static void check_guards(const float *b, size_t n, const char *what)
 	}
 }
 
-/* A buffer of at least n floats, kept between calls. */
-static float *y_pre_tmp(size_t n)
-{
-	static _Thread_local float *buf;
-	static _Thread_local size_t cap;
-	if (n > cap) {
-		free(buf);
-		buf = malloc(n * sizeof(float));
-		assert_non_null(buf);
-		cap = n;
-	}
-	return buf;
-}
-
 /* Tolerance relative to the largest output magnitude before activation. Summation order
  * differs from the reference's (panels, chunks): ~1e-6 is float rounding
  * over reductions of a few hundred terms. Winograd F(4x4) transforms with
@@ -160,10 +146,13 @@ static double run_case(int algo, const rn_conv2d_params *p, int res_mode, rn_thr
 	 * bounded activation (clip, sigmoid) would hide */
 	rn_conv2d_params pre = *p;
 	pre.act = RN_ACT_NONE;
-	rn_conv2d_f32(&pre, x, w, bias, res_mode ? res : NULL, y_pre_tmp(ny));
+	float *ypre = malloc(ny * sizeof(float));
+	assert_non_null(ypre);
+	rn_conv2d_f32(&pre, x, w, bias, res_mode ? res : NULL, ypre);
 	double maxref = 0;
 	for (size_t i = 0; i < ny; i++)
-		maxref = fabs(y_pre_tmp(0)[i]) > maxref ? fabs(y_pre_tmp(0)[i]) : maxref;
+		maxref = fabs(ypre[i]) > maxref ? fabs(ypre[i]) : maxref;
+	free(ypre);
 
 	size_t pbytes = rn_conv2d_packed_size(algo, p);
 	assert_true(pbytes > 0 && pbytes % sizeof(float) == 0);
