@@ -12,7 +12,8 @@
  * kernel instead.
  *
  * Threads: the columns are split into equal ranges, or the panels when
- * that balances better (small outputs such as 7x7 with many channels).
+ * that balances better (small outputs such as 7x7 with many channels); then
+ * the threads first pack each im2col chunk together, then split its panels.
  */
 #include "conv_packed.h"
 #include "microkernels.h"
@@ -151,6 +152,7 @@ typedef struct {
 	float *y;
 	char *scratch;
 	size_t slice;
+	int64_t shared_c0, shared_c1; /* the chunk packed for all threads, if any */
 } gemm_job;
 
 /* dst[t] = src[2 t] for t < n. */
@@ -173,14 +175,17 @@ static void copy_stride2(float *dst, const float *src, int n)
 		dst[t] = src[2 * t];
 }
 
-/* Packs im2col columns [j0, j0 + ncols) row-major: buf[q][j - j0], row by
- * row of the output, so that each copy is a long run. */
-static void pack_b(const rn_conv2d_params *p, const float *x, int64_t j0, int64_t ncols, float *buf)
+/* Packs rows [q0, q1) of im2col columns [j0, j0 + ncols) row-major:
+ * buf[q][j - j0], row by row of the output, so that each copy is a long run. */
+static void pack_b(const rn_conv2d_params *p, const float *x, int64_t j0, int64_t ncols, float *buf,
+		   int64_t q0, int64_t q1)
 {
 	int64_t hw = (int64_t)p->h * p->w, q = 0;
 	for (int ci = 0; ci < p->c; ci++) {
 		for (int ky = 0; ky < p->kh; ky++) {
 			for (int kx = 0; kx < p->kw; kx++, q++) {
+				if (q < q0 || q >= q1)
+					continue;
 				float *row = buf + q * ncols;
 				for (int64_t jj = 0; jj < ncols;) {
 					int64_t j = j0 + jj;
@@ -246,15 +251,16 @@ static void gemm_tail(const gemm_job *J, int pn, const float *b, int64_t ldb, in
 }
 
 /* Panels [p0, p1) against columns [j0, j1) of one image. */
-static void gemm_block(const gemm_job *J, float *buf, int p0, int p1, int64_t j0, int64_t j1)
+static void gemm_block(const gemm_job *J, float *buf, int p0, int p1, int64_t j0, int64_t j1,
+		       int prepacked)
 {
 	const rn_conv2d_params *p = J->p;
 	const gemm_plan *g = &J->g;
 	int64_t k = g->k, n = g->n;
 	for (int64_t c0 = j0; c0 < j1; c0 += g->chunk) {
 		int64_t c1 = j1 - c0 < g->chunk ? j1 : c0 + g->chunk;
-		if (!g->direct)
-			pack_b(p, J->x, c0, c1 - c0, buf);
+		if (!g->direct && !prepacked)
+			pack_b(p, J->x, c0, c1 - c0, buf, 0, k);
 		for (int pn = p0; pn < p1; pn++) {
 			const float *a = J->a + (int64_t)pn * k * RN_PANEL;
 			for (int64_t j = c0; j < c1; j += NR) {
@@ -302,13 +308,28 @@ static void gemm_task(void *ctx, int64_t t, int thread)
 		int64_t u0 = units * t / g->parts, u1 = units * (t + 1) / g->parts;
 		int64_t j1 = u1 * 16 < g->n ? u1 * 16 : g->n;
 		if (u0 * 16 < j1)
-			gemm_block(J, buf, 0, g->panels, u0 * 16, j1);
+			gemm_block(J, buf, 0, g->panels, u0 * 16, j1, 0);
 	} else {
 		int p0 = (int)((int64_t)g->panels * t / g->parts);
 		int p1 = (int)((int64_t)g->panels * (t + 1) / g->parts);
-		if (p0 < p1)
-			gemm_block(J, buf, p0, p1, 0, g->n);
+		if (p0 < p1 && J->shared_c1 > J->shared_c0) /* chunk packed by pack_task */
+			gemm_block(J, (float *)J->scratch, p0, p1, J->shared_c0, J->shared_c1, 1);
+		else if (p0 < p1)
+			gemm_block(J, buf, p0, p1, 0, g->n, 0);
 	}
+}
+
+/* Threads splitting the panels of an im2col convolution share one packed
+ * chunk: first they pack its rows, then each runs its panels. */
+enum { PACK_TASKS_PER_THREAD = 4 };
+
+static void pack_task(void *ctx, int64_t t, int thread)
+{
+	const gemm_job *J = ctx;
+	int64_t k = J->g.k, n = (int64_t)J->g.parts * PACK_TASKS_PER_THREAD;
+	(void)thread;
+	pack_b(J->p, J->x, J->shared_c0, J->shared_c1 - J->shared_c0, (float *)J->scratch, k * t / n,
+	       k * (t + 1) / n);
 }
 
 void rn_conv_gemm_run(const rn_conv2d_params *p, const float *x, const float *packed,
@@ -325,6 +346,15 @@ void rn_conv_gemm_run(const rn_conv2d_params *p, const float *x, const float *pa
 		J.x = x + (int64_t)i * p->c * hw;
 		J.y = y + (int64_t)i * p->m * ohw;
 		J.res = residual ? residual + (int64_t)i * p->m * ohw : NULL;
-		rn_parallel_for(tp, J.g.parts, gemm_task, &J);
+		if (J.g.direct || J.g.split_cols || threads == 1) {
+			rn_parallel_for(tp, J.g.parts, gemm_task, &J);
+			continue;
+		}
+		for (int64_t c0 = 0; c0 < ohw; c0 += J.g.chunk) {
+			J.shared_c0 = c0;
+			J.shared_c1 = ohw - c0 < J.g.chunk ? ohw : c0 + J.g.chunk;
+			rn_parallel_for(tp, (int64_t)J.g.parts * PACK_TASKS_PER_THREAD, pack_task, &J);
+			rn_parallel_for(tp, J.g.parts, gemm_task, &J);
+		}
 	}
 }

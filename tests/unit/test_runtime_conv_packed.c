@@ -59,6 +59,7 @@ static const shape shapes[] = {
 	{ 1, 3, 32, 30, 16, 7, 7, 2, 1, 3, 3, 3, 3, 1 },   /* the stem */
 	{ 1, 6, 12, 12, 10, 5, 5, 1, 2, 2, 2, 2, 2, 1 },   /* dilated */
 	{ 1, 5, 9, 13, 7, 3, 2, 3, 1, 0, 2, 1, 0, 1 },
+	{ 1, 24, 9, 9, 96, 3, 3, 2, 1, 1, 1, 1, 1, 1 },   /* threads share packing */
 	/* groups */
 	{ 1, 16, 9, 9, 16, 3, 3, 1, 1, 1, 1, 1, 1, 16 },   /* depthwise */
 	{ 2, 24, 10, 11, 24, 3, 3, 2, 1, 1, 1, 1, 1, 24 },
@@ -248,6 +249,8 @@ static void test_resnet_layers_2_threads(void **s)
 		{ 1, 2048, 7, 7, 512, 1, 1, 1, 1, 0, 0, 0, 0, 1 },
 		{ 1, 256, 56, 56, 128, 1, 1, 1, 1, 0, 0, 0, 0, 1 },
 		{ 1, 128, 56, 56, 128, 3, 3, 2, 1, 1, 1, 1, 1, 1 },
+		{ 1, 256, 14, 14, 512, 3, 3, 2, 1, 1, 1, 1, 1, 1 },
+		{ 1, 256, 19, 19, 128, 3, 3, 2, 1, 1, 1, 1, 1, 1 }, /* two shared chunks */
 	};
 	for (size_t i = 0; i < sizeof layers / sizeof layers[0]; i++) {
 		for (int algo = RN_CONV_GEMM; algo <= RN_CONV_WINOGRAD; algo++) {
@@ -270,7 +273,7 @@ static void test_supports(void **s)
 	assert_false(rn_conv2d_supports(99, &p));
 	p = params_of(&shapes[16], RN_ACT_NONE); /* 3x3 stride 2 */
 	assert_false(rn_conv2d_supports(RN_CONV_WINOGRAD, &p));
-	p = params_of(&shapes[23], RN_ACT_NONE); /* grouped */
+	p = params_of(&shapes[24], RN_ACT_NONE); /* grouped */
 	assert_false(rn_conv2d_supports(RN_CONV_GEMM, &p));
 	assert_true(rn_conv2d_supports(RN_CONV_DIRECT, &p));
 	assert_int_equal(rn_conv2d_packed_size(RN_CONV_GEMM, &p), 0);
