@@ -128,11 +128,14 @@ static gemm_plan make_plan(const rn_conv2d_params *p, int threads)
 		 * must balance clearly better to be worth that. */
 		double slack = g.direct ? 1.0 : 1.1;
 		g.split_cols = !(ic > slack * ip || (p->m > g.n && ip <= ic));
-		/* Column parts are cheap: cut them finer, so that when a thread is
-		 * late (descheduled on a busy machine) the others take over its
-		 * share instead of waiting for it. */
+		/* Parts finer than one per thread, so that when a thread is late
+		 * (descheduled on a busy machine) the others take over its share
+		 * instead of waiting for it. Column parts each stream all the
+		 * weights, so only outputs of many columns get them. */
 		if (g.split_cols && units >= 16 * threads)
 			g.parts = 4 * threads;
+		else if (!g.split_cols && g.panels >= 2 * threads)
+			g.parts = threads * (g.panels / threads < 4 ? g.panels / threads : 4);
 	}
 	return g;
 }
