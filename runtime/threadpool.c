@@ -8,7 +8,8 @@
  * change while one of its tasks is claimed but not done, because the
  * caller waits for all of them before it publishes the next job. The
  * caller runs tasks too, then waits (spinning) for the count of finished
- * tasks. Idle workers spin on the job number for SPIN_NS, then sleep.
+ * tasks. Idle workers spin on the job number for SPIN_NS, then sleep;
+ * spins turn into sched_yield after a thousand pauses.
  * Built with RN_NO_THREADS (targets without pthreads), this file is empty.
  */
 #ifndef RN_NO_THREADS
@@ -19,6 +20,7 @@
 #include "resnetc/threadpool.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <time.h>
@@ -59,6 +61,17 @@ typedef struct {
 	int index;
 } worker_arg;
 
+/* The i-th turn of a wait loop: a pause, then, once the wait is no longer
+ * short, the processor to whoever else wants it (on a busy machine the
+ * thread we wait for may be waiting for this very core). */
+static void relax(int i)
+{
+	if (i < 1024)
+		cpu_relax();
+	else
+		sched_yield();
+}
+
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -93,7 +106,7 @@ static unsigned wait_job(pool *pl, unsigned seen)
 		g = atomic_load(&pl->gen);
 		if (g != seen || atomic_load_explicit(&pl->stop, memory_order_relaxed))
 			return g;
-		cpu_relax();
+		relax(i);
 		if (i % 64 == 0 && now_ns() - t0 > SPIN_NS)
 			break;
 	}
@@ -144,8 +157,8 @@ static void pool_run(rn_threadpool *tp, int64_t n_tasks, rn_task_fn fn, void *ct
 		pthread_mutex_unlock(&pl->lock);
 	}
 	work(pl, g, 0);
-	while (atomic_load_explicit(&pl->done, memory_order_acquire) < n_tasks)
-		cpu_relax();
+	for (int i = 1; atomic_load_explicit(&pl->done, memory_order_acquire) < n_tasks; i++)
+		relax(i);
 	pthread_mutex_unlock(&pl->job_lock);
 }
 
