@@ -357,10 +357,13 @@ static void xi_gemm(const wino_job *J, const wino_block *B, int xi, int p0, int 
 		int64_t left = (int64_t)p1 * RN_PANEL - m;
 		int nv = left < step ? (int)(left / RN_VL) : RN_BC_NV;
 		const float *b = u + (m / RN_PANEL) * c * RN_PANEL + m % RN_PANEL;
-		for (int t = 0; t < B->ntiles; t += RN_BC_R) {
-			int r = B->ntiles - t < RN_BC_R ? B->ntiles - t : RN_BC_R;
+		/* row groups of even size: 14 tiles as 5 + 5 + 4, not 6 + 6 + 2 */
+		int groups = (B->ntiles + RN_BC_R - 1) / RN_BC_R;
+		for (int gi = 0, t = 0; gi < groups; gi++) {
+			int t1 = (int)((int64_t)B->ntiles * (gi + 1) / groups), r = t1 - t;
 			bc_table[r - 1][nv - 1](c, v + (int64_t)t * w->c16, w->c16, b, c * RN_PANEL,
 						o + (int64_t)t * w->m16 + m, w->m16);
+			t = t1;
 		}
 	}
 }
