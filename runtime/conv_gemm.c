@@ -53,15 +53,17 @@ static RN_NOINLINE void RN_UKERNEL(gemm, GEMM_TILE)(int64_t k, const float *a, c
  * so a 7x7 output's 49th column costs one column, not a sliver. */
 enum { TAIL_R = 4, TAIL_NV = RN_PANEL / RN_VL };
 typedef void (*tail_fn)(int64_t k, const float *a, int64_t ldq, const float *b, float *c);
+/* rn_f32_gemm_bcast_<columns>x16__<isa> */
+#define TAIL_NAME(R) RN_UKERNEL(gemm_bcast, R##x16)
 #define TAIL(R) \
-	static RN_NOINLINE void tail_##R(int64_t k, const float *a, int64_t ldq, const float *b, \
-					 float *c) \
+	static RN_NOINLINE void TAIL_NAME(R)(int64_t k, const float *a, int64_t ldq, const float *b, \
+					     float *c) \
 	{ \
 		rn_gemm_bcast_tile(R, TAIL_NV, k, a, 1, ldq, b, 0, c, RN_PANEL); \
 	}
 TAIL(1) TAIL(2) TAIL(3) TAIL(4)
 #undef TAIL
-static const tail_fn tail_table[TAIL_R] = { tail_1, tail_2, tail_3, tail_4 };
+static const tail_fn tail_table[TAIL_R] = { TAIL_NAME(1), TAIL_NAME(2), TAIL_NAME(3), TAIL_NAME(4) };
 
 int rn_conv_gemm_supports(const rn_conv2d_params *p)
 {

@@ -326,8 +326,10 @@ static void input_transform(const wino_job *J, const wino_block *B, int g)
 typedef void (*bc_fn)(int64_t k, const float *a, int64_t lda, const float *b, int64_t ldp,
 		      float *c, int64_t ldc);
 /* (V rows are contiguous in q) */
+/* rn_f32_gemm_bcast_<rows>x<vectors>v__<isa> */
+#define BC_NAME(R, V) RN_UKERNEL(gemm_bcast, R##x##V##v)
 #define BC(R, V) \
-	static RN_NOINLINE void bc_##R##x##V(int64_t k, const float *a, int64_t lda, \
+	static RN_NOINLINE void BC_NAME(R, V)(int64_t k, const float *a, int64_t lda, \
 					     const float *b, int64_t ldp, float *c, int64_t ldc) \
 	{ \
 		rn_gemm_bcast_tile(R, V, k, a, lda, 1, b, ldp, c, ldc); \
@@ -336,7 +338,7 @@ typedef void (*bc_fn)(int64_t k, const float *a, int64_t lda, const float *b, in
 BC_ROW(1) BC_ROW(2) BC_ROW(3) BC_ROW(4) BC_ROW(5) BC_ROW(6)
 #undef BC_ROW
 #undef BC
-#define BC_ROW(R) { bc_##R##x1, bc_##R##x2, bc_##R##x3, bc_##R##x4 }
+#define BC_ROW(R) { BC_NAME(R, 1), BC_NAME(R, 2), BC_NAME(R, 3), BC_NAME(R, 4) }
 static const bc_fn bc_table[BC_MAXR][BC_MAXV] = {
 	BC_ROW(1), BC_ROW(2), BC_ROW(3), BC_ROW(4), BC_ROW(5), BC_ROW(6),
 };

@@ -8,13 +8,14 @@
  * Weights are packed in panels of RN_PANEL output channels: panel[k][16],
  * the 16 channels' weights for reduction index k side by side. Two kernel
  * shapes read them:
- *   panel kernel (rn_f32_gemm_RxC): R panel rows, broadcast one at a time,
- *     times NV vectors of a B sliver laid out [k][NV * RN_VL]; the tile is
- *     (channels x output positions) and is stored into NCHW rows with the
- *     fused epilogue.
- *   broadcast kernel (rn_f32_gemm_bcast_RxV): R rows of A broadcast, times
- *     NV vectors that lie across consecutive panels; the tile is (rows x
- *     channels), stored raw (Winograd's transformed-domain products).
+ *   panel kernel (rn_f32_gemm_16x16__avx512 etc.: channels x columns): R
+ *     panel rows, broadcast one at a time, times NV vectors of B's rows; the
+ *     tile is (channels x output positions) and is stored into NCHW rows
+ *     with the fused epilogue.
+ *   broadcast kernel (rn_f32_gemm_bcast_6x4v__avx512 etc.: rows x vectors):
+ *     R rows of A broadcast, times NV vectors that lie across consecutive
+ *     panels; the tile is (rows x channels), stored raw (Winograd's
+ *     transformed-domain products; a GEMM's leftover columns).
  * Register tiles are fixed-size arrays indexed by loops with constant trip
  * counts, fully unrolled, so compilers keep them in registers.
  */
