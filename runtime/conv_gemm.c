@@ -142,12 +142,21 @@ static gemm_plan make_plan(const rn_conv2d_params *p, int threads)
 	return g;
 }
 
+/* One packed chunk per thread; threads that split the panels share one. */
+static size_t slice_bytes(const gemm_plan *g)
+{
+	return g->direct ? 0 : rn_scratch_align((size_t)(g->k * g->chunk) * sizeof(float));
+}
+
+static int shared_chunk(const gemm_plan *g, int threads)
+{
+	return !g->direct && !g->split_cols && threads > 1;
+}
+
 size_t rn_conv_gemm_scratch_size(const rn_conv2d_params *p, int threads)
 {
 	gemm_plan g = make_plan(p, threads);
-	if (g.direct)
-		return 0;
-	return (size_t)threads * rn_scratch_align((size_t)(g.k * g.chunk) * sizeof(float));
+	return (size_t)(shared_chunk(&g, threads) ? 1 : threads) * slice_bytes(&g);
 }
 
 typedef struct {
@@ -344,14 +353,14 @@ void rn_conv_gemm_run(const rn_conv2d_params *p, const float *x, const float *pa
 	gemm_job J = { .p = p, .g = make_plan(p, threads), .a = packed, .scratch = scratch };
 	int64_t m16 = rn_round_up(p->m, RN_PANEL);
 	J.bias = packed + m16 * J.g.k;
-	J.slice = rn_conv_gemm_scratch_size(p, threads) / (size_t)threads;
+	J.slice = slice_bytes(&J.g);
 	J.scratch = J.slice ? scratch : NULL;
 	int64_t hw = (int64_t)p->h * p->w, ohw = J.g.n;
 	for (int i = 0; i < p->n; i++) {
 		J.x = x + (int64_t)i * p->c * hw;
 		J.y = y + (int64_t)i * p->m * ohw;
 		J.res = residual ? residual + (int64_t)i * p->m * ohw : NULL;
-		if (J.g.direct || J.g.split_cols || threads == 1) {
+		if (!shared_chunk(&J.g, threads)) {
 			rn_parallel_for(tp, J.g.parts, gemm_task, &J);
 			continue;
 		}
