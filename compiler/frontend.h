@@ -19,7 +19,7 @@ typedef struct {
  * pads operand that a model takes as an input). */
 typedef struct {
 	char name[256];
-	double *values;
+	double values[64];
 	int count;
 } Binding;
 

@@ -301,17 +301,15 @@ int binding_parse(const char *arg, Binding *b, Diag *d)
 		return diag_set(d, "--bind '%s': expected NAME=V,V,... e.g. shape=1,-1", arg);
 	memcpy(b->name, arg, (size_t)(eq - arg));
 	const char *p = eq + 1;
-	size_t cap = strlen(p) / 2 + 2;
-	b->values = xmalloc(cap * sizeof *b->values);
+	int cap = (int)(sizeof b->values / sizeof b->values[0]);
 	while (*p) {
 		char *end;
 		errno = 0;
 		double v = strtod(p, &end);
-		if (end == p || errno || (*end && *end != ',') || (size_t)b->count == cap) {
-			free(b->values);
-			b->values = NULL;
+		if (end == p || errno || (*end && *end != ','))
 			return diag_set(d, "--bind '%s': values must be numbers separated by commas", arg);
-		}
+		if (b->count == cap)
+			return diag_set(d, "--bind '%s': at most %d values", arg, cap);
 		b->values[b->count++] = v;
 		p = *end ? end + 1 : end;
 	}

@@ -1028,9 +1028,12 @@ static int run_case(const test_case *c, const char *tmp, const options *o, char 
 		return -1;
 	char *inc = fmt("-I%s/include", gen), *incg = fmt("-I%s", gen);
 	char *exe = fmt("%s/model", gen);
-	char **bargv = calloc(ncf + 16, sizeof(char *));
+	char **bargv = calloc(ncf + 24, sizeof(char *));
 	int b = 0;
-	bargv[b++] = (char *)o->cc;
+	/* $CC may carry flags ("cc -fsanitize=address"): split it on spaces */
+	char *ccw = xstrdup(o->cc);
+	for (char *tok = strtok(ccw, " "); tok && b < 8; tok = strtok(NULL, " "))
+		bargv[b++] = tok;
 	bargv[b++] = "-std=c11";
 	bargv[b++] = "-O1";
 	bargv[b++] = incg;
