@@ -26,7 +26,7 @@ LIBS      := -lprotobuf-c -lyaml -lm
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all deps deps-test deps-demo demo demo-yaml test check unit conformance e2e cross sanitize clean
+.PHONY: all deps deps-test deps-demo demo demo-yaml test check unit conformance e2e cross sanitize bench deps-bench clean
 ONNX_TESTS ?= ../shared/onnx-node-tests
 all: $(B)/resnetc $(B)/libresnetc_rt.a
 
@@ -95,6 +95,14 @@ cross: all
 
 conformance: all $(B)/tests/conformance_runner
 	CC="$(CC) $(LDSAN)" $(B)/tests/conformance_runner --resnetc $(B)/resnetc --rt $(B)/libresnetc_rt.a $(ONNX_TESTS)
+
+# Speed against onnxruntime and OpenBLAS: ResNet-18 and ResNet-50 at 1 and 2
+# threads; prints a table and writes bench/RESULTS.md (bench/README.md).
+bench: deps-bench
+	@$(MAKE) --no-print-directory all
+	RESNETC=$(B)/resnetc bash bench/run_bench.sh
+deps-bench:
+	@bash .ci/deps.sh bench
 
 # ASan + UBSan over the unit and conformance suites (CI runs it).
 sanitize:

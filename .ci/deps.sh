@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages a make target needs, when they are missing.
-#   deps.sh build|demo|test
+#   deps.sh build|demo|test|bench
 # As root it runs apt-get; otherwise it prints the apt-get line and fails.
 set -euo pipefail
 
@@ -10,14 +10,17 @@ test=("${demo[@]}" libcmocka-dev python3 python3-numpy python3-torch python3-tor
   gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf gcc-riscv64-linux-gnu
   libc6-dev-arm64-cross libc6-dev-armhf-cross libc6-dev-riscv64-cross qemu-user)
 
+bench=("${build[@]}" python3 python3-numpy python3-torch python3-torchvision python3-onnx libopenblas-dev)
+
 case "${1:-}" in
   build) want=("${build[@]}") ;;
+  bench) want=("${bench[@]}") ;;
   demo) want=("${demo[@]}") ;;
   test) want=("${test[@]}") ;;
-  *) echo "usage: $0 build|demo|test" >&2; exit 2 ;;
+  *) echo "usage: $0 build|demo|test|bench" >&2; exit 2 ;;
 esac
 # The tests run onnxruntime under Node.js; take Debian's only if none is there.
-if [ "${1}" = test ] && ! command -v node >/dev/null 2>&1; then
+if { [ "${1}" = test ] || [ "${1}" = bench ]; } && ! command -v node >/dev/null 2>&1; then
   want+=(nodejs npm)
 fi
 
