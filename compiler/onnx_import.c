@@ -201,7 +201,8 @@ static int load_tensor(Graph *g, int t, const Onnx__TensorProto *tp, const char 
 			return diag_set(d, "tensor '%s': %zu bytes of data for shape of %lld %s elements (%zu bytes)", name,
 					tp->raw_data.len, (long long)numel, rn_dtype_name(dt), bytes);
 		tt->data = xmalloc(bytes);
-		memcpy(tt->data, tp->raw_data.data, bytes);
+		if (bytes) /* an empty raw_data has no pointer */
+			memcpy(tt->data, tp->raw_data.data, bytes);
 		return 0;
 	}
 	size_t have;
@@ -354,20 +355,23 @@ static int add_attr(Graph *g, Node *n, const Onnx__AttributeProto *ap, const cha
 	case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING:
 		a = node_add_attr(n, name, A_STRING);
 		a->s = xmalloc(ap->s.len + 1);
-		memcpy(a->s, ap->s.data, ap->s.len);
+		if (ap->s.len)
+			memcpy(a->s, ap->s.data, ap->s.len);
 		a->s[ap->s.len] = 0;
 		break;
 	case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS:
 		a = node_add_attr(n, name, A_INTS);
 		a->n = (int)ap->n_ints;
 		a->ints = xmalloc((ap->n_ints + 1) * sizeof *a->ints);
-		memcpy(a->ints, ap->ints, ap->n_ints * sizeof *a->ints);
+		if (ap->n_ints) /* an empty list has no pointer */
+			memcpy(a->ints, ap->ints, ap->n_ints * sizeof *a->ints);
 		break;
 	case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS:
 		a = node_add_attr(n, name, A_FLOATS);
 		a->n = (int)ap->n_floats;
 		a->floats = xmalloc((ap->n_floats + 1) * sizeof *a->floats);
-		memcpy(a->floats, ap->floats, ap->n_floats * sizeof *a->floats);
+		if (ap->n_floats)
+			memcpy(a->floats, ap->floats, ap->n_floats * sizeof *a->floats);
 		break;
 	case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR: {
 		if (!ap->t)
