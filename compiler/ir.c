@@ -13,6 +13,11 @@ int diag_set(Diag *d, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof buf, fmt, ap);
 	va_end(ap);
+	/* Names come from the model file: a newline or an escape sequence in
+	 * one must not split the error line or reach the terminal. */
+	for (char *p = buf; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	memcpy(d->msg, buf, sizeof buf);
 	return -1;
 }
