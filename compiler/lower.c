@@ -158,12 +158,14 @@ static int check_outputs(Graph *g, Node *n, Diag *d)
 		Tensor *t = &g->tensors[n->out[i]];
 		if (t->rank < 0)
 			return node_error(d, n, "output '%s' is not supported (optional outputs of training mode?)", t->name);
-		int64_t numel = 1;
+		int64_t numel = 1, nonzero = 1;
 		for (int k = 0; k < t->rank; k++) {
 			if (t->dims[k] < 0)
 				return node_error(d, n, "output '%s' would have a negative dimension", t->name);
-			if (t->dims[k] && numel > MAX_TENSOR_BYTES / t->dims[k])
+			/* a zero dim does not excuse huge others (partial products) */
+			if (t->dims[k] && nonzero > MAX_TENSOR_BYTES / t->dims[k])
 				return node_error(d, n, "output '%s' is too large", t->name);
+			nonzero *= t->dims[k] ? t->dims[k] : 1;
 			numel *= t->dims[k];
 		}
 		if (numel * (int64_t)rn_dtype_size(t->dtype) > MAX_TENSOR_BYTES)

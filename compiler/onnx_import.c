@@ -121,15 +121,18 @@ int shape_pin_parse(const char *arg, ShapePin *pin, Diag *d)
 	return 0;
 }
 
-/* Element count of dims, or -1 if negative or absurdly large. */
+/* Element count of dims, or -1 if negative or absurdly large. A zero dim
+ * does not excuse the others: the product of the non-zero dims is bounded
+ * too, so no partial product of a shape can overflow later. */
 static int64_t checked_numel(const int64_t *dims, size_t rank)
 {
-	int64_t n = 1;
+	int64_t n = 1, nonzero = 1;
 	for (size_t i = 0; i < rank; i++) {
 		if (dims[i] < 0)
 			return -1;
-		if (dims[i] && n > (((int64_t)1 << 40) / dims[i]))
+		if (dims[i] && nonzero > (((int64_t)1 << 40) / dims[i]))
 			return -1;
+		nonzero *= dims[i] ? dims[i] : 1;
 		n *= dims[i];
 	}
 	return n;

@@ -90,6 +90,8 @@ int lower_reshape(Graph *g, Node *n, Diag *d)
 		}
 		if (shape[i] < 0)
 			return node_error(d, n, "shape[%d] = %lld is invalid", i, (long long)shape[i]);
+		if (shape[i] > ((int64_t)1 << 40) || known > ((int64_t)1 << 40) / (shape[i] ? shape[i] : 1))
+			return node_error(d, n, "shape[%d] = %lld makes the shape too large", i, (long long)shape[i]);
 		known *= shape[i];
 	}
 	int64_t numel = tensor_numel(x);
@@ -244,6 +246,9 @@ int lower_pad(Graph *g, Node *n, Diag *d)
 		return -1;
 	if (cnt != 2 * n_axes)
 		return node_error(d, n, "pads has %d values, expected %d", cnt, 2 * n_axes);
+	for (int i = 0; i < cnt; i++)
+		if (pads[i] > ((int64_t)1 << 40) || pads[i] < -((int64_t)1 << 40))
+			return node_error(d, n, "pads value %lld is out of range", (long long)pads[i]);
 	const char *mode = attr_string(n, "mode", "constant");
 	static const char *const modes[] = {"constant", "reflect", "edge", "wrap"};
 	int m = -1;
@@ -443,6 +448,12 @@ int lower_slice(Graph *g, Node *n, Diag *d)
 		int64_t dim = x->dims[a], st = nst ? steps[i] : 1;
 		if (st == 0)
 			return node_error(d, n, "steps must not be 0");
+		/* Any step longer than the axis takes one element: clamp it, so
+		 * the arithmetic below cannot overflow. */
+		if (st > dim + 1)
+			st = dim + 1;
+		if (st < -dim - 1)
+			st = -dim - 1;
 		int64_t b = starts[i], e = ends[i];
 		b = b < 0 ? (b < -dim ? 0 : b + dim) : b;
 		e = e < 0 ? (e < -dim ? -1 : e + dim) : e;
