@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "onnx.pb-c.h"
 
@@ -16,6 +17,19 @@ unsigned char *read_file(const char *path, size_t max, size_t *len, Diag *d)
 	FILE *f = fopen(path, "rb");
 	if (!f) {
 		diag_set(d, "cannot open: %s", strerror(errno));
+		return NULL;
+	}
+	/* Sizes are checked before reading: a device or an oversized file
+	 * must not make us allocate `max` bytes first. */
+	struct stat st;
+	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+		fclose(f);
+		diag_set(d, "not a regular file");
+		return NULL;
+	}
+	if ((uint64_t)st.st_size > max) {
+		fclose(f);
+		diag_set(d, "file is larger than %zu bytes", max);
 		return NULL;
 	}
 	size_t cap = 1 << 16, n = 0;
@@ -138,7 +152,18 @@ static int64_t checked_numel(const int64_t *dims, size_t rank)
 	return n;
 }
 
-static int read_external(const Onnx__TensorProto *tp, const char *dir, void *out, size_t bytes, Diag *d)
+/* A decimal count from an external_data entry, or -1. */
+static long long parse_count(const char *v)
+{
+	char *end;
+	errno = 0;
+	long long x = strtoll(v, &end, 10);
+	return end == v || *end || errno || x < 0 ? -1 : x;
+}
+
+/* Reads the tensor's bytes from its external data file into a fresh
+ * *out; the file's size is checked before anything is allocated. */
+static int read_external(const Onnx__TensorProto *tp, const char *dir, void **out, size_t bytes, Diag *d)
 {
 	const char *loc = NULL;
 	long long off = 0, len = -1;
@@ -148,24 +173,35 @@ static int read_external(const Onnx__TensorProto *tp, const char *dir, void *out
 			continue;
 		if (!strcmp(k, "location"))
 			loc = v;
-		else if (!strcmp(k, "offset"))
-			off = strtoll(v, NULL, 10);
-		else if (!strcmp(k, "length"))
-			len = strtoll(v, NULL, 10);
+		else if (!strcmp(k, "offset") && (off = parse_count(v)) < 0)
+			return diag_set(d, "initializer '%s': external data offset '%.40s' is not a byte count", tp->name, v);
+		else if (!strcmp(k, "length") && (len = parse_count(v)) < 0)
+			return diag_set(d, "initializer '%s': external data length '%.40s' is not a byte count", tp->name, v);
 	}
 	if (!loc)
 		return diag_set(d, "initializer '%s': external data without a location", tp->name);
-	if (off < 0 || (len >= 0 && (size_t)len != bytes))
+	if (len >= 0 && (size_t)len != bytes)
 		return diag_set(d, "initializer '%s': external data length %lld does not match its %zu bytes",
 				tp->name, len, bytes);
 	char *path = confined_path(dir, loc, d);
 	if (!path)
 		return diag_set(d, "initializer '%s': external data %s", tp->name, d->msg);
+	struct stat st;
+	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+		free(path);
+		return diag_set(d, "initializer '%s': external data '%s' is not a regular file", tp->name, loc);
+	}
+	if ((uint64_t)off > (uint64_t)st.st_size || bytes > (uint64_t)st.st_size - (uint64_t)off) {
+		free(path);
+		return diag_set(d, "initializer '%s': external data '%s' is too short (needs %zu bytes at offset %lld, has %lld)",
+				tp->name, loc, bytes, off, (long long)st.st_size);
+	}
 	FILE *f = fopen(path, "rb");
 	free(path);
 	if (!f)
 		return diag_set(d, "initializer '%s': cannot open external data '%s': %s", tp->name, loc, strerror(errno));
-	int ok = fseek(f, (long)off, SEEK_SET) == 0 && fread(out, 1, bytes, f) == bytes;
+	*out = xmalloc(bytes);
+	int ok = fseeko(f, (off_t)off, SEEK_SET) == 0 && fread(*out, 1, bytes, f) == bytes;
 	fclose(f);
 	if (!ok)
 		return diag_set(d, "initializer '%s': external data '%s' is too short (needs %zu bytes at offset %lld)",
@@ -196,8 +232,7 @@ static int load_tensor(Graph *g, int t, const Onnx__TensorProto *tp, const char 
 	size_t bytes = (size_t)numel * elem;
 	tt->kind = T_CONST;
 	if (tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
-		tt->data = xmalloc(bytes);
-		return read_external(tp, dir, tt->data, bytes, d);
+		return read_external(tp, dir, &tt->data, bytes, d);
 	}
 	if (tp->has_raw_data) {
 		if (tp->raw_data.len != bytes)
