@@ -177,6 +177,12 @@ static int check_outputs(Graph *g, Node *n, Diag *d)
 /* Runs a node whose inputs are all constant, making its outputs constants. */
 static int fold_node(Graph *g, Node *n, Diag *d)
 {
+	for (int i = 0; i < n->n_out; i++)
+		if (n->out[i] >= 0 && g->tensors[n->out[i]].kind != T_CONST &&
+		    (int64_t)tensor_bytes(&g->tensors[n->out[i]]) > MAX_CONST_BYTES)
+			return node_error(d, n, "output '%s' computed at compile time would be %lld bytes, more than %lld",
+					  g->tensors[n->out[i]].name, (long long)tensor_bytes(&g->tensors[n->out[i]]),
+					  (long long)MAX_CONST_BYTES);
 	void **ptr = xcalloc(g->n_tensors, sizeof *ptr);
 	for (int i = 0; i < g->n_tensors; i++)
 		if (g->tensors[i].kind == T_CONST)

@@ -40,6 +40,9 @@ int lower_identity(Graph *g, Node *n, Diag *d)
 		}
 		if (n->n_out > 1 && n->out[1] >= 0) {
 			/* The mask of an inference-mode Dropout keeps everything. */
+			if (tensor_numel(x) > MAX_CONST_BYTES)
+				return node_error(d, n, "the mask output would be %lld bytes, more than %lld",
+						  (long long)tensor_numel(x), (long long)MAX_CONST_BYTES);
 			Tensor *mk = &g->tensors[n->out[1]];
 			mk->dtype = RN_BOOL;
 			mk->rank = x->rank;
@@ -342,6 +345,9 @@ int lower_constant_of_shape(Graph *g, Node *n, Diag *d)
 		value = g->tensors[a->tensor].data;
 	}
 	size_t elem = rn_dtype_size(dtype);
+	if (numel * (int64_t)elem > MAX_CONST_BYTES)
+		return node_error(d, n, "the output would be %lld bytes, more than %lld", (long long)(numel * (int64_t)elem),
+				  (long long)MAX_CONST_BYTES);
 	char *data = xcalloc(numel ? numel : 1, elem);
 	for (int64_t i = 0; value && i < numel; i++)
 		memcpy(data + i * elem, value, elem);

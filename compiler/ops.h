@@ -17,6 +17,15 @@
 
 typedef int (*LowerFn)(Graph *g, Node *n, Diag *d);
 
+/* The most bytes one tensor computed at compile time (a folded constant)
+ * may have: it is allocated while compiling and baked into the output.
+ * Fuzzing builds stop earlier, so that every input stays quick. */
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+#define MAX_CONST_BYTES ((int64_t)1 << 26)
+#else
+#define MAX_CONST_BYTES ((int64_t)1 << 30)
+#endif
+
 typedef struct OpDef {
 	const char *name;
 	int min_in, max_in;   /* accepted input counts */
