@@ -604,8 +604,13 @@ typedef struct {
 } Builder;
 
 /* 8 GiB of float32 weights: far beyond any ResNet, and what a 64-bit host
- * can still hold twice (file + graph) while compiling. */
+ * can still hold twice (file + graph) while compiling. Fuzzing builds stop
+ * at 4 MiB, so that every input is quick and the error path is fuzzed. */
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+#define MAX_PARAMS ((int64_t)1 << 20)
+#else
 #define MAX_PARAMS ((int64_t)1 << 31)
+#endif
 
 static int weights_err(Builder *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int weights_err(Builder *b, const char *fmt, ...)
