@@ -893,6 +893,42 @@ static int syntax_error(const yaml_parser_t *p, const unsigned char *buf, size_t
 	return loc_err(d, at, "invalid YAML: %s", problem);
 }
 
+/* libyaml's scanner does work proportional to the nesting depth for every
+ * token, so "[[[[..." a megabyte deep takes minutes to load. A description
+ * is three levels deep: refuse anything past MAX_DEPTH while streaming the
+ * events, before the document is built. Syntax errors are left to the
+ * loader, which reports them the same way. */
+#define MAX_DEPTH 32
+
+static int check_depth(const unsigned char *buf, size_t len, Diag *d)
+{
+	yaml_parser_t p;
+	if (!yaml_parser_initialize(&p))
+		return diag_set(d, "cannot initialise libyaml");
+	yaml_parser_set_input_string(&p, buf, len);
+	int depth = 0, rc = 0;
+	for (;;) {
+		yaml_event_t ev;
+		if (!yaml_parser_parse(&p, &ev))
+			break;
+		yaml_event_type_t type = ev.type;
+		Loc at = {(int)ev.start_mark.line + 1, (int)ev.start_mark.column + 1};
+		yaml_event_delete(&ev);
+		if (type == YAML_STREAM_END_EVENT)
+			break;
+		if (type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT) {
+			if (++depth > MAX_DEPTH) {
+				rc = loc_err(d, at, "lists and mappings are nested more than %d deep", MAX_DEPTH);
+				break;
+			}
+		} else if (type == YAML_SEQUENCE_END_EVENT || type == YAML_MAPPING_END_EVENT) {
+			depth--;
+		}
+	}
+	yaml_parser_delete(&p);
+	return rc;
+}
+
 static void spec_free(Spec *s)
 {
 	free(s->name);
@@ -905,6 +941,10 @@ Graph *yaml_import(const char *path, const ImportOptions *opt, Diag *d)
 	unsigned char *buf = read_file(path, MAX_YAML_BYTES, &len, d);
 	if (!buf)
 		return NULL;
+	if (check_depth(buf, len, d)) {
+		free(buf);
+		return NULL;
+	}
 	yaml_parser_t parser;
 	yaml_document_t doc;
 	Spec spec;
