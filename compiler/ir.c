@@ -257,7 +257,8 @@ int graph_toposort(Graph *g, Diag *d)
 			if (!ready)
 				continue;
 			for (int j = 0; j < n->n_out; j++)
-				avail[n->out[j]] = 1;
+				if (n->out[j] >= 0) /* -1: an omitted optional output */
+					avail[n->out[j]] = 1;
 			state[i] = 1;
 			sorted[done++] = *n;
 			progress = 1;
