@@ -291,10 +291,12 @@ int graph_toposort(Graph *g, Diag *d)
 				sorted[done++] = g->nodes[i];
 		rc = -1;
 	}
-	memcpy(g->nodes, sorted, nn * sizeof *sorted);
+	if (nn) /* a graph without nodes has no array */
+		memcpy(g->nodes, sorted, nn * sizeof *sorted);
 	for (int i = 0; i < nn; i++)
 		for (int j = 0; j < g->nodes[i].n_out; j++)
-			g->tensors[g->nodes[i].out[j]].producer = i;
+			if (g->nodes[i].out[j] >= 0)
+				g->tensors[g->nodes[i].out[j]].producer = i;
 	free(sorted);
 	free(avail);
 	free(state);
