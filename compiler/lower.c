@@ -252,6 +252,8 @@ int lower_graph(Graph *g, Diag *d)
 				outs_const = 0;
 		if (outs_const)
 			n->dead = 1;
+		else if (n->out[0] < 0) /* MaxPool with only Indices used */
+			return node_error(d, n, "its first output is left out (only a later one is used); not supported");
 	}
 	return 0;
 }
