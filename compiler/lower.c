@@ -231,6 +231,11 @@ int lower_graph(Graph *g, Diag *d)
 					  def->min_in == def->max_in ? def->min_in : def->max_in);
 		if (n->n_out < def->min_out || n->n_out > def->max_out)
 			return node_error(d, n, "has %d outputs, expected %d to %d", n->n_out, def->min_out, def->max_out);
+		/* "" names an omitted optional input; the first min_in are not
+		 * optional, and the lower functions rely on that. */
+		for (int j = 0; j < def->min_in; j++)
+			if (n->in[j] < 0)
+				return node_error(d, n, "input %d is required but left out", j);
 		int all_const = 1;
 		for (int j = 0; j < n->n_in; j++) {
 			if (n->in[j] < 0)
