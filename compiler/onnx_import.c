@@ -501,17 +501,25 @@ static int import_graph(Graph *g, const Onnx__ModelProto *m, const char *dir, co
 		}
 		if (np->domain && *np->domain && strcmp(np->domain, "ai.onnx"))
 			return diag_set(d, "node '%s' (%s): operator not supported (domain '%s')", name, op, np->domain);
-		int in[np->n_input + 1], out[np->n_output + 1];
+		if (np->n_input > INT_MAX / 2 || np->n_output > INT_MAX / 2)
+			return diag_set(d, "node '%s' (%s): too many inputs or outputs", name, op);
+		/* On the heap: the counts come from the file (a stack array of
+		 * millions of entries overflows the stack). */
+		int *in = xmalloc((np->n_input + np->n_output + 1) * sizeof *in), *out = in + np->n_input;
 		for (size_t j = 0; j < np->n_input; j++) {
 			const char *s = np->input[j];
 			in[j] = *s ? graph_find_tensor(g, s) : -1;
-			if (*s && in[j] < 0)
+			if (*s && in[j] < 0) {
+				free(in);
 				return diag_set(d, "node '%s' (%s): input '%s' is not produced by any node, initializer or graph input",
 						name, op, s);
+			}
 		}
 		for (size_t j = 0; j < np->n_output; j++)
 			out[j] = *np->output[j] ? graph_find_tensor(g, np->output[j]) : -1;
 		int k = graph_add_node(g, name, op, in, (int)np->n_input, out, (int)np->n_output);
+		free(in);
+		out = g->nodes[k].out;
 		Node *n = &g->nodes[k];
 		for (size_t j = 0; j < np->n_attribute; j++)
 			if (add_attr(g, n, np->attribute[j], dir, d))
