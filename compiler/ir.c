@@ -203,9 +203,34 @@ const Attr *node_attr(const Node *n, const char *name)
 	return NULL;
 }
 
+/* The first attribute read with a type other than the op defines (its
+ * default was used instead), for attr_type_error(). */
+static char attr_mismatch[256];
+
+static void wrong_type(const Attr *a, const char *want)
+{
+	static const char *const words[] = {"an int", "a float", "a string", "a list of ints", "a list of floats",
+					    "a tensor", "of an unsupported kind"};
+	if (!attr_mismatch[0])
+		snprintf(attr_mismatch, sizeof attr_mismatch, "attribute '%.100s' must be %s, not %s", a->name, want,
+			 words[a->type]);
+}
+
+const char *attr_type_error(void)
+{
+	static char msg[sizeof attr_mismatch];
+	if (!attr_mismatch[0])
+		return NULL;
+	memcpy(msg, attr_mismatch, sizeof msg);
+	attr_mismatch[0] = 0;
+	return msg;
+}
+
 int64_t attr_int(const Node *n, const char *name, int64_t dflt)
 {
 	const Attr *a = node_attr(n, name);
+	if (a && a->type != A_INT)
+		wrong_type(a, "an int");
 	return a && a->type == A_INT ? a->i : dflt;
 }
 
@@ -216,12 +241,16 @@ float attr_float(const Node *n, const char *name, float dflt)
 		return a->f;
 	if (a && a->type == A_INT)
 		return (float)a->i;
+	if (a)
+		wrong_type(a, "a float");
 	return dflt;
 }
 
 const char *attr_string(const Node *n, const char *name, const char *dflt)
 {
 	const Attr *a = node_attr(n, name);
+	if (a && a->type != A_STRING)
+		wrong_type(a, "a string");
 	return a && a->type == A_STRING ? a->s : dflt;
 }
 

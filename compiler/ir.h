@@ -115,6 +115,10 @@ const Attr *node_attr(const Node *n, const char *name);
 int64_t attr_int(const Node *n, const char *name, int64_t dflt);
 float attr_float(const Node *n, const char *name, float dflt);
 const char *attr_string(const Node *n, const char *name, const char *dflt);
+/* When attr_int, attr_float or attr_string found the attribute with another
+ * type (and returned the default), the message saying so, once; else NULL.
+ * Lowering checks it after each node. */
+const char *attr_type_error(void);
 
 /* Input i of node n as a tensor, or NULL if absent/omitted. */
 Tensor *node_input(Graph *g, const Node *n, int i);

@@ -246,7 +246,13 @@ int lower_graph(Graph *g, Diag *d)
 			if (t->kind != T_CONST)
 				all_const = 0;
 		}
-		if (def->lower(g, n, d) != 0 || check_outputs(g, n, d) != 0)
+		attr_type_error(); /* forget what an earlier caller left */
+		int rc = def->lower(g, n, d);
+		/* an attribute of the wrong type is the cause of what followed */
+		const char *bad = attr_type_error();
+		if (bad)
+			return node_error(d, n, "%s", bad);
+		if (rc != 0 || check_outputs(g, n, d) != 0)
 			return -1;
 		if (all_const && fold_node(g, n, d) != 0)
 			return -1;
