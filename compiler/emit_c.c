@@ -131,6 +131,27 @@ static int close_out(FILE *f, const char *file, Diag *d)
 	return 0;
 }
 
+/* A name from the model as text inside a C comment: a star followed by a
+ * slash would end the comment and let the model file write code into the
+ * output, so a space goes between them (and between slash and star);
+ * control characters become '?'. Long names are cut. */
+static const char *comment_text(const char *s, char *buf, size_t len)
+{
+	size_t k = 0;
+	for (; *s && k + 6 < len; s++) {
+		unsigned char c = (unsigned char)*s;
+		buf[k++] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+		if ((c == '*' && s[1] == '/') || (c == '/' && s[1] == '*'))
+			buf[k++] = ' ';
+	}
+	if (*s) {
+		memcpy(buf + k, "...", 3);
+		k += 3;
+	}
+	buf[k] = 0;
+	return buf;
+}
+
 static int used_const(const Graph *g, int t)
 {
 	return g->tensors[t].kind == T_CONST;
@@ -139,6 +160,7 @@ static int used_const(const Graph *g, int t)
 static int emit_weights(Emitter *e, const char *dir, Diag *d)
 {
 	const Graph *g = e->g;
+	char cm[200];
 	int *used = xcalloc(g->n_tensors, sizeof *used);
 	for (int i = 0; i < g->n_nodes; i++) {
 		const Node *n = &g->nodes[i];
@@ -195,7 +217,8 @@ static int emit_weights(Emitter *e, const char *dir, Diag *d)
 		fprintf(f, "/* Tensors:");
 		for (int t = 0; t < g->n_tensors; t++)
 			if (used[t] && e->wchunk[t] == c)
-				fprintf(f, "\n *   %-10" PRId64 " %s", e->woff[t], g->tensors[t].name);
+				fprintf(f, "\n *   %-10" PRId64 " %s", e->woff[t],
+					comment_text(g->tensors[t].name, cm, sizeof cm));
 		fprintf(f, "\n */\n_Alignas(%d) extern const unsigned char %s_w%d[%" PRId64 "];\n", PLAN_ALIGN,
 			e->name, c, size ? size : 1);
 		fprintf(f, "_Alignas(%d) const unsigned char %s_w%d[%" PRId64 "] =\n", PLAN_ALIGN, e->name, c,
@@ -282,7 +305,7 @@ static void arg_names(FILE *f, const Emitter *e, int inputs)
 static int emit_header(Emitter *e, const PlanStats *st, const char *dir, Diag *d)
 {
 	const Graph *g = e->g;
-	char file[300], up[256];
+	char file[300], up[256], cm[200];
 	snprintf(file, sizeof file, "%s.h", e->name);
 	upper(up, e->name, sizeof up);
 	FILE *f = open_out(dir, file, d);
@@ -296,12 +319,12 @@ static int emit_header(Emitter *e, const PlanStats *st, const char *dir, Diag *d
 		   " * error code (an out-of-range Gather index, say).\n *\n",
 		e->name, e->name, e->name, up);
 	for (int i = 0; i < g->n_inputs; i++) {
-		fprintf(f, " * input  %d '%s': ", i, g->tensors[g->inputs[i]].name);
+		fprintf(f, " * input  %d '%s': ", i, comment_text(g->tensors[g->inputs[i]].name, cm, sizeof cm));
 		shape_comment(f, &g->tensors[g->inputs[i]]);
 		fprintf(f, "\n");
 	}
 	for (int i = 0; i < g->n_outputs; i++) {
-		fprintf(f, " * output %d '%s': ", i, g->tensors[g->outputs[i]].name);
+		fprintf(f, " * output %d '%s': ", i, comment_text(g->tensors[g->outputs[i]].name, cm, sizeof cm));
 		shape_comment(f, &g->tensors[g->outputs[i]]);
 		fprintf(f, "\n");
 	}
@@ -396,7 +419,7 @@ static void emit_step(FILE *f, const Graph *g, const Step *s, int id, Emitter *e
 static int emit_source(Emitter *e, const PlanStats *st, const char *dir, Diag *d)
 {
 	const Graph *g = e->g;
-	char file[300], up[256], a[200], b[200];
+	char file[300], up[256], a[200], b[200], cm[200];
 	snprintf(file, sizeof file, "%s.c", e->name);
 	upper(up, e->name, sizeof up);
 	FILE *f = open_out(dir, file, d);
@@ -446,7 +469,8 @@ static int emit_source(Emitter *e, const PlanStats *st, const char *dir, Diag *d
 		e->out_index[t] = -1;
 		tensor_ref(e, t, 0, b, sizeof b);
 		e->out_index[t] = i;
-		fprintf(f, "\t/* output '%s' is %s */\n\trn_copy2d(out[%d], 0, %s, 0, 1, %zu);\n", x->name,
+		fprintf(f, "\t/* output '%s' is %s */\n\trn_copy2d(out[%d], 0, %s, 0, 1, %zu);\n",
+			comment_text(x->name, cm, sizeof cm),
 			x->kind == T_CONST ? "a constant" : "an input", i, b, tensor_bytes(x));
 	}
 	int id = 0, layer = 0;
@@ -455,7 +479,8 @@ static int emit_source(Emitter *e, const PlanStats *st, const char *dir, Diag *d
 		if (!layer_of(g, n))
 			continue;
 		char sh[96], op[96];
-		fprintf(f, "\t/* %s (%s) -> %s */\n\tPROFILE(%d, 0);\n", n->name, fused_op(n, op, sizeof op),
+		fprintf(f, "\t/* %s (%s) -> %s */\n\tPROFILE(%d, 0);\n", comment_text(n->name, cm, sizeof cm),
+			fused_op(n, op, sizeof op),
 			shape_str(&g->tensors[n->out[0]], sh, sizeof sh), layer);
 		for (int k = 0; k < n->n_steps; k++)
 			if (!step_is_noop(g, &n->steps[k]))
