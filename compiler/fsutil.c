@@ -2,11 +2,97 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+/* The temporary folder being written, removed if SIGINT, SIGTERM or
+ * SIGHUP arrive before it is committed or removed. */
+static char pending_tmp[4096];
+
+/* One pass over an open folder, removing what it holds with system calls
+ * only (no malloc, no stdio): it runs in a signal handler. Returns the
+ * number of entries removed. Output folders are a few levels deep. */
+static int remove_pass(int dfd, int depth)
+{
+	int removed = 0;
+#ifdef SYS_getdents64
+	char buf[4096];
+	long n;
+	lseek(dfd, 0, SEEK_SET);
+	while ((n = syscall(SYS_getdents64, dfd, buf, sizeof buf)) > 0) {
+		for (long off = 0; off < n;) {
+			/* struct linux_dirent64: ino (8), off (8), reclen (2), type (1), name */
+			unsigned short reclen;
+			memcpy(&reclen, buf + off + 16, sizeof reclen);
+			unsigned char type = (unsigned char)buf[off + 18];
+			const char *name = buf + off + 19;
+			off += reclen;
+			if (!strcmp(name, ".") || !strcmp(name, ".."))
+				continue;
+			if (type == DT_DIR && depth < 16) {
+				int sub = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+				if (sub >= 0) {
+					while (remove_pass(sub, depth + 1) > 0)
+						;
+					close(sub);
+				}
+				removed += unlinkat(dfd, name, AT_REMOVEDIR) == 0;
+			} else {
+				removed += unlinkat(dfd, name, 0) == 0;
+			}
+		}
+	}
+#endif
+	return removed;
+}
+
+static void on_signal(int sig)
+{
+	if (pending_tmp[0]) {
+		int dfd = open(pending_tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+		if (dfd >= 0) {
+			/* again until nothing is left: entries removed while
+			 * reading may be skipped */
+			while (remove_pass(dfd, 0) > 0)
+				;
+			close(dfd);
+		}
+		rmdir(pending_tmp);
+	}
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void track_tmp(const char *tmp)
+{
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+	sigset_t block, old;
+	sigemptyset(&block);
+	for (int i = 0; i < 3; i++)
+		sigaddset(&block, sigs[i]);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	if (tmp && strlen(tmp) < sizeof pending_tmp) {
+		strcpy(pending_tmp, tmp);
+		for (int i = 0; i < 3; i++) {
+			struct sigaction sa, prev;
+			memset(&sa, 0, sizeof sa);
+			sa.sa_handler = on_signal;
+			sigemptyset(&sa.sa_mask);
+			/* keep an ignored signal ignored (nohup, background jobs) */
+			if (sigaction(sigs[i], NULL, &prev) == 0 && prev.sa_handler != SIG_IGN)
+				sigaction(sigs[i], &sa, NULL);
+		}
+	} else if (!tmp) {
+		pending_tmp[0] = 0;
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+}
 
 int mkdir_p(const char *path, Diag *d)
 {
@@ -27,7 +113,16 @@ int mkdir_p(const char *path, Diag *d)
 	return 0;
 }
 
+static void remove_tree_at(const char *path);
+
 void remove_tree(const char *path)
+{
+	remove_tree_at(path);
+	if (pending_tmp[0] && !strcmp(path, pending_tmp))
+		track_tmp(NULL);
+}
+
+static void remove_tree_at(const char *path)
 {
 	struct stat st;
 	if (lstat(path, &st) != 0)
@@ -42,7 +137,7 @@ void remove_tree(const char *path)
 				size_t n = strlen(path) + strlen(de->d_name) + 2;
 				char *sub = xmalloc(n);
 				snprintf(sub, n, "%s/%s", path, de->d_name);
-				remove_tree(sub);
+				remove_tree_at(sub);
 				free(sub);
 			}
 			closedir(dp);
@@ -75,6 +170,7 @@ char *make_temp_sibling(const char *dir, Diag *d)
 		free(tmp);
 		return NULL;
 	}
+	track_tmp(tmp);
 	return tmp;
 }
 
@@ -113,6 +209,7 @@ int commit_dir(const char *tmp, const char *dir, int force, Diag *d)
 	if (lstat(dir, &st) != 0) {
 		if (rename(tmp, dir) != 0)
 			return diag_set(d, "cannot create %s: %s", dir, strerror(errno));
+		track_tmp(NULL);
 		return 0;
 	}
 	if (check_output_dir(dir, force, d))
@@ -135,6 +232,7 @@ int commit_dir(const char *tmp, const char *dir, int force, Diag *d)
 		free(old);
 		return diag_set(d, "cannot create %s: %s", dir, strerror(e));
 	}
+	track_tmp(NULL);
 	remove_tree(old);
 	free(old);
 	return 0;

@@ -8,7 +8,9 @@ int mkdir_p(const char *path, Diag *d);
 /* Removes a folder tree we created (no symlinks followed). */
 void remove_tree(const char *path);
 /* Creates a fresh temporary folder next to `dir` (same file system, so the
- * final rename is atomic). Returns a malloc'd path or NULL. */
+ * final rename is atomic). Returns a malloc'd path or NULL. Until it is
+ * committed or removed with remove_tree, SIGINT, SIGTERM and SIGHUP remove
+ * it before the process dies. */
 char *make_temp_sibling(const char *dir, Diag *d);
 /* Fails if dir exists and may not be replaced (see commit_dir). */
 int check_output_dir(const char *dir, int force, Diag *d);
