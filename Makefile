@@ -26,7 +26,7 @@ LIBS      := -lprotobuf-c -lyaml -lm
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all deps deps-test deps-demo demo demo-yaml test check unit conformance e2e cross sanitize bench deps-bench clean
+.PHONY: all deps deps-test deps-demo demo demo-yaml test check unit conformance e2e cross sanitize bench deps-bench hostile clean
 ONNX_TESTS ?= ../shared/onnx-node-tests
 all: $(B)/resnetc $(B)/libresnetc_rt.a
 
@@ -82,8 +82,12 @@ test: deps-test
 ifeq ($(SANITIZE),1)
 check: unit conformance
 else
-check: all unit conformance e2e cross cli-test
+check: all unit conformance e2e cross cli-test fuzz-smoke hostile
 endif
+
+# Broken models, weights and .npy inputs under valgrind (tests/hostile).
+hostile: all
+	bash tests/hostile/run_hostile.sh --resnetc $(B)/resnetc
 
 unit: $(UNIT_BINS)
 	@fail=0; for t in $(UNIT_BINS); do $$t || fail=1; done; exit $$fail
