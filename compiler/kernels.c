@@ -81,7 +81,7 @@ int kernel_exec(const Graph *g, const Step *s, void *const *ptr, Diag *d)
 		rn_conv2d_f32(&s->p.conv, x, in1, in2, s->in[3] >= 0 ? ptr[s->in[3]] : NULL, y);
 		break;
 	case K_POOL:
-		rn_pool(&s->p.pool, x, y, s->out[1] >= 0 ? ptr[s->out[1]] : NULL);
+		rn_pool(&s->p.pool, x, y, s->out[1] >= 0 ? ptr[s->out[1]] : NULL, NULL);
 		break;
 	case K_GLOBAL_AVG:
 		rn_global_avg_f32(s->p.global.outer, s->p.global.inner, x, y);
@@ -251,7 +251,7 @@ void kernel_emit(FILE *f, const Graph *g, const Step *s, int id, TensorRef ref, 
 		ints(f, "pad_end", p->pad_end, p->nsp);
 		fprintf(f, " .count_include_pad = %d, .storage_order = %d,\n\t};\n", p->count_include_pad,
 			p->storage_order);
-		fprintf(f, "\trn_pool(&p%d, %s, %s, %s);\n", id, a[0], o[0], o[1]);
+		fprintf(f, "\trn_pool(&p%d, %s, %s, %s, tp);\n", id, a[0], o[0], o[1]);
 		break;
 	}
 	case K_GLOBAL_AVG:

@@ -4,8 +4,10 @@
  *
  * Windows are clipped to the input per dimension before the taps are
  * visited, so padding costs nothing and never wins a max. A 1-D or 2-D
- * pool is the 3-D pool with trailing dims of size 1. Means accumulate in
- * double: these reductions are a tiny share of a network's time.
+ * pool is the 3-D pool with leading dims of size 1. Float MaxPool over 1-D
+ * or 2-D planes without Indices (the ResNet stem's) has its own row-wise
+ * path; every pool splits its planes over the thread pool. Means
+ * accumulate in double.
  */
 #include "internal.h"
 
@@ -106,23 +108,16 @@ static int max_window(const pool_dims *g, const window_taps *w, const float *xf,
 	return found;
 }
 
-void rn_pool(const rn_pool_params *p, const void *x, void *y, int64_t *indices)
+/* The general pool over planes [c0, c1): any rank, dilation, dtype, with
+ * indices. */
+static void pool_general(const rn_pool_params *p, const pool_dims *gp, const void *x, void *y,
+			 int64_t *indices, int64_t c0, int64_t c1)
 {
-	pool_dims g;
-	for (int i = 0; i < 3; i++) {
-		int used = i < p->nsp;
-		g.in[i] = used ? p->in[i] : 1;
-		g.out[i] = used ? p->out[i] : 1;
-		g.k[i] = used ? p->k[i] : 1;
-		g.s[i] = used ? p->s[i] : 1;
-		g.d[i] = used ? p->d[i] : 1;
-		g.pb[i] = used ? p->pad_begin[i] : 0;
-		g.pe[i] = used ? p->pad_end[i] : 0;
-	}
+	pool_dims g = *gp;
 	int64_t in_plane = g.in[0] * g.in[1] * g.in[2];
 	int64_t out_plane = g.out[0] * g.out[1] * g.out[2];
 	int is_u8 = p->kind == RN_POOL_MAX && p->dtype == RN_U8;
-	for (int64_t c = 0; c < p->nc; c++) {
+	for (int64_t c = c0; c < c1; c++) {
 		const float *xf = is_u8 ? NULL : (const float *)x + c * in_plane;
 		const uint8_t *xu = is_u8 ? (const uint8_t *)x + c * in_plane : NULL;
 		int64_t yo = c * out_plane;
@@ -159,6 +154,122 @@ void rn_pool(const rn_pool_params *p, const void *x, void *y, int64_t *indices)
 						    : -1;
 		}
 	}
+}
+
+/* One input row xr of a float MaxPool over 2-D planes with dilation 1,
+ * scanned into the output row yr (first: the window's first row, which
+ * starts the scan). Each window's taps are visited row by row in the
+ * reference's order, continuing from the value so far, and only a greater
+ * tap replaces it, so the value is the reference's, signed zeros and NaN
+ * included. */
+static void maxpool_row(const pool_dims *g, const float *xr, float *yr, int first)
+{
+	int64_t w = g->in[2], ow = g->out[2];
+	int k = g->k[2], s = g->s[2], pl = g->pb[2];
+	/* outputs [o0, o1) have their whole window inside the row */
+	int64_t o0 = pl <= 0 ? 0 : (pl + s - 1) / s;
+	int64_t o1 = w - k + pl < 0 ? 0 : (w - k + pl) / s + 1;
+	o1 = o1 < ow ? o1 : ow;
+	o0 = o0 < o1 ? o0 : o1;
+	for (int64_t o = 0; o < ow; o++) {
+		if (o == o0 && o1 > o0) {
+			const float *b = xr + o0 * s - pl;
+			int64_t n = o1 - o0;
+			float *d = yr + o0;
+			if (k == 3 && s == 2) { /* the ResNet stem's pool */
+				for (int64_t i = 0; i < n; i++) {
+					float m = first ? b[2 * i] : d[i];
+					m = b[2 * i] > m ? b[2 * i] : m;
+					m = b[2 * i + 1] > m ? b[2 * i + 1] : m;
+					m = b[2 * i + 2] > m ? b[2 * i + 2] : m;
+					d[i] = m;
+				}
+			} else {
+				for (int64_t i = 0; i < n; i++) {
+					const float *t = b + i * s;
+					float m = first ? t[0] : d[i];
+					for (int j = 0; j < k; j++)
+						m = t[j] > m ? t[j] : m;
+					d[i] = m;
+				}
+			}
+			o = o1 - 1;
+			continue;
+		}
+		int lo, hi;
+		window(g, 2, o, &lo, &hi);
+		if (lo >= hi) { /* no valid tap: 0, as in the general path */
+			if (first)
+				yr[o] = 0.0f;
+			continue;
+		}
+		const float *t = xr + o * s - pl;
+		float m = first ? t[lo] : yr[o];
+		for (int j = lo; j < hi; j++)
+			m = t[j] > m ? t[j] : m;
+		yr[o] = m;
+	}
+}
+
+/* Float MaxPool over 2-D planes [c0, c1), dilation 1, no indices. */
+static void maxpool2d(const pool_dims *g, const float *x, float *y, int64_t c0, int64_t c1)
+{
+	int64_t hw = g->in[1] * g->in[2], ohw = g->out[1] * g->out[2];
+	for (int64_t c = c0; c < c1; c++) {
+		const float *xc = x + c * hw;
+		for (int64_t o = 0; o < g->out[1]; o++) {
+			float *yr = y + c * ohw + o * g->out[2];
+			int lo, hi;
+			window(g, 1, o, &lo, &hi);
+			if (lo >= hi)
+				rn_memset(yr, 0, sizeof(float) * (size_t)g->out[2]);
+			for (int t = lo; t < hi; t++)
+				maxpool_row(g, xc + (o * g->s[1] - g->pb[1] + t) * g->in[2], yr, t == lo);
+		}
+	}
+}
+
+typedef struct {
+	const rn_pool_params *p;
+	pool_dims g;
+	const void *x;
+	void *y;
+	int64_t *indices;
+	int64_t parts;
+	int fast;
+} pool_job;
+
+static void pool_task(void *ctx, int64_t t, int thread)
+{
+	const pool_job *J = ctx;
+	int64_t nc = J->p->nc, c0 = nc * t / J->parts, c1 = nc * (t + 1) / J->parts;
+	(void)thread;
+	if (J->fast)
+		maxpool2d(&J->g, J->x, J->y, c0, c1);
+	else
+		pool_general(J->p, &J->g, J->x, J->y, J->indices, c0, c1);
+}
+
+void rn_pool(const rn_pool_params *p, const void *x, void *y, int64_t *indices, rn_threadpool *tp)
+{
+	pool_job J = { .p = p, .x = x, .y = y, .indices = indices };
+	for (int i = 0; i < 3; i++) {
+		/* a 1-D or 2-D pool is the 3-D one with leading dims of size 1 */
+		int src = i - (3 - p->nsp);
+		int used = src >= 0;
+		J.g.in[i] = used ? p->in[src] : 1;
+		J.g.out[i] = used ? p->out[src] : 1;
+		J.g.k[i] = used ? p->k[src] : 1;
+		J.g.s[i] = used ? p->s[src] : 1;
+		J.g.d[i] = used ? p->d[src] : 1;
+		J.g.pb[i] = used ? p->pad_begin[src] : 0;
+		J.g.pe[i] = used ? p->pad_end[src] : 0;
+	}
+	J.fast = p->kind == RN_POOL_MAX && p->dtype == RN_F32 && !indices && p->nsp <= 2 &&
+		 J.g.d[1] == 1 && J.g.d[2] == 1;
+	int64_t threads = rn_threadpool_threads(tp);
+	J.parts = p->nc < 4 * threads ? p->nc : 4 * threads;
+	rn_parallel_for(tp, J.parts, pool_task, &J);
 }
 
 void rn_global_avg_f32(int64_t outer, int64_t inner, const float *x, float *y)

@@ -150,7 +150,8 @@ void rn_conv2d_packed_f32(int algo, const rn_conv2d_params *p, const float *x, c
  * MAX over float32 (RN_F32) or uint8 (RN_U8); padding never wins.
  * If indices != NULL (MAX only), it receives the int64 flat index of the
  * maximum within x's whole tensor (NCHW row-major order; if storage_order is
- * 1, the spatial part is computed column-major as ONNX MaxPool defines). */
+ * 1, the spatial part is computed column-major as ONNX MaxPool defines).
+ * The planes are split over tp (NULL: one thread). */
 enum { RN_POOL_MAX = 0, RN_POOL_AVG = 1 };
 typedef struct {
 	int kind;           /* RN_POOL_* */
@@ -164,7 +165,7 @@ typedef struct {
 	int storage_order;
 } rn_pool_params;
 
-void rn_pool(const rn_pool_params *p, const void *x, void *y, int64_t *indices);
+void rn_pool(const rn_pool_params *p, const void *x, void *y, int64_t *indices, rn_threadpool *tp);
 
 /* y[i] = mean (or max) over the `inner` elements of row i, for i < outer.
  * GlobalAveragePool, GlobalMaxPool and innermost-axis ReduceMean use these. */

@@ -14,8 +14,10 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "resnetc/runtime.h"
+#include "resnetc/threadpool.h"
 
 static uint64_t rng = 99;
 static float frand(void)
@@ -84,6 +86,24 @@ static int64_t out_size(int64_t in, int k, int s, int d, int pb, int pe, int cei
 	return o;
 }
 
+/* Float MaxPool without indices (the row-wise path for 1-D and 2-D, when
+ * not dilated) must give what the indices path gave, bit for bit, alone
+ * and split over two threads. */
+static void check_max_paths_agree(const rn_pool_params *p, const float *x, const float *want,
+				  int64_t out_n)
+{
+	float *y = malloc(sizeof(float) * (size_t)out_n);
+	rn_threadpool *tps[2] = { NULL, rn_threadpool_global(2) };
+	for (int i = 0; i < 2; i++) {
+		for (int64_t e = 0; e < out_n; e++)
+			y[e] = 12345.0f;
+		rn_pool(p, x, y, NULL, tps[i]);
+		if (memcmp(y, want, sizeof(float) * (size_t)out_n) != 0)
+			fail_msg("MaxPool nsp %d without indices (threads %d) differs", p->nsp, i + 1);
+	}
+	free(y);
+}
+
 static void check_pool(const rn_pool_params *p)
 {
 	int64_t in_n = p->nc, out_n = p->nc;
@@ -102,7 +122,9 @@ static void check_pool(const rn_pool_params *p)
 	if (in_n > 3)
 		x[1] = x[2]; /* a tie: the first in window order must win */
 	rn_pool(p, u8 ? (const void *)xu : x, u8 ? (void *)yu : y,
-		p->kind == RN_POOL_MAX ? idx : NULL);
+		p->kind == RN_POOL_MAX ? idx : NULL, NULL);
+	if (p->kind == RN_POOL_MAX && !u8)
+		check_max_paths_agree(p, x, y, out_n);
 	int64_t o[3] = { 0, 0, 0 }, outd[3] = { 1, 1, 1 };
 	for (int i = 0; i < p->nsp; i++)
 		outd[i] = p->out[i];
@@ -173,6 +195,30 @@ static void test_pool_resnet_stem_maxpool(void **state)
 	check_pool(&p);
 }
 
+/* Ties between +0 and -0 and NaN taps: the first in window order wins, in
+ * the row-wise path as in the reference's visiting order. */
+static void test_maxpool_signed_zero_and_nan_order(void **state)
+{
+	(void)state;
+	rn_pool_params p = { .kind = RN_POOL_MAX, .dtype = RN_F32, .nc = 3, .nsp = 2,
+			     .in = { 9, 10 }, .out = { 5, 5 }, .k = { 3, 3 }, .s = { 2, 2 },
+			     .d = { 1, 1 }, .pad_begin = { 1, 1 }, .pad_end = { 1, 1 } };
+	float x[3 * 90], y[3 * 25], yi[3 * 25];
+	int64_t idx[3 * 25];
+	const float vals[5] = { 0.0f, -0.0f, -1.0f, NAN, -2.0f };
+	for (int t = 0; t < 50; t++) {
+		for (int i = 0; i < 3 * 90; i++)
+			x[i] = vals[irand(t < 25 ? 3 : 5)];
+		rn_pool(&p, x, yi, idx, NULL);
+		for (int e = 0; e < 3 * 25; e++) { /* the indices path is the reference's */
+			float v = x[idx[e]];
+			assert_memory_equal(&yi[e], &v, sizeof v);
+		}
+		rn_pool(&p, x, y, NULL, NULL);
+		assert_memory_equal(y, yi, sizeof y);
+	}
+}
+
 static void test_avgpool_ceil_window_in_end_padding(void **state)
 {
 	(void)state;
@@ -183,10 +229,10 @@ static void test_avgpool_ceil_window_in_end_padding(void **state)
 			     .in = { 4 }, .out = { 3 }, .k = { 2 }, .s = { 3 }, .d = { 1 },
 			     .pad_end = { 3 } };
 	float x[4] = { 1, 2, 3, 4 }, y[3];
-	rn_pool(&p, x, y, NULL);
+	rn_pool(&p, x, y, NULL, NULL);
 	assert_true(y[0] == 1.5f && y[1] == 4.0f && y[2] == 0.0f);
 	p.count_include_pad = 1; /* window at 3 has taps 3 and 4 (pad): (4 + 0) / 2 */
-	rn_pool(&p, x, y, NULL);
+	rn_pool(&p, x, y, NULL, NULL);
 	assert_true(y[0] == 1.5f && y[1] == 2.0f);
 	/* window at 6: tap 6 is inside [-0, 4 + 3), tap 7 is beyond: 0 / 1 */
 	assert_true(y[2] == 0.0f);
@@ -203,7 +249,7 @@ static void test_maxpool_indices_onnx_examples(void **state)
 	rn_pool_params p = { .kind = RN_POOL_MAX, .dtype = RN_F32, .nc = 1, .nsp = 2,
 			     .in = { 5, 5 }, .out = { 5, 5 }, .k = { 5, 5 }, .s = { 1, 1 },
 			     .d = { 1, 1 }, .pad_begin = { 2, 2 }, .pad_end = { 2, 2 } };
-	rn_pool(&p, x, y, idx);
+	rn_pool(&p, x, y, idx, NULL);
 	const float want_y[5] = { 13, 14, 15, 15, 15 };
 	const int64_t want_i[5] = { 12, 13, 14, 14, 14 };
 	for (int r = 0; r < 5; r++)
@@ -217,7 +263,7 @@ static void test_maxpool_indices_onnx_examples(void **state)
 	rn_pool_params q = { .kind = RN_POOL_MAX, .dtype = RN_F32, .nc = 1, .nsp = 2,
 			     .in = { 5, 5 }, .out = { 2, 2 }, .k = { 2, 2 }, .s = { 2, 2 },
 			     .d = { 1, 1 }, .storage_order = 1 };
-	rn_pool(&q, x, y, idx);
+	rn_pool(&q, x, y, idx, NULL);
 	assert_true(y[0] == 7 && y[1] == 9 && y[2] == 17 && y[3] == 19);
 	assert_true(idx[0] == 6 && idx[1] == 16 && idx[2] == 8 && idx[3] == 18);
 }
@@ -283,6 +329,7 @@ int main(void)
 		cmocka_unit_test(test_pool_random_max_and_avg_1d_to_3d),
 		cmocka_unit_test(test_pool_u8_max),
 		cmocka_unit_test(test_pool_resnet_stem_maxpool),
+		cmocka_unit_test(test_maxpool_signed_zero_and_nan_order),
 		cmocka_unit_test(test_avgpool_ceil_window_in_end_padding),
 		cmocka_unit_test(test_maxpool_indices_onnx_examples),
 		cmocka_unit_test(test_global_avg_and_max),
