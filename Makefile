@@ -25,6 +25,14 @@ CPPFLAGS  := -Iinclude -Icompiler -I$(B)/gen -D_POSIX_C_SOURCE=200809L -D_DEFAUL
 LIBS      := -lprotobuf-c -lyaml -lm
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
+# The runtime's kernel tests once more with the runtime built for this
+# machine's ISA (-march=native: the AVX-512/AVX2/NEON kernels generated code
+# uses), where the compiler supports it.
+NATIVE_UNIT := test_runtime_conv_packed test_runtime_pool test_runtime_gemm
+NATIVE_FLAG := $(shell $(CC) -march=native -E -x c /dev/null >/dev/null 2>&1 && echo -march=native)
+ifneq ($(NATIVE_FLAG),)
+  UNIT_BINS += $(NATIVE_UNIT:%=$(B)/tests/native/%)
+endif
 
 .PHONY: all deps deps-test deps-demo demo demo-yaml test check unit conformance e2e cross sanitize bench deps-bench hostile clean
 ONNX_TESTS ?= ../shared/onnx-node-tests
@@ -50,6 +58,10 @@ $(B)/resnetc: $(B)/compiler/main.o $(CC_LIB) $(GEN_OBJ) $(RT_OBJS)
 $(B)/tests/%: tests/unit/%.c $(CC_LIB) $(GEN_OBJ) $(RT_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $^ $(LDSAN) -lcmocka $(LIBS) -o $@
+
+$(B)/tests/native/%: tests/unit/%.c $(RT_SRCS) $(wildcard include/resnetc/*.h runtime/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(NATIVE_FLAG) $(CPPFLAGS) $< $(RT_SRCS) $(LDSAN) -lcmocka -lm -lpthread -o $@
 
 # The runner is a harness, not product code: built without sanitizers even
 # in a SANITIZE build (what it runs, resnetc and the generated code, has them).

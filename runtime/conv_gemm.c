@@ -20,7 +20,7 @@
 
 
 #if RN_VL == 16
-#define GEMM_TILE 16x16
+#define GEMM_TILE 8x48
 #elif RN_VL == 8
 #define GEMM_TILE 4x24
 #elif RN_VL == 4
