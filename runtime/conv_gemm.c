@@ -122,7 +122,7 @@ static gemm_plan make_plan(const rn_conv2d_params *p, int threads)
 	g.split_cols = 1;
 	if (threads > 1) {
 		/* load imbalance of either split: the busiest part over the average */
-		int64_t units = (g.n + 15) / 16;
+		int64_t units = (g.n + NR - 1) / NR;
 		double ic = (double)((units + threads - 1) / threads) * threads / (double)units;
 		double ip = (double)((g.panels + threads - 1) / threads) * threads / g.panels;
 		/* Splitting the panels also splits the weight traffic (small outputs,
@@ -134,7 +134,7 @@ static gemm_plan make_plan(const rn_conv2d_params *p, int threads)
 		 * (descheduled on a busy machine) the others take over its share
 		 * instead of waiting for it. Column parts each stream all the
 		 * weights, so only outputs of many columns get them. */
-		if (g.split_cols && units >= 16 * threads)
+		if (g.split_cols && g.n >= 256 * threads)
 			g.parts = 4 * threads;
 		else if (!g.split_cols && g.panels >= 2 * threads)
 			g.parts = threads * (g.panels / threads < 4 ? g.panels / threads : 4);
@@ -318,11 +318,12 @@ static void gemm_task(void *ctx, int64_t t, int thread)
 	const gemm_plan *g = &J->g;
 	float *buf = (float *)(J->scratch + (size_t)thread * J->slice);
 	if (g->split_cols) {
-		int64_t units = (g->n + 15) / 16;
+		/* whole slivers per part, so that only the last has a tail */
+		int64_t units = (g->n + NR - 1) / NR;
 		int64_t u0 = units * t / g->parts, u1 = units * (t + 1) / g->parts;
-		int64_t j1 = u1 * 16 < g->n ? u1 * 16 : g->n;
-		if (u0 * 16 < j1)
-			gemm_block(J, buf, 0, g->panels, u0 * 16, j1, 0);
+		int64_t j1 = u1 * NR < g->n ? u1 * NR : g->n;
+		if (u0 * NR < j1)
+			gemm_block(J, buf, 0, g->panels, u0 * NR, j1, 0);
 	} else {
 		int p0 = (int)((int64_t)g->panels * t / g->parts);
 		int p1 = (int)((int64_t)g->panels * (t + 1) / g->parts);
