@@ -50,16 +50,74 @@ static RN_NOINLINE void RN_UKERNEL(gemm, GEMM_TILE)(int64_t k, const float *a, c
 
 /* Columns that do not fill a sliver: the broadcast kernel, columns as
  * rows (up to TAIL_R at a time) times one panel's 16 channels in vectors,
- * so a 7x7 output's 49th column costs one column, not a sliver. */
-enum { TAIL_R = 4, TAIL_NV = RN_PANEL / RN_VL };
+ * so a 7x7 output's 49th column costs one column, not a sliver. With few
+ * columns the sum over k would be one chain of dependent FMAs, waiting on
+ * each one's latency (a 7x7 layer's last column took 16% of the layer), so
+ * the reduction is split TAIL_U ways (q mod U) into at least 8 chains. */
+enum { TAIL_R = 4, TAIL_NV = RN_PANEL / RN_VL, TAIL_MAXU = 8 };
+#define TAIL_U(R) (8 / ((R) * TAIL_NV) > 1 ? 8 / ((R) * TAIL_NV) : 1)
 typedef void (*tail_fn)(int64_t k, const float *a, int64_t ldq, const float *b, float *c);
+
+/* c[i][0..16) = sum over q < k of a[i + q * ldq] * b[q * 16 + 0..16), i < R. */
+static RN_INLINE void tail_tile(const int R, const int U, int64_t k, const float *a, int64_t ldq,
+				const float *b, float *c)
+{
+	rn_vf acc[TAIL_MAXU][TAIL_R][TAIL_NV];
+	RN_UNROLL_ALL
+	for (int u = 0; u < U; u++)
+		RN_UNROLL_ALL
+		for (int i = 0; i < R; i++)
+			RN_UNROLL_ALL
+			for (int v = 0; v < TAIL_NV; v++)
+				acc[u][i][v] = rn_vf_zero();
+	int64_t q = 0;
+	for (; q + U <= k; q += U) {
+		RN_UNROLL_ALL
+		for (int u = 0; u < U; u++) {
+			rn_vf bv[TAIL_NV];
+			RN_UNROLL_ALL
+			for (int v = 0; v < TAIL_NV; v++)
+				bv[v] = rn_vf_load(b + (q + u) * RN_PANEL + v * RN_VL);
+			RN_UNROLL_ALL
+			for (int i = 0; i < R; i++) {
+				rn_vf av = rn_vf_set1(a[i + (q + u) * ldq]);
+				RN_UNROLL_ALL
+				for (int v = 0; v < TAIL_NV; v++)
+					acc[u][i][v] = rn_vf_fma(av, bv[v], acc[u][i][v]);
+			}
+		}
+	}
+	for (; q < k; q++) {
+		RN_UNROLL_ALL
+		for (int i = 0; i < R; i++) {
+			rn_vf av = rn_vf_set1(a[i + q * ldq]);
+			RN_UNROLL_ALL
+			for (int v = 0; v < TAIL_NV; v++)
+				acc[0][i][v] = rn_vf_fma(av, rn_vf_load(b + q * RN_PANEL + v * RN_VL),
+							 acc[0][i][v]);
+		}
+	}
+	RN_UNROLL_ALL
+	for (int u = 1; u < U; u++)
+		RN_UNROLL_ALL
+		for (int i = 0; i < R; i++)
+			RN_UNROLL_ALL
+			for (int v = 0; v < TAIL_NV; v++)
+				acc[0][i][v] = rn_vf_add(acc[0][i][v], acc[u][i][v]);
+	RN_UNROLL_ALL
+	for (int i = 0; i < R; i++)
+		RN_UNROLL_ALL
+		for (int v = 0; v < TAIL_NV; v++)
+			rn_vf_store(c + i * RN_PANEL + v * RN_VL, acc[0][i][v]);
+}
+
 /* rn_f32_gemm_bcast_<columns>x16__<isa> */
 #define TAIL_NAME(R) RN_UKERNEL(gemm_bcast, R##x16)
 #define TAIL(R) \
 	static RN_NOINLINE void TAIL_NAME(R)(int64_t k, const float *a, int64_t ldq, const float *b, \
 					     float *c) \
 	{ \
-		rn_gemm_bcast_tile(R, TAIL_NV, k, a, 1, ldq, b, 0, c, RN_PANEL); \
+		tail_tile(R, TAIL_U(R), k, a, ldq, b, c); \
 	}
 TAIL(1) TAIL(2) TAIL(3) TAIL(4)
 #undef TAIL
