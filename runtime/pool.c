@@ -11,6 +11,10 @@
  */
 #include "internal.h"
 
+#if defined(__AVX512F__) && !defined(RN_GENERIC)
+#include <immintrin.h>
+#endif
+
 typedef struct {
 	int64_t in[3], out[3];
 	int k[3], s[3], d[3], pb[3], pe[3];
@@ -177,7 +181,29 @@ static void maxpool_row(const pool_dims *g, const float *xr, float *yr, int firs
 			int64_t n = o1 - o0;
 			float *d = yr + o0;
 			if (k == 3 && s == 2) { /* the ResNet stem's pool */
-				for (int64_t i = 0; i < n; i++) {
+				int64_t i = 0;
+#if defined(__AVX512F__) && !defined(RN_GENERIC)
+				/* 16 outputs read b[2i .. 2i + 32]: even, odd and the
+				 * next even taps gathered from two pairs of loads */
+				const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16,
+								     18, 20, 22, 24, 26, 28, 30);
+				const __m512i od = _mm512_add_epi32(ev, _mm512_set1_epi32(1));
+				for (; i + 16 <= n; i += 16) {
+					const float *t = b + 2 * i;
+					__m512 lo = _mm512_loadu_ps(t), hi = _mm512_loadu_ps(t + 16);
+					__m512 lo2 = _mm512_loadu_ps(t + 2);
+					__m512 hi2 = _mm512_maskz_loadu_ps(0x7fff, t + 18);
+					__m512 tap[3] = { _mm512_permutex2var_ps(lo, ev, hi),
+							  _mm512_permutex2var_ps(lo, od, hi),
+							  _mm512_permutex2var_ps(lo2, ev, hi2) };
+					__m512 m = first ? tap[0] : _mm512_loadu_ps(d + i);
+					for (int j = 0; j < 3; j++) /* m = tap > m ? tap : m */
+						m = _mm512_mask_mov_ps(
+							m, _mm512_cmp_ps_mask(tap[j], m, _CMP_GT_OQ), tap[j]);
+					_mm512_storeu_ps(d + i, m);
+				}
+#endif
+				for (; i < n; i++) {
 					float m = first ? b[2 * i] : d[i];
 					m = b[2 * i] > m ? b[2 * i] : m;
 					m = b[2 * i + 1] > m ? b[2 * i + 1] : m;
