@@ -106,7 +106,7 @@ int kernel_exec(const Graph *g, const Step *s, void *const *ptr, Diag *d)
 		rn_unary_f32(s->p.unary.act, s->p.unary.alpha, s->p.unary.beta, s->p.unary.n, x, y);
 		break;
 	case K_GEMM:
-		rn_gemm_f32(&s->p.gemm, x, in1, in2, y);
+		rn_gemm_f32(&s->p.gemm, x, in1, in2, y, NULL);
 		break;
 	case K_MATMUL:
 		rn_matmul_f32(&s->p.matmul, x, in1, y);
@@ -301,7 +301,7 @@ void kernel_emit(FILE *f, const Graph *g, const Step *s, int id, TensorRef ref, 
 			flt(p->alpha, f1, sizeof f1), flt(p->beta, f2, sizeof f2), p->c_sm, p->c_sn);
 		fprintf(f, "\t\t.act = %s, .act_alpha = %s,", act_names[p->act], flt(p->act_alpha, f1, sizeof f1));
 		fprintf(f, " .act_beta = %s,\n\t};\n", flt(p->act_beta, f2, sizeof f2));
-		fprintf(f, "\trn_gemm_f32(&p%d, %s, %s, %s, %s);\n", id, a[0], a[1], a[2], o[0]);
+		fprintf(f, "\trn_gemm_f32(&p%d, %s, %s, %s, %s, tp);\n", id, a[0], a[1], a[2], o[0]);
 		break;
 	}
 	case K_MATMUL: {

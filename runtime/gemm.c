@@ -156,13 +156,13 @@ static void dot4(int64_t k, const float *restrict a, const float *const *brow, f
 }
 
 /* Y = A * B^T with A [m][k] and B [n][k] both row-major (Gemm transB=1,
- * e.g. the final fully connected layer). */
+ * e.g. the final fully connected layer), columns [j0, j1). */
 static void gemm_nt(int64_t m, int64_t n, int64_t k, const float *a, const float *b,
-		    float *y, const rn_epilogue *e)
+		    float *y, const rn_epilogue *e, int64_t j0, int64_t j1)
 {
 	for (int64_t i = 0; i < m; i++) {
-		for (int64_t j = 0; j < n; j += 4) {
-			int64_t nv = n - j < 4 ? n - j : 4;
+		for (int64_t j = j0; j < j1; j += 4) {
+			int64_t nv = j1 - j < 4 ? j1 - j : 4;
 			const float *brow[4];
 			float out[4];
 			for (int r = 0; r < 4; r++)
@@ -173,8 +173,26 @@ static void gemm_nt(int64_t m, int64_t n, int64_t k, const float *a, const float
 	}
 }
 
+/* A fully connected layer streams B (the weights, often megabytes) once:
+ * threads split its rows in runs of 4, so each streams its share. */
+typedef struct {
+	int64_t m, n, k, parts;
+	const float *a, *b;
+	float *y;
+	const rn_epilogue *e;
+} nt_job;
+
+static void nt_task(void *ctx, int64_t t, int thread)
+{
+	const nt_job *J = ctx;
+	int64_t quads = (J->n + 3) / 4;
+	int64_t j0 = quads * t / J->parts * 4, j1 = quads * (t + 1) / J->parts * 4;
+	(void)thread;
+	gemm_nt(J->m, J->n, J->k, J->a, J->b, J->y, J->e, j0, j1 < J->n ? j1 : J->n);
+}
+
 void rn_gemm_f32(const rn_gemm_params *p, const float *a, const float *b,
-		 const float *c, float *y)
+		 const float *c, float *y, rn_threadpool *tp)
 {
 	int64_t m = p->m, n = p->n, k = p->k;
 	rn_epilogue e = {
@@ -186,7 +204,13 @@ void rn_gemm_f32(const rn_gemm_params *p, const float *a, const float *b,
 	if (!p->trans_b) {
 		rn_gemm_nn_f32(m, n, k, a, a_sm, a_sk, b, n, y, n, &e);
 	} else if (!p->trans_a) {
-		gemm_nt(m, n, k, a, b, y, &e);
+		int64_t quads = (n + 3) / 4, threads = rn_threadpool_threads(tp);
+		nt_job J = { .m = m, .n = n, .k = k, .a = a, .b = b, .y = y, .e = &e,
+			     .parts = quads < threads ? quads : threads };
+		if (J.parts <= 1 || n * k < 65536)
+			gemm_nt(m, n, k, a, b, y, &e, 0, n);
+		else
+			rn_parallel_for(tp, J.parts, nt_task, &J);
 	} else {
 		for (int64_t i = 0; i < m; i++) {
 			for (int64_t j = 0; j < n; j++) {

@@ -211,7 +211,8 @@ int rn_binary(const rn_binary_params *p, const void *a, const void *b, void *y);
  * Gemm: Y[M][N] = alpha * op(A) * op(B) + beta * C, op() transposes when
  * trans_a / trans_b is set (A is stored [K][M] then, B [N][K]). C may be
  * NULL; otherwise C[i][j] is read at c[i * c_sm + j * c_sn] (strides 0 for
- * broadcast). act is applied to Y (fused ReLU etc.). */
+ * broadcast). act is applied to Y (fused ReLU etc.). With trans_b (a fully
+ * connected layer) the columns are split over tp (NULL: one thread). */
 typedef struct {
 	int64_t m, n, k;
 	int trans_a, trans_b;
@@ -222,7 +223,7 @@ typedef struct {
 } rn_gemm_params;
 
 void rn_gemm_f32(const rn_gemm_params *p, const float *a, const float *b,
-		 const float *c, float *y);
+		 const float *c, float *y, rn_threadpool *tp);
 
 /* MatMul with broadcast batch dims: for each batch index (batch_rank dims),
  * Y[b][M][N] = A[b][M][K] * B[b][K][N]. A batch's offset into a (b) is

@@ -15,6 +15,10 @@
 #include <stdlib.h>
 
 #include "resnetc/runtime.h"
+#include "resnetc/threadpool.h"
+
+/* the pool the products run on (NULL: one thread) */
+static rn_threadpool *pool;
 
 static uint64_t rng = 4242;
 static float frand(void)
@@ -50,7 +54,7 @@ static int check_gemm(int64_t m, int64_t n, int64_t k, int ta, int tb, float alp
 	case 3: p.c_sm = 0; p.c_sn = 1; break;
 	case 4: p.c_sm = 1; p.c_sn = 0; break;
 	}
-	rn_gemm_f32(&p, a, b, c_kind ? c : NULL, y);
+	rn_gemm_f32(&p, a, b, c_kind ? c : NULL, y, pool);
 	int bad = 0;
 	for (int64_t i = 0; i < m && bad < 3; i++)
 		for (int64_t j = 0; j < n && bad < 3; j++) {
@@ -135,9 +139,26 @@ static void test_gemm_hand_values(void **state)
 	(void)state;
 	float a[4] = { 1, 2, 3, 4 }, b[4] = { 5, 6, 7, 8 }, c[2] = { 10, 20 }, y[4];
 	rn_gemm_params p = { .m = 2, .n = 2, .k = 2, .alpha = 1, .beta = 1, .c_sm = 0, .c_sn = 1 };
-	rn_gemm_f32(&p, a, b, c, y);
+	rn_gemm_f32(&p, a, b, c, y, NULL);
 	/* [[1,2],[3,4]] x [[5,6],[7,8]] = [[19,22],[43,50]], plus [10, 20] */
 	assert_true(y[0] == 29 && y[1] == 42 && y[2] == 53 && y[3] == 70);
+}
+
+/* Fully connected layers (transB) split their columns over two threads:
+ * every column once, none outside Y, for column counts around the split. */
+static void test_gemm_fully_connected_on_two_threads(void **state)
+{
+	(void)state;
+	pool = rn_threadpool_global(2);
+	assert_non_null(pool);
+	const int64_t shapes[][3] = { { 1, 1000, 512 }, { 1, 1001, 300 }, { 3, 1003, 130 },
+				      { 2, 7, 20000 } };
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(check_gemm(shapes[i][0], shapes[i][1], shapes[i][2], 0, 1, 1.0f,
+					    1.0f, i & 1 ? 3 : 0, i == 2 ? RN_ACT_RELU : 0),
+				 0);
+	}
+	pool = NULL;
 }
 
 static void test_matmul_broadcast_batches(void **state)
@@ -182,6 +203,7 @@ int main(void)
 		cmocka_unit_test(test_gemm_fused_relu),
 		cmocka_unit_test(test_gemm_random_shapes),
 		cmocka_unit_test(test_gemm_hand_values),
+		cmocka_unit_test(test_gemm_fully_connected_on_two_threads),
 		cmocka_unit_test(test_matmul_broadcast_batches),
 		cmocka_unit_test(test_matmul_without_batch),
 	};
