@@ -211,10 +211,27 @@ static int shared_chunk(const gemm_plan *g, int threads)
 	return !g->direct && !g->split_cols && threads > 1;
 }
 
+/* The input rows one chunk's im2col rows read, for one channel, with the
+ * padding made explicit (see pack_b): at most strip_rows x strip_width. */
+static int strip_width(const rn_conv2d_params *p)
+{
+	return (p->ow - 1) * p->sw + (p->kw - 1) * p->dw + 1;
+}
+
+static size_t strip_bytes(const rn_conv2d_params *p, const gemm_plan *g)
+{
+	if (g->direct)
+		return 0;
+	int64_t out_rows = (g->chunk + p->ow - 2) / p->ow + 1;
+	int64_t rows = (out_rows - 1) * p->sh + (int64_t)(p->kh - 1) * p->dh + 1;
+	return rn_scratch_align((size_t)(rows * strip_width(p)) * sizeof(float));
+}
+
 size_t rn_conv_gemm_scratch_size(const rn_conv2d_params *p, int threads)
 {
 	gemm_plan g = make_plan(p, threads);
-	return (size_t)(shared_chunk(&g, threads) ? 1 : threads) * slice_bytes(&g);
+	return (size_t)(shared_chunk(&g, threads) ? 1 : threads) * slice_bytes(&g) +
+	       (size_t)threads * strip_bytes(p, &g);
 }
 
 typedef struct {
@@ -224,6 +241,8 @@ typedef struct {
 	float *y;
 	char *scratch;
 	size_t slice;
+	float *strips;   /* one per thread */
+	size_t strip;    /* floats in each */
 	int64_t shared_c0, shared_c1; /* the chunk packed for all threads, if any */
 } gemm_job;
 
@@ -247,54 +266,71 @@ static void copy_stride2(float *dst, const float *src, int n)
 		dst[t] = src[2 * t];
 }
 
-/* Packs rows [q0, q1) of im2col columns [j0, j0 + ncols) row-major:
- * buf[q][j - j0], row by row of the output, so that each copy is a long run. */
-static void pack_b(const rn_conv2d_params *p, const float *x, int64_t j0, int64_t ncols, float *buf,
-		   int64_t q0, int64_t q1)
+/* dst[t] = src[t * stride] for t < n. */
+static RN_INLINE void copy_strided(float *dst, const float *src, int n, int stride)
 {
-	int64_t hw = (int64_t)p->h * p->w, q = 0;
-	for (int ci = 0; ci < p->c; ci++) {
-		for (int ky = 0; ky < p->kh; ky++) {
-			for (int kx = 0; kx < p->kw; kx++, q++) {
-				if (q < q0 || q >= q1)
+	if (stride == 1)
+		rn_memcpy(dst, src, sizeof(float) * (size_t)n);
+	else if (stride == 2)
+		copy_stride2(dst, src, n);
+	else
+		for (int t = 0; t < n; t++)
+			dst[t] = src[(int64_t)t * stride];
+}
+
+/* Packs rows [q0, q1) of the im2col columns [j0, j0 + ncols) row-major,
+ * buf[q][j - j0], rows ldb floats apart (columns ncols..ldb zeroed). The
+ * columns cover output rows oy0..oy1; per input channel, the input rows
+ * they read are first copied into strip with the padding made explicit
+ * (zeros), unless they lie inside the input (no padding), so that each of
+ * the kh * kw im2col rows is then plain (strided) copies, one per output
+ * row, with no bounds to test. */
+static void pack_b(const rn_conv2d_params *p, const float *x, int64_t j0, int64_t ncols, float *buf,
+		   int64_t ldb, int64_t q0, int64_t q1, float *strip)
+{
+	int64_t hw = (int64_t)p->h * p->w;
+	int kk = p->kh * p->kw;
+	int oy0 = (int)(j0 / p->ow), oy1 = (int)((j0 + ncols - 1) / p->ow);
+	int ox_first = (int)(j0 % p->ow), ox_last = (int)((j0 + ncols - 1) % p->ow);
+	int rows = (oy1 - oy0) * p->sh + (p->kh - 1) * p->dh + 1;
+	int wp = strip_width(p);
+	int iy0 = oy0 * p->sh - p->pt;
+	int inside = iy0 >= 0 && iy0 + rows <= p->h && p->pl == 0 && wp <= p->w;
+	for (int ci = (int)(q0 / kk); ci < p->c && (int64_t)ci * kk < q1; ci++) {
+		const float *src = x + ci * hw + (int64_t)iy0 * p->w;
+		int64_t lds = p->w;
+		if (!inside) {
+			/* strip[r][c] = x[ci][iy0 + r][c - pl], 0 outside */
+			int left = p->pl < wp ? p->pl : wp;
+			int mid = p->w < wp - left ? p->w : wp - left;
+			for (int r = 0; r < rows; r++) {
+				float *d = strip + (int64_t)r * wp;
+				int iy = iy0 + r;
+				if (iy < 0 || iy >= p->h) {
+					rn_memset(d, 0, sizeof(float) * (size_t)wp);
 					continue;
-				float *row = buf + q * ncols;
-				for (int64_t jj = 0; jj < ncols;) {
-					int64_t j = j0 + jj;
-					int oy = (int)(j / p->ow), ox = (int)(j % p->ow);
-					int len = (int)(ncols - jj < p->ow - ox ? ncols - jj : p->ow - ox);
-					float *out = row + jj;
-					jj += len;
-					int iy = oy * p->sh - p->pt + ky * p->dh;
-					if (iy < 0 || iy >= p->h) {
-						rn_memset(out, 0, sizeof(float) * (size_t)len);
-						continue;
-					}
-					/* outputs t < len read column ix0 + t * sw */
-					int ix0 = ox * p->sw - p->pl + kx * p->dw;
-					int lo = ix0 >= 0 ? 0 : (-ix0 + p->sw - 1) / p->sw;
-					int hi = p->w - 1 - ix0 < 0 ? 0 : (p->w - 1 - ix0) / p->sw + 1;
-					lo = lo < len ? lo : len;
-					hi = hi < len ? hi : len;
-					hi = hi > lo ? hi : lo;
-					rn_memset(out, 0, sizeof(float) * (size_t)lo);
-					rn_memset(out + hi, 0, sizeof(float) * (size_t)(len - hi));
-					const float *xr = x + ci * hw + (int64_t)iy * p->w + ix0;
-					/* the next channel's run, a step or a few ahead: the
-					 * input comes from L3, in runs too short for the
-					 * hardware prefetcher */
-					if (kx == 0)
-						for (int t = lo * p->sw; t < hi * p->sw; t += 16)
-							RN_PREFETCH(xr + hw + t);
-					if (p->sw == 1)
-						rn_memcpy(out + lo, xr + lo, sizeof(float) * (size_t)(hi - lo));
-					else if (p->sw == 2)
-						copy_stride2(out + lo, xr + 2 * lo, hi - lo);
-					else
-						for (int t = lo; t < hi; t++)
-							out[t] = xr[(int64_t)t * p->sw];
 				}
+				rn_memset(d, 0, sizeof(float) * (size_t)left);
+				rn_memcpy(d + left, x + ci * hw + (int64_t)iy * p->w, sizeof(float) * (size_t)mid);
+				rn_memset(d + left + mid, 0, sizeof(float) * (size_t)(wp - left - mid));
 			}
+			src = strip;
+			lds = wp;
+		}
+		for (int t = 0; t < kk; t++) {
+			int64_t q = (int64_t)ci * kk + t;
+			if (q < q0 || q >= q1)
+				continue;
+			int ky = t / p->kw, kx = t % p->kw;
+			float *row = buf + q * ldb;
+			const float *s0 = src + (int64_t)ky * p->dh * lds + kx * p->dw;
+			for (int oy = oy0; oy <= oy1; oy++) {
+				int a = oy == oy0 ? ox_first : 0, b = oy == oy1 ? ox_last + 1 : p->ow;
+				copy_strided(row, s0 + (int64_t)(oy - oy0) * p->sh * lds + (int64_t)a * p->sw,
+					     b - a, p->sw);
+				row += b - a;
+			}
+			rn_memset(row, 0, sizeof(float) * (size_t)(ldb - ncols));
 		}
 	}
 }
@@ -322,24 +358,42 @@ static void gemm_tail(const gemm_job *J, int pn, const float *b, int64_t ldb, in
 	}
 }
 
+/* Whether a packed chunk's last partial sliver of cols columns (if any)
+ * runs the panel kernel over a whole, zero-padded sliver: when it is at
+ * least half a sliver. A shorter one (a 7x7 output's 49th column) costs
+ * less as a tail, and padding its rows would double B's footprint. */
+static int whole_last(int64_t cols)
+{
+	return 2 * (cols % NR) >= NR;
+}
+
+/* Row stride of a packed chunk of ncols columns. */
+static int64_t packed_ld(int64_t ncols)
+{
+	return whole_last(ncols) ? rn_round_up(ncols, NR) : ncols;
+}
+
 /* Panels [p0, p1) against columns [j0, j1) of one image. */
-static void gemm_block(const gemm_job *J, float *buf, int p0, int p1, int64_t j0, int64_t j1,
-		       int prepacked)
+static void gemm_block(const gemm_job *J, float *buf, float *strip, int p0, int p1, int64_t j0,
+		       int64_t j1, int prepacked)
 {
 	const rn_conv2d_params *p = J->p;
 	const gemm_plan *g = &J->g;
 	int64_t k = g->k, n = g->n;
 	for (int64_t c0 = j0; c0 < j1; c0 += g->chunk) {
 		int64_t c1 = j1 - c0 < g->chunk ? j1 : c0 + g->chunk;
+		/* a packed chunk's last partial sliver may run the panel kernel
+		 * (whole_last), storing only its columns; B read in place has no
+		 * room for a whole sliver's reads: its partial sliver is a tail */
+		int64_t ldb = g->direct ? n : packed_ld(c1 - c0);
 		if (!g->direct && !prepacked)
-			pack_b(p, J->x, c0, c1 - c0, buf, 0, k);
+			pack_b(p, J->x, c0, c1 - c0, buf, ldb, 0, k, strip);
 		for (int pn = p0; pn < p1; pn++) {
 			const float *a = J->a + (int64_t)pn * k * RN_PANEL;
 			for (int64_t j = c0; j < c1; j += NR) {
 				const float *b = g->direct ? J->x + j : buf + (j - c0);
-				int64_t ldb = g->direct ? n : c1 - c0;
 				int cols = (int)(c1 - j < NR ? c1 - j : NR);
-				if (cols < NR) {
+				if (cols < NR && (g->direct || !whole_last(cols))) {
 					gemm_tail(J, pn, b, ldb, j, cols);
 					continue;
 				}
@@ -375,20 +429,22 @@ static void gemm_task(void *ctx, int64_t t, int thread)
 	const gemm_job *J = ctx;
 	const gemm_plan *g = &J->g;
 	float *buf = (float *)(J->scratch + (size_t)thread * J->slice);
+	float *strip = J->strips + (size_t)thread * J->strip;
 	if (g->split_cols) {
 		/* whole slivers per part, so that only the last has a tail */
 		int64_t units = (g->n + NR - 1) / NR;
 		int64_t u0 = units * t / g->parts, u1 = units * (t + 1) / g->parts;
 		int64_t j1 = u1 * NR < g->n ? u1 * NR : g->n;
 		if (u0 * NR < j1)
-			gemm_block(J, buf, 0, g->panels, u0 * NR, j1, 0);
+			gemm_block(J, buf, strip, 0, g->panels, u0 * NR, j1, 0);
 	} else {
 		int p0 = (int)((int64_t)g->panels * t / g->parts);
 		int p1 = (int)((int64_t)g->panels * (t + 1) / g->parts);
 		if (p0 < p1 && J->shared_c1 > J->shared_c0) /* chunk packed by pack_task */
-			gemm_block(J, (float *)J->scratch, p0, p1, J->shared_c0, J->shared_c1, 1);
+			gemm_block(J, (float *)J->scratch, strip, p0, p1, J->shared_c0,
+				   J->shared_c1, 1);
 		else if (p0 < p1)
-			gemm_block(J, buf, p0, p1, 0, g->n, 0);
+			gemm_block(J, buf, strip, p0, p1, 0, g->n, 0);
 	}
 }
 
@@ -400,9 +456,9 @@ static void pack_task(void *ctx, int64_t t, int thread)
 {
 	const gemm_job *J = ctx;
 	int64_t k = J->g.k, n = (int64_t)J->g.parts * PACK_TASKS_PER_THREAD;
-	(void)thread;
-	pack_b(J->p, J->x, J->shared_c0, J->shared_c1 - J->shared_c0, (float *)J->scratch, k * t / n,
-	       k * (t + 1) / n);
+	int64_t cols = J->shared_c1 - J->shared_c0;
+	pack_b(J->p, J->x, J->shared_c0, cols, (float *)J->scratch, packed_ld(cols), k * t / n,
+	       k * (t + 1) / n, J->strips + (size_t)thread * J->strip);
 }
 
 void rn_conv_gemm_run(const rn_conv2d_params *p, const float *x, const float *packed,
@@ -414,6 +470,10 @@ void rn_conv_gemm_run(const rn_conv2d_params *p, const float *x, const float *pa
 	J.bias = packed + m16 * J.g.k;
 	J.slice = slice_bytes(&J.g);
 	J.scratch = J.slice ? scratch : NULL;
+	J.strip = strip_bytes(p, &J.g) / sizeof(float);
+	J.strips = J.strip ? (float *)((char *)scratch +
+				       (size_t)(shared_chunk(&J.g, threads) ? 1 : threads) * J.slice)
+			   : NULL;
 	int64_t hw = (int64_t)p->h * p->w, ohw = J.g.n;
 	for (int i = 0; i < p->n; i++) {
 		J.x = x + (int64_t)i * p->c * hw;
