@@ -135,7 +135,7 @@ static double time_algo(int algo, const rn_conv2d_params *p, const float *x, con
 	return best;
 }
 
-static const char *algo_names[] = { "direct", "gemm", "winograd", "depthwise", "blas" };
+static const char *algo_names[] = { "direct", "gemm", "winograd", "depthwise", "blas", "wino-f2" };
 
 int main(int argc, char **argv)
 {
@@ -167,7 +167,7 @@ int main(int argc, char **argv)
 	rn_threadpool *tp = threads > 1 ? rn_threadpool_create(threads) : NULL;
 	printf("%s, %d thread(s), effective GFLOP/s (best of %d)%s\n", model, threads, reps,
 	       use_cpu_clock ? ", thread CPU time" : "");
-	printf("%-20s %7s %8s %8s %8s %8s  %s\n", "layer", "MFLOP", "ref", "gemm", "winograd", "blas",
+	printf("%-20s %7s %8s %8s %8s %8s %8s  %s\n", "layer", "MFLOP", "ref", "gemm", "winograd", "wino-f2", "blas",
 	       "best ms x count");
 	double total_ms = 0, total_ref_ms = 0, total_gflop = 0;
 	for (int i = 0; i < nl; i++) {
@@ -184,9 +184,9 @@ int main(int argc, char **argv)
 		size_t nw = (size_t)l->m * l->c * l->k * l->k;
 		float *x = randn(nx), *w = randn(nw), *b = randn((size_t)l->m), *y = randn(ny);
 		double flop = 2.0 * (double)nw * oh * oh;
-		double t[5];
+		double t[6];
 		t[0] = only_algo < 0 ? time_algo(-1, &p, x, w, b, y, tp, threads, reps) : 1e30;
-		for (int a = RN_CONV_GEMM; a <= RN_CONV_BLAS; a++)
+		for (int a = RN_CONV_GEMM; a <= RN_CONV_WINOGRAD_F2; a++)
 			t[a] = a == RN_CONV_DEPTHWISE || (only_algo >= 0 && a != only_algo)
 				       ? 0
 				       : time_algo(a, &p, x, w, b, y, tp, threads, reps);
@@ -194,12 +194,12 @@ int main(int argc, char **argv)
 		t[RN_CONV_BLAS] = 0;
 #endif
 		int best = 0;
-		for (int a = 1; a < 5; a++)
+		for (int a = 1; a < 6; a++)
 			if (t[a] > 0 && t[a] < t[best])
 				best = a;
 		printf("%-20s %7.1f", l->name, flop / 1e6);
-		int cols[4] = { 0, RN_CONV_GEMM, RN_CONV_WINOGRAD, RN_CONV_BLAS };
-		for (int a = 0; a < 4; a++) {
+		int cols[5] = { 0, RN_CONV_GEMM, RN_CONV_WINOGRAD, RN_CONV_WINOGRAD_F2, RN_CONV_BLAS };
+		for (int a = 0; a < 5; a++) {
 			if (t[cols[a]] > 0)
 				printf(" %8.1f", flop / t[cols[a]] / 1e9);
 			else

@@ -56,6 +56,7 @@ static const char *fill_of(const Graph *g, const Node *n)
 	switch (s->algo) {
 	case RN_CONV_GEMM: return "#d9ead3";
 	case RN_CONV_WINOGRAD: return "#cfe2f3";
+	case RN_CONV_WINOGRAD_F2: return "#c9daf8";
 	case RN_CONV_DEPTHWISE: return "#ead1dc";
 	case RN_CONV_BLAS: return "#fff2cc";
 	default: return "#fce5cd";

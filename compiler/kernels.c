@@ -32,12 +32,14 @@ static const char *const kernel_names[K_COUNT] = {
 };
 
 static const char *const algo_names[] = {"RN_CONV_DIRECT", "RN_CONV_GEMM", "RN_CONV_WINOGRAD",
-					 "RN_CONV_DEPTHWISE", "RN_CONV_BLAS"};
+					 "RN_CONV_DEPTHWISE", "RN_CONV_BLAS", "RN_CONV_WINOGRAD_F2"};
 
 const char *kernel_label(const Step *s)
 {
-	static const char *const short_algo[] = {"direct", "gemm", "winograd F(4x4,3x3)", "depthwise", "openblas"};
-	if (s->kernel == K_CONV2D_PACKED && s->algo >= 0 && s->algo < 5)
+	static const char *const short_algo[] = {"direct",    "gemm",     "winograd F(4x4,3x3)",
+						 "depthwise", "openblas", "winograd F(2x2,3x3)"};
+	if (s->kernel == K_CONV2D_PACKED && s->algo >= 0 &&
+	    s->algo < (int)(sizeof short_algo / sizeof short_algo[0]))
 		return short_algo[s->algo];
 	if (s->kernel == K_CONV2D)
 		return "direct";

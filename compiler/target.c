@@ -34,17 +34,23 @@ static int pick_algo(const rn_conv2d_params *p, const CodegenOptions *o)
 		return RN_CONV_BLAS;
 	if (rn_conv2d_supports(RN_CONV_DEPTHWISE, p))
 		return RN_CONV_DEPTHWISE;
-	/* Winograd F(4x4,3x3) does 2.25x fewer multiplications, but its weights
-	 * are 4x larger (36 points per 3x3) and each is used once per 4x4 tile,
-	 * against once per output position for GEMM: with few tiles it streams
-	 * weights instead of computing. Measured on ResNet layers (AVX-512):
-	 * 14x14 outputs (16 tiles) 165 effective GFLOP/s against GEMM's 115;
-	 * 7x7 (4 tiles) 72 against 99. It also needs enough channels for its
-	 * transforms to pay off. */
-	int64_t tiles = (int64_t)p->n * ((p->oh + 3) / 4) * ((p->ow + 3) / 4);
-	if (rn_conv2d_supports(RN_CONV_WINOGRAD, p) && p->c >= 16 && p->m >= 16 && p->oh >= 4 &&
-	    p->ow >= 4 && tiles >= 16)
-		return RN_CONV_WINOGRAD;
+	/* Winograd F(4x4,3x3) does 4x fewer multiplications than direct 3x3,
+	 * but its weights are 4x larger (36 points per 9) and each is used once
+	 * per 4x4 tile, against once per output position for GEMM: with few
+	 * tiles it streams weights instead of computing. F(2x2,3x3) saves 2.25x
+	 * with weights 16/9 as large, used once per 2x2 tile. Measured on
+	 * ResNet-50's layers in the whole model (AVX-512, one thread): 14x14
+	 * outputs (16 tiles of 4x4) F(4x4) 165 effective GFLOP/s against GEMM's
+	 * 115; 7x7 (4 tiles of 4x4, 16 of 2x2) F(4x4) 72, GEMM 99, F(2x2) 150.
+	 * Both need enough channels for their transforms to pay off. */
+	int64_t tiles4 = (int64_t)p->n * ((p->oh + 3) / 4) * ((p->ow + 3) / 4);
+	int64_t tiles2 = (int64_t)p->n * ((p->oh + 1) / 2) * ((p->ow + 1) / 2);
+	if (rn_conv2d_supports(RN_CONV_WINOGRAD, p) && p->c >= 16 && p->m >= 16) {
+		if (tiles4 >= 16 && p->oh >= 4 && p->ow >= 4)
+			return RN_CONV_WINOGRAD;
+		if (tiles2 >= 16)
+			return RN_CONV_WINOGRAD_F2;
+	}
 	if (rn_conv2d_supports(RN_CONV_GEMM, p))
 		return RN_CONV_GEMM;
 	return RN_CONV_DIRECT;

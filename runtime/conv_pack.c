@@ -6,15 +6,13 @@
  *   DIRECT, BLAS  w as given (OIHW), then bias[m]
  *   GEMM          [M16 / 16][K][16] weight panels, then bias[M16]
  *   WINOGRAD      [36][M16 / 16][c][16] transformed panels, then bias[M16]
+ *   WINOGRAD_F2   [16][M16 / 16][c][16] transformed panels, then bias[M16]
  *   DEPTHWISE     [c][kh * kw], then bias[c]
  * Rows past m are zero. None depends on the ISA the kernels are built for.
  *
- * Which to pick (measured on AVX-512, batch 1): WINOGRAD for every 3x3
- * stride-1 group-1 convolution with c >= 8 and m >= 8 (2.1x-3.4x the GEMM
- * path's speed from 7x7 to 112x112 outputs, incl. with cold weights on 7x7
- * layers, where its 4x larger weights make it memory-bound); DEPTHWISE when
- * group == c == m; GEMM for every other group-1 convolution; DIRECT for the
- * rest. Scratch from rn_conv2d_scratch_size(algo, p, T) serves any pool of
+ * Which to pick is the compiler's cost model (compiler/target.c), with
+ * the measurements behind it. Scratch from
+ * rn_conv2d_scratch_size(algo, p, T) serves any pool of
  * at most T threads.
  */
 #include "conv_packed.h"
@@ -45,6 +43,8 @@ int rn_conv2d_supports(int algo, const rn_conv2d_params *p)
 		return rn_conv_gemm_supports(p);
 	case RN_CONV_WINOGRAD:
 		return rn_conv_winograd_supports(p);
+	case RN_CONV_WINOGRAD_F2:
+		return rn_conv_winograd2_supports(p);
 	case RN_CONV_DEPTHWISE:
 		return rn_conv_depthwise_supports(p);
 	case RN_CONV_BLAS:
@@ -63,6 +63,8 @@ size_t rn_conv2d_packed_size(int algo, const rn_conv2d_params *p)
 		return rn_conv_gemm_packed_floats(p) * sizeof(float);
 	case RN_CONV_WINOGRAD:
 		return rn_conv_winograd_packed_floats(p) * sizeof(float);
+	case RN_CONV_WINOGRAD_F2:
+		return rn_conv_winograd2_packed_floats(p) * sizeof(float);
 	case RN_CONV_DEPTHWISE:
 		return rn_conv_depthwise_packed_floats(p) * sizeof(float);
 	default:
@@ -79,6 +81,9 @@ void rn_conv2d_pack(int algo, const rn_conv2d_params *p, const float *w, const f
 		return;
 	case RN_CONV_WINOGRAD:
 		rn_conv_winograd_pack(p, w, bias, packed);
+		return;
+	case RN_CONV_WINOGRAD_F2:
+		rn_conv_winograd2_pack(p, w, bias, packed);
 		return;
 	case RN_CONV_DEPTHWISE:
 		rn_conv_depthwise_pack(p, w, bias, packed);
@@ -104,6 +109,8 @@ size_t rn_conv2d_scratch_size(int algo, const rn_conv2d_params *p, int threads)
 		return rn_conv_gemm_scratch_size(p, threads);
 	case RN_CONV_WINOGRAD:
 		return rn_conv_winograd_scratch_size(p, threads);
+	case RN_CONV_WINOGRAD_F2:
+		return rn_conv_winograd2_scratch_size(p, threads);
 	case RN_CONV_BLAS:
 		return rn_conv_blas_scratch_size(p, threads);
 	default:
@@ -120,6 +127,9 @@ void rn_conv2d_packed_f32(int algo, const rn_conv2d_params *p, const float *x, c
 		return;
 	case RN_CONV_WINOGRAD:
 		rn_conv_winograd_run(p, x, packed, residual, y, scratch, tp);
+		return;
+	case RN_CONV_WINOGRAD_F2:
+		rn_conv_winograd2_run(p, x, packed, residual, y, scratch, tp);
 		return;
 	case RN_CONV_DEPTHWISE:
 		rn_conv_depthwise_run(p, x, packed, residual, y, tp);

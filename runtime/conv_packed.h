@@ -36,6 +36,14 @@ void rn_conv_winograd_pack(const rn_conv2d_params *p, const float *w, const floa
 size_t rn_conv_winograd_scratch_size(const rn_conv2d_params *p, int threads);
 void rn_conv_winograd_run(const rn_conv2d_params *p, const float *x, const float *packed,
 			  const float *residual, float *y, void *scratch, rn_threadpool *tp);
+/* F(2x2, 3x3): the same over 2x2 output tiles (RN_CONV_WINOGRAD_F2). */
+int rn_conv_winograd2_supports(const rn_conv2d_params *p);
+size_t rn_conv_winograd2_packed_floats(const rn_conv2d_params *p);
+void rn_conv_winograd2_pack(const rn_conv2d_params *p, const float *w, const float *bias,
+			    float *packed);
+size_t rn_conv_winograd2_scratch_size(const rn_conv2d_params *p, int threads);
+void rn_conv_winograd2_run(const rn_conv2d_params *p, const float *x, const float *packed,
+			   const float *residual, float *y, void *scratch, rn_threadpool *tp);
 
 int rn_conv_depthwise_supports(const rn_conv2d_params *p);
 size_t rn_conv_depthwise_packed_floats(const rn_conv2d_params *p);

@@ -126,13 +126,16 @@ int rn_threadpool_threads(const rn_threadpool *tp);
  *                     bounded im2col tiles in scratch (never a full im2col)
  *   RN_CONV_WINOGRAD  3x3, stride 1, dilation 1, group 1: Winograd
  *                     F(4x4, 3x3), weights transformed at compile time
+ *   RN_CONV_WINOGRAD_F2  the same by F(2x2, 3x3): fewer savings, but
+ *                     weights 16/9 of the 3x3 ones instead of 4x
  *   RN_CONV_DEPTHWISE group == c == m
  *   RN_CONV_BLAS      im2col tiles + cblas_sgemm (runtime built with
  *                     -DRN_USE_OPENBLAS, linked with -lopenblas)
  * The epilogue is rn_conv2d_f32's: y = act(conv + bias + residual), and y
  * may be residual itself. scratch: rn_conv2d_scratch_size bytes, 64-byte
  * aligned. */
-enum { RN_CONV_DIRECT = 0, RN_CONV_GEMM, RN_CONV_WINOGRAD, RN_CONV_DEPTHWISE, RN_CONV_BLAS };
+enum { RN_CONV_DIRECT = 0, RN_CONV_GEMM, RN_CONV_WINOGRAD, RN_CONV_DEPTHWISE, RN_CONV_BLAS,
+       RN_CONV_WINOGRAD_F2 };
 
 int rn_conv2d_supports(int algo, const rn_conv2d_params *p);
 size_t rn_conv2d_packed_size(int algo, const rn_conv2d_params *p);

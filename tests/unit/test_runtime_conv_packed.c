@@ -119,7 +119,7 @@ static void check_guards(const float *b, size_t n, const char *what)
  * which is why its error is ~1e-5 and its bound 1e-4. */
 static double tolerance(int algo)
 {
-	return algo == RN_CONV_WINOGRAD ? 1e-4 : 2e-5;
+	return algo == RN_CONV_WINOGRAD || algo == RN_CONV_WINOGRAD_F2 ? 1e-4 : 2e-5;
 }
 
 /* One convolution by algo, compared with rn_conv2d_f32; res_mode 0: no
@@ -232,6 +232,8 @@ static void test_gemm_serial(void **s) { (void)s; check_algo(RN_CONV_GEMM, NULL,
 static void test_gemm_2_threads(void **s) { (void)s; check_algo(RN_CONV_GEMM, pool2, 2); }
 static void test_winograd_serial(void **s) { (void)s; check_algo(RN_CONV_WINOGRAD, NULL, 1); }
 static void test_winograd_2_threads(void **s) { (void)s; check_algo(RN_CONV_WINOGRAD, pool2, 2); }
+static void test_winograd_f2_serial(void **s) { (void)s; check_algo(RN_CONV_WINOGRAD_F2, NULL, 1); }
+static void test_winograd_f2_2_threads(void **s) { (void)s; check_algo(RN_CONV_WINOGRAD_F2, pool2, 2); }
 static void test_depthwise_serial(void **s) { (void)s; check_algo(RN_CONV_DEPTHWISE, NULL, 1); }
 static void test_depthwise_2_threads(void **s) { (void)s; check_algo(RN_CONV_DEPTHWISE, pool2, 2); }
 static void test_blas_serial(void **s) { (void)s; check_algo(RN_CONV_BLAS, NULL, 1); }
@@ -253,7 +255,9 @@ static void test_resnet_layers_2_threads(void **s)
 		{ 1, 256, 19, 19, 128, 3, 3, 2, 1, 1, 1, 1, 1, 1 }, /* two shared chunks */
 	};
 	for (size_t i = 0; i < sizeof layers / sizeof layers[0]; i++) {
-		for (int algo = RN_CONV_GEMM; algo <= RN_CONV_WINOGRAD; algo++) {
+		static const int algos[] = { RN_CONV_GEMM, RN_CONV_WINOGRAD, RN_CONV_WINOGRAD_F2 };
+		for (int a = 0; a < 3; a++) {
+			int algo = algos[a];
 			rn_conv2d_params p = params_of(&layers[i], RN_ACT_RELU);
 			if (rn_conv2d_supports(algo, &p)) {
 				run_case(algo, &p, 2, pool2, 2);
@@ -269,10 +273,12 @@ static void test_supports(void **s)
 	rn_conv2d_params p = params_of(&shapes[0], RN_ACT_NONE);
 	assert_true(rn_conv2d_supports(RN_CONV_GEMM, &p));
 	assert_false(rn_conv2d_supports(RN_CONV_WINOGRAD, &p)); /* 1x1 */
+	assert_false(rn_conv2d_supports(RN_CONV_WINOGRAD_F2, &p));
 	assert_false(rn_conv2d_supports(RN_CONV_DEPTHWISE, &p));
 	assert_false(rn_conv2d_supports(99, &p));
 	p = params_of(&shapes[16], RN_ACT_NONE); /* 3x3 stride 2 */
 	assert_false(rn_conv2d_supports(RN_CONV_WINOGRAD, &p));
+	assert_false(rn_conv2d_supports(RN_CONV_WINOGRAD_F2, &p));
 	p = params_of(&shapes[24], RN_ACT_NONE); /* grouped */
 	assert_false(rn_conv2d_supports(RN_CONV_GEMM, &p));
 	assert_true(rn_conv2d_supports(RN_CONV_DIRECT, &p));
@@ -382,6 +388,8 @@ int main(void)
 		cmocka_unit_test(test_gemm_2_threads),
 		cmocka_unit_test(test_winograd_serial),
 		cmocka_unit_test(test_winograd_2_threads),
+		cmocka_unit_test(test_winograd_f2_serial),
+		cmocka_unit_test(test_winograd_f2_2_threads),
 		cmocka_unit_test(test_depthwise_serial),
 		cmocka_unit_test(test_depthwise_2_threads),
 		cmocka_unit_test(test_blas_serial),
