@@ -194,13 +194,14 @@ static gemm_plan make_plan(const rn_conv2d_params *p, int threads)
 		 * must balance clearly better to be worth that. */
 		double slack = g.direct ? 1.0 : 1.1;
 		g.split_cols = !(ic > slack * ip || (p->m > g.n && ip <= ic));
-		/* Parts finer than one per thread, so that when a thread is late
-		 * (descheduled on a busy machine) the others take over its share
-		 * instead of waiting for it. Column parts each stream all the
-		 * weights, so only outputs of many columns get them. */
-		if (g.split_cols && g.n >= 256 * threads)
-			g.parts = 4 * threads;
-		else if (!g.split_cols && g.panels >= 2 * threads)
+		/* Column parts: one per thread. Finer parts would let the others
+		 * take over the share of a thread that is late (descheduled on a
+		 * busy machine), but each streams all the weights, and with one
+		 * part per thread, consecutive layers split alike tend to find
+		 * their columns in the cache of the core that wrote them: ResNet-50
+		 * 32.0-32.4 ms against 32.8-33.1 with four parts per thread. Panel
+		 * parts share one packed chunk, so finer ones cost nothing extra. */
+		if (!g.split_cols && g.panels >= 2 * threads)
 			g.parts = threads * (g.panels / threads < 4 ? g.panels / threads : 4);
 	}
 	return g;
