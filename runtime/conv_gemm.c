@@ -194,15 +194,14 @@ static gemm_plan make_plan(const rn_conv2d_params *p, int threads)
 		 * must balance clearly better to be worth that. */
 		double slack = g.direct ? 1.0 : 1.1;
 		g.split_cols = !(ic > slack * ip || (p->m > g.n && ip <= ic));
-		/* Column parts: one per thread. Finer parts would let the others
-		 * take over the share of a thread that is late (descheduled on a
-		 * busy machine), but each streams all the weights, and with one
-		 * part per thread, consecutive layers split alike tend to find
-		 * their columns in the cache of the core that wrote them: ResNet-50
-		 * 32.0-32.4 ms against 32.8-33.1 with four parts per thread. Panel
-		 * parts share one packed chunk, so finer ones cost nothing extra. */
-		if (!g.split_cols && g.panels >= 2 * threads)
-			g.parts = threads * (g.panels / threads < 4 ? g.panels / threads : 4);
+		/* One part per thread. Finer parts would let the others take over
+		 * the share of a thread that is late (descheduled on a busy
+		 * machine), but column parts each stream all the weights, and with
+		 * one part per thread consecutive layers split alike tend to find
+		 * their data in the cache of the core that wrote it: ResNet-50 on 2
+		 * threads 32.0-32.4 ms against 32.8-33.1 with four column parts per
+		 * thread, and about 1% faster again with one panel part per thread
+		 * instead of up to four. */
 	}
 	return g;
 }
