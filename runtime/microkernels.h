@@ -336,8 +336,6 @@ enum { RN_GEMM_R = 8, RN_GEMM_NV = 3, RN_BC_R = 6, RN_BC_NV = 4 };
 #elif RN_VL == 8
 enum { RN_GEMM_R = 4, RN_GEMM_NV = 3, RN_BC_R = 6, RN_BC_NV = 2 };
 #elif RN_VL == 4
-/* 8 x 3: 24 accumulators, 11 loads per 24 FMAs (16 x 1 needed 17 per 16 and
- * ran load-bound: 85-140 GFLOP/s against 97-145 on ResNet-50's layers) */
 enum { RN_GEMM_R = 8, RN_GEMM_NV = 3, RN_BC_R = 6, RN_BC_NV = 4 };
 #else
 enum { RN_GEMM_R = 4, RN_GEMM_NV = 4, RN_BC_R = 4, RN_BC_NV = 4 };
