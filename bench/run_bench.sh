@@ -35,7 +35,10 @@
 # 0 or 1 to force), BENCH_OPENBLAS_THREADS (1, or match), BENCH_NICE (empty;
 # N runs the measured programs under `nice -n N`, for a shared machine:
 # negative N needs root), BENCH_RESULTS, MAKE_JOBS (2). OPENBLAS_CORETYPE and
-# the rest of the environment are left as they are, and reported.
+# the rest of the environment are left as they are, and reported; only if
+# OPENBLAS_CORETYPE is unset and OpenBLAS does not know the CPU (it then
+# runs its generic Prescott kernels) is it set to SkylakeX or Haswell, by
+# the CPU's flags.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -111,6 +114,26 @@ if [ "$OPENBLAS" != 0 ]; then
         $CC -x c - -o "$probe" -lopenblas >/dev/null 2>&1; then
         OPENBLAS=1
         blas_note=$("$probe" 2>/dev/null || echo "version unknown")
+        # An OpenBLAS older than the CPU falls back to a generic core
+        # (Prescott: SSE3 kernels, a fifth of its speed here); unless the
+        # user chose a core, pick the newest one the CPU's flags support.
+        case $blas_note in
+        *"core Prescott"* | *"core Core2"* | *"core Nehalem"* | *"core Katmai"*)
+            if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
+                flags=$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null || true)
+                pick=""
+                case " $flags " in
+                *" avx512f "*) pick=SkylakeX ;;
+                *" avx2 "*) pick=Haswell ;;
+                esac
+                if [ -n "$pick" ]; then
+                    export OPENBLAS_CORETYPE=$pick
+                    echo "run_bench.sh: note: OpenBLAS does not know this CPU (${blas_note##*core }); using OPENBLAS_CORETYPE=$pick" >&2
+                    blas_note=$("$probe" 2>/dev/null || echo "version unknown")
+                fi
+            fi
+            ;;
+        esac
     elif [ "$OPENBLAS" = 1 ]; then
         die "BENCH_OPENBLAS=1 but cblas.h / -lopenblas are missing (Debian: libopenblas-dev)"
     else
