@@ -141,26 +141,32 @@ static RN_INLINE rn_vf rn_vf_min_lim(rn_vf lim, rn_vf v) { return v > lim ? lim 
 #endif
 
 #if defined(RN_AVX512)
-/* r[i][j] <-> r[j][i] for a 16x16 block of floats in 16 registers. */
+/* r[i][j] <-> r[j][i] for a 16x16 block of floats in 16 registers (the
+ * loops unrolled, or GCC -O2 keeps r and t on the stack). */
 static RN_INLINE void rn_transpose16x16__avx512(__m512 r[16])
 {
 	__m512 t[16];
+	RN_UNROLL_ALL
 	for (int i = 0; i < 16; i += 2) {
 		t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
 		t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
 	}
+	RN_UNROLL_ALL
 	for (int i = 0; i < 16; i += 4) {
 		r[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
 		r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xee);
 		r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
 		r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xee);
 	}
+	RN_UNROLL_ALL
 	for (int h = 0; h < 16; h += 8) {
+		RN_UNROLL_ALL
 		for (int i = 0; i < 4; i++) {
 			t[h + i] = _mm512_shuffle_f32x4(r[h + i], r[h + 4 + i], 0x88);
 			t[h + 4 + i] = _mm512_shuffle_f32x4(r[h + i], r[h + 4 + i], 0xdd);
 		}
 	}
+	RN_UNROLL_ALL
 	for (int i = 0; i < 8; i++) {
 		r[i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0x88);
 		r[8 + i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0xdd);
