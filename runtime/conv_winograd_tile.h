@@ -205,8 +205,12 @@ static void W_(transpose_in)(const W_(wino_job) *J, const W_(wino_block) *B, int
 					       : _mm512_setzero_ps();
 			rn_transpose16x16__avx512(v);
 			int n = w->wp - xx < 16 ? w->wp - xx : 16;
-			for (int i = 0; i < n; i++)
+			RN_UNROLL_ALL
+			for (int i = 0; i < 16; i++) {
+				if (i >= n)
+					break;
 				_mm512_storeu_ps(dst + (int64_t)(xx + i) * LANES, v[i]);
+			}
 		}
 #else
 		rn_memset(dst, 0, sizeof(float) * (size_t)x0 * LANES);
@@ -302,7 +306,10 @@ static void W_(store_tile)(const W_(wino_job) *J, float out[OT * OT][LANES], int
 		for (int i = 0; i < 16; i++)
 			v[i] = _mm512_loadu_ps(out[i]);
 		rn_transpose16x16__avx512(v); /* v[channel][pixel] */
-		for (int l = 0; l < mcount; l++) {
+		RN_UNROLL_ALL /* v[l] with l a constant: v stays in registers */
+		for (int l = 0; l < 16; l++) {
+			if (l >= mcount)
+				break;
 			int64_t base = (int64_t)(pn * RN_PANEL + l) * ohw + (int64_t)oy0 * p->ow + ox0;
 			float *y = J->y + base;
 			__m512 t = v[l];

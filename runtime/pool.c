@@ -193,13 +193,14 @@ static void maxpool_row(const pool_dims *g, const float *xr, float *yr, int firs
 					__m512 lo = _mm512_loadu_ps(t), hi = _mm512_loadu_ps(t + 16);
 					__m512 lo2 = _mm512_loadu_ps(t + 2);
 					__m512 hi2 = _mm512_maskz_loadu_ps(0x7fff, t + 18);
-					__m512 tap[3] = { _mm512_permutex2var_ps(lo, ev, hi),
-							  _mm512_permutex2var_ps(lo, od, hi),
-							  _mm512_permutex2var_ps(lo2, ev, hi2) };
-					__m512 m = first ? tap[0] : _mm512_loadu_ps(d + i);
-					for (int j = 0; j < 3; j++) /* m = tap > m ? tap : m */
-						m = _mm512_mask_mov_ps(
-							m, _mm512_cmp_ps_mask(tap[j], m, _CMP_GT_OQ), tap[j]);
+					__m512 t0 = _mm512_permutex2var_ps(lo, ev, hi);
+					__m512 t1 = _mm512_permutex2var_ps(lo, od, hi);
+					__m512 t2 = _mm512_permutex2var_ps(lo2, ev, hi2);
+					__m512 m = first ? t0 : _mm512_loadu_ps(d + i);
+					/* m = tap > m ? tap : m, tap by tap */
+					m = _mm512_mask_mov_ps(m, _mm512_cmp_ps_mask(t0, m, _CMP_GT_OQ), t0);
+					m = _mm512_mask_mov_ps(m, _mm512_cmp_ps_mask(t1, m, _CMP_GT_OQ), t1);
+					m = _mm512_mask_mov_ps(m, _mm512_cmp_ps_mask(t2, m, _CMP_GT_OQ), t2);
 					_mm512_storeu_ps(d + i, m);
 				}
 #endif
