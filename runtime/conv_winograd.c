@@ -95,15 +95,16 @@ static RN_INLINE void at4(const rn_vf m[4], rn_vf o[2])
 
 /* Step 3's kernels: rows x vectors, broadcast tiles, vectors of channels. */
 typedef void (*bc_fn)(int64_t k, const float *a, int64_t lda, const float *b, int64_t ldp,
-		      float *c, int64_t ldc);
+		      float *c, int64_t ldc, const char *pf);
 /* (V rows are contiguous in q) */
 /* rn_f32_gemm_bcast_<rows>x<vectors>v__<isa> */
 #define BC_NAME(R, V) RN_UKERNEL(gemm_bcast, R##x##V##v)
 #define BC(R, V) \
 	static RN_NOINLINE void BC_NAME(R, V)(int64_t k, const float *a, int64_t lda, \
-					     const float *b, int64_t ldp, float *c, int64_t ldc) \
+					     const float *b, int64_t ldp, float *c, int64_t ldc, \
+					     const char *pf) \
 	{ \
-		rn_gemm_bcast_tile(R, V, k, a, lda, 1, b, ldp, c, ldc); \
+		rn_gemm_bcast_tile(R, V, k, a, lda, 1, b, ldp, c, ldc, pf); \
 	}
 #define BC_ROW(R) BC(R, 1) BC(R, 2) BC(R, 3) BC(R, 4)
 BC_ROW(1) BC_ROW(2) BC_ROW(3) BC_ROW(4) BC_ROW(5) BC_ROW(6)

@@ -282,10 +282,19 @@ static void W_(xi_gemm)(const W_(wino_job) *J, const W_(wino_block) *B, int xi, 
 		const float *b = u + (m / RN_PANEL) * c * RN_PANEL + m % RN_PANEL;
 		/* row groups of even size: 14 tiles as 5 + 5 + 4, not 6 + 6 + 2 */
 		int groups = (B->ntiles + RN_BC_R - 1) / RN_BC_R;
+		/* The first row group reads this step's weights from memory, the
+		 * others from cache; meanwhile the second and third fetch the
+		 * next step's (they follow in memory: whole panels, then the next
+		 * xi; phased, the next task's, which the other thread may run:
+		 * from L3 then, not memory) into L2, 2 * c lines each. Without it
+		 * a 7x7 layer's weights streamed at 8 GB/s, in bursts between
+		 * computing: ResNet-18 20.6 -> 18.8 ms on 1 thread. */
+		const char *next = (const char *)(b + (int64_t)(step / RN_PANEL) * c * RN_PANEL);
 		for (int gi = 0, t = 0; gi < groups; gi++) {
 			int t1 = (int)((int64_t)B->ntiles * (gi + 1) / groups), r = t1 - t;
+			const char *pf = gi == 1 || gi == 2 ? next + (gi - 1) * c * 128 : NULL;
 			bc_table[r - 1][nv - 1](c, v + (int64_t)t * w->c16, w->c16, b, c * RN_PANEL,
-						o + (int64_t)t * w->m16 + m, w->m16);
+						o + (int64_t)t * w->m16 + m, w->m16, pf);
 			t = t1;
 		}
 	}

@@ -241,8 +241,10 @@ static RN_INLINE void rn_vf_store_out(float *y, const float *res, rn_vf v, rn_vf
  * (the next panel, so that it is not fetched from memory on first use). */
 #if defined(__GNUC__) || defined(__clang__)
 #define RN_PREFETCH(p) __builtin_prefetch((p), 0, 3)
+#define RN_PREFETCH_L2(p) __builtin_prefetch((p), 0, 2)
 #else
 #define RN_PREFETCH(p) ((void)(p))
+#define RN_PREFETCH_L2(p) ((void)(p))
 #endif
 #define RN_MAXR 16
 #define RN_MAXV 16
@@ -294,10 +296,13 @@ static RN_INLINE void rn_gemm_panel_tile(const int R, const int NV, int64_t k, c
 
 /* The broadcast kernel: c[i][v * RN_VL ...] = sum over q < k of
  * a[i * lda + q * ldq] * B(q, v), B's vector v at b + (v * RN_VL / 16) * ldp +
- * (v * RN_VL % 16) + q * 16, i.e. across consecutive panels ldp floats apart. */
+ * (v * RN_VL % 16) + q * 16, i.e. across consecutive panels ldp floats apart.
+ * pf (or NULL): 2 * k cache lines from there are fetched into L2 meanwhile,
+ * two per step (the weights the caller needs next, while these come from
+ * cache). */
 static RN_INLINE void rn_gemm_bcast_tile(const int R, const int NV, int64_t k, const float *a,
 					 int64_t lda, int64_t ldq, const float *b, int64_t ldp,
-					 float *c, int64_t ldc)
+					 float *c, int64_t ldc, const char *pf)
 {
 	rn_vf acc[RN_MAXR][RN_MAXV];
 	const float *bp[RN_MAXV];
@@ -312,6 +317,10 @@ static RN_INLINE void rn_gemm_bcast_tile(const int R, const int NV, int64_t k, c
 	}
 	for (int64_t q = 0; q < k; q++) {
 		rn_vf bv[RN_MAXV];
+		if (pf) {
+			RN_PREFETCH_L2(pf + q * 128);
+			RN_PREFETCH_L2(pf + q * 128 + 64);
+		}
 		RN_UNROLL_ALL
 		for (int v = 0; v < NV; v++)
 			bv[v] = rn_vf_load(bp[v] + q * RN_PANEL);
