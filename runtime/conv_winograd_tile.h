@@ -143,6 +143,7 @@ typedef struct {
 	float *y;
 	char *scratch;
 	size_t slice;
+	int64_t phase_parts;
 } W_(wino_job);
 
 /* One block's scratch. */
@@ -422,15 +423,23 @@ static void W_(phase_in)(void *ctx, int64_t g, int thread)
 	W_(input_transform)(J, &B, (int)g);
 }
 
+/* Part t of threads * PHASE_PARTS_PER_THREAD: a contiguous run of the
+ * (xi, panel group) steps, so that a thread streams one stretch of the
+ * weights and what xi_gemm fetches ahead is its own next step (one task
+ * per step left each thread fetching the other's: ResNet-18 on 2 threads
+ * 10.1-10.8 ms against 8.8-9.8, ResNet-50 31.5-32.4 against 29.3-30.5). */
 static void W_(phase_gemm)(void *ctx, int64_t t, int thread)
 {
 	const W_(wino_job) *J = ctx;
 	W_(wino_block) B = W_(block_at)(J, 0, 0);
 	int np = (int)(J->w.m16 / RN_PANEL), ng = (np + PHASE_PANELS - 1) / PHASE_PANELS;
-	int xi = (int)(t / ng), p0 = (int)(t % ng) * PHASE_PANELS;
-	int p1 = p0 + PHASE_PANELS < np ? p0 + PHASE_PANELS : np;
+	int64_t steps = (int64_t)NXI * ng, parts = J->phase_parts;
 	(void)thread;
-	W_(xi_gemm)(J, &B, xi, p0, p1);
+	for (int64_t i = steps * t / parts; i < steps * (t + 1) / parts; i++) {
+		int xi = (int)(i / ng), p0 = (int)(i % ng) * PHASE_PANELS;
+		int p1 = p0 + PHASE_PANELS < np ? p0 + PHASE_PANELS : np;
+		W_(xi_gemm)(J, &B, xi, p0, p1);
+	}
 }
 
 static void W_(phase_out)(void *ctx, int64_t pn, int thread)
@@ -456,8 +465,8 @@ void W_PUB(run)(const rn_conv2d_params *p, const float *x, const float *packed,
 		J.res = residual ? residual + (int64_t)i * p->m * ohw : NULL;
 		if (J.w.phased) {
 			rn_parallel_for(tp, groups, W_(phase_in), &J);
-			rn_parallel_for(tp, (int64_t)NXI * ((np + PHASE_PANELS - 1) / PHASE_PANELS),
-					W_(phase_gemm), &J);
+			J.phase_parts = (int64_t)threads * PHASE_PARTS_PER_THREAD;
+			rn_parallel_for(tp, J.phase_parts, W_(phase_gemm), &J);
 			rn_parallel_for(tp, np, W_(phase_out), &J);
 		} else {
 			rn_parallel_for(tp, J.w.blocks, W_(block_task), &J);
