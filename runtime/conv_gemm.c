@@ -182,6 +182,13 @@ static gemm_plan make_plan(const rn_conv2d_params *p, int threads)
 	nchunks = nchunks < 1 ? 1 : nchunks;
 	g.chunk = rn_round_up((g.n + nchunks - 1) / nchunks, COL_UNIT);
 	g.panels = (int)(rn_round_up(p->m, RN_PANEL) / RN_PANEL);
+	/* One part per thread. Finer parts would let the others take over the
+	 * share of a thread that is late (descheduled on a busy machine), but
+	 * column parts each stream all the weights, and with one part per
+	 * thread consecutive layers split alike tend to find their data in the
+	 * cache of the core that wrote it: ResNet-50 on 2 threads 32.0-32.4 ms
+	 * against 32.8-33.1 with four column parts per thread, and about 1%
+	 * faster again with one panel part per thread instead of up to four. */
 	g.parts = threads;
 	g.split_cols = 1;
 	if (threads > 1) {
@@ -194,14 +201,6 @@ static gemm_plan make_plan(const rn_conv2d_params *p, int threads)
 		 * must balance clearly better to be worth that. */
 		double slack = g.direct ? 1.0 : 1.1;
 		g.split_cols = !(ic > slack * ip || (p->m > g.n && ip <= ic));
-		/* One part per thread. Finer parts would let the others take over
-		 * the share of a thread that is late (descheduled on a busy
-		 * machine), but column parts each stream all the weights, and with
-		 * one part per thread consecutive layers split alike tend to find
-		 * their data in the cache of the core that wrote it: ResNet-50 on 2
-		 * threads 32.0-32.4 ms against 32.8-33.1 with four column parts per
-		 * thread, and about 1% faster again with one panel part per thread
-		 * instead of up to four. */
 	}
 	return g;
 }
@@ -233,11 +232,16 @@ static size_t strip_bytes(const rn_conv2d_params *p, const gemm_plan *g)
 	return rn_scratch_align((size_t)(rows * strip_width(p)) * sizeof(float));
 }
 
+/* Scratch: the packed chunks' slices, then one strip per thread. */
+static size_t slices_bytes(const gemm_plan *g, int threads)
+{
+	return (size_t)(shared_chunk(g, threads) ? 1 : threads) * slice_bytes(g);
+}
+
 size_t rn_conv_gemm_scratch_size(const rn_conv2d_params *p, int threads)
 {
 	gemm_plan g = make_plan(p, threads);
-	return (size_t)(shared_chunk(&g, threads) ? 1 : threads) * slice_bytes(&g) +
-	       (size_t)threads * strip_bytes(p, &g);
+	return slices_bytes(&g, threads) + (size_t)threads * strip_bytes(p, &g);
 }
 
 typedef struct {
@@ -477,9 +481,7 @@ void rn_conv_gemm_run(const rn_conv2d_params *p, const float *x, const float *pa
 	J.slice = slice_bytes(&J.g);
 	J.scratch = J.slice ? scratch : NULL;
 	J.strip = strip_bytes(p, &J.g) / sizeof(float);
-	J.strips = J.strip ? (float *)((char *)scratch +
-				       (size_t)(shared_chunk(&J.g, threads) ? 1 : threads) * J.slice)
-			   : NULL;
+	J.strips = J.strip ? (float *)((char *)scratch + slices_bytes(&J.g, threads)) : NULL;
 	int64_t hw = (int64_t)p->h * p->w, ohw = J.g.n;
 	for (int i = 0; i < p->n; i++) {
 		J.x = x + (int64_t)i * p->c * hw;

@@ -41,8 +41,8 @@ enum {
 	NVG = LANES / RN_VL,         /* vectors per group */
 	BC_MAXR = 6,
 	BC_MAXV = 4,
-	PHASE_PANELS = 4,            /* panels per step-3 step when phased */
-	PHASE_PARTS_PER_THREAD = 2,  /* step-3 tasks, runs of steps, per thread */
+	PHASE_PANELS = 4,            /* panels per step of step 3, phased */
+	PHASE_PARTS_PER_THREAD = 2,  /* step 3's tasks (runs of steps) per thread */
 };
 
 #if defined(__GNUC__) || defined(__clang__)

@@ -286,8 +286,8 @@ static void W_(xi_gemm)(const W_(wino_job) *J, const W_(wino_block) *B, int xi, 
 		/* The first row group reads this step's weights from memory, the
 		 * others from cache; meanwhile the second and third fetch the
 		 * next step's (they follow in memory: whole panels, then the next
-		 * xi; phased, the next task's, which the other thread may run:
-		 * from L3 then, not memory) into L2, 2 * c lines each. Without it
+		 * xi; phased, a task is a run of steps, so they are mostly this
+		 * thread's own next) into L2, 2 * c lines each. Without it
 		 * a 7x7 layer's weights streamed at 8 GB/s, in bursts between
 		 * computing: ResNet-18 20.6 -> 18.8 ms on 1 thread. */
 		const char *next = (const char *)(b + (int64_t)(step / RN_PANEL) * c * RN_PANEL);

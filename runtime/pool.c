@@ -160,6 +160,24 @@ static void pool_general(const rn_pool_params *p, const pool_dims *gp, const voi
 	}
 }
 
+/* Output o of a row whose window may reach past the row's ends: only the
+ * taps inside it (none: 0, as in the general path). */
+static void maxpool_edge(const pool_dims *g, const float *xr, float *yr, int first, int64_t o)
+{
+	int lo, hi;
+	window(g, 2, o, &lo, &hi);
+	if (lo >= hi) {
+		if (first)
+			yr[o] = 0.0f;
+		return;
+	}
+	const float *t = xr + o * g->s[2] - g->pb[2];
+	float m = first ? t[lo] : yr[o];
+	for (int j = lo; j < hi; j++)
+		m = t[j] > m ? t[j] : m;
+	yr[o] = m;
+}
+
 /* One input row xr of a float MaxPool over 2-D planes with dilation 1,
  * scanned into the output row yr (first: the window's first row, which
  * starts the scan). Each window's taps are visited row by row in the
@@ -175,67 +193,53 @@ static void maxpool_row(const pool_dims *g, const float *xr, float *yr, int firs
 	int64_t o1 = w - k + pl < 0 ? 0 : (w - k + pl) / s + 1;
 	o1 = o1 < ow ? o1 : ow;
 	o0 = o0 < o1 ? o0 : o1;
-	for (int64_t o = 0; o < ow; o++) {
-		if (o == o0 && o1 > o0) {
-			const float *b = xr + o0 * s - pl;
-			int64_t n = o1 - o0;
-			float *d = yr + o0;
-			if (k == 3 && s == 2) { /* the ResNet stem's pool */
-				int64_t i = 0;
+	for (int64_t o = 0; o < o0; o++)
+		maxpool_edge(g, xr, yr, first, o);
+	const float *b = xr + o0 * s - pl;
+	int64_t n = o1 - o0;
+	float *d = yr + o0;
+	if (k == 3 && s == 2) { /* the ResNet stem's pool */
+		int64_t i = 0;
 #if defined(__AVX512F__) && !defined(RN_GENERIC)
-				/* 16 outputs read b[2i .. 2i + 32]: even, odd and the
-				 * next even taps gathered from two pairs of loads */
-				const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16,
-								     18, 20, 22, 24, 26, 28, 30);
-				const __m512i od = _mm512_add_epi32(ev, _mm512_set1_epi32(1));
-				for (; i + 16 <= n; i += 16) {
-					const float *t = b + 2 * i;
-					__m512 lo = _mm512_loadu_ps(t), hi = _mm512_loadu_ps(t + 16);
-					__m512 lo2 = _mm512_loadu_ps(t + 2);
-					__m512 hi2 = _mm512_maskz_loadu_ps(0x7fff, t + 18);
-					__m512 t0 = _mm512_permutex2var_ps(lo, ev, hi);
-					__m512 t1 = _mm512_permutex2var_ps(lo, od, hi);
-					__m512 t2 = _mm512_permutex2var_ps(lo2, ev, hi2);
-					__m512 m = first ? t0 : _mm512_loadu_ps(d + i);
-					/* m = tap > m ? tap : m, tap by tap */
-					m = _mm512_mask_mov_ps(m, _mm512_cmp_ps_mask(t0, m, _CMP_GT_OQ), t0);
-					m = _mm512_mask_mov_ps(m, _mm512_cmp_ps_mask(t1, m, _CMP_GT_OQ), t1);
-					m = _mm512_mask_mov_ps(m, _mm512_cmp_ps_mask(t2, m, _CMP_GT_OQ), t2);
-					_mm512_storeu_ps(d + i, m);
-				}
+		/* 16 outputs read b[2i .. 2i + 32]: even, odd and the
+		 * next even taps gathered from two pairs of loads */
+		const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16,
+						     18, 20, 22, 24, 26, 28, 30);
+		const __m512i od = _mm512_add_epi32(ev, _mm512_set1_epi32(1));
+		for (; i + 16 <= n; i += 16) {
+			const float *t = b + 2 * i;
+			__m512 lo = _mm512_loadu_ps(t), hi = _mm512_loadu_ps(t + 16);
+			__m512 lo2 = _mm512_loadu_ps(t + 2);
+			__m512 hi2 = _mm512_maskz_loadu_ps(0x7fff, t + 18);
+			__m512 t0 = _mm512_permutex2var_ps(lo, ev, hi);
+			__m512 t1 = _mm512_permutex2var_ps(lo, od, hi);
+			__m512 t2 = _mm512_permutex2var_ps(lo2, ev, hi2);
+			__m512 m = first ? t0 : _mm512_loadu_ps(d + i);
+			/* m = tap > m ? tap : m, tap by tap */
+			m = _mm512_mask_mov_ps(m, _mm512_cmp_ps_mask(t0, m, _CMP_GT_OQ), t0);
+			m = _mm512_mask_mov_ps(m, _mm512_cmp_ps_mask(t1, m, _CMP_GT_OQ), t1);
+			m = _mm512_mask_mov_ps(m, _mm512_cmp_ps_mask(t2, m, _CMP_GT_OQ), t2);
+			_mm512_storeu_ps(d + i, m);
+		}
 #endif
-				for (; i < n; i++) {
-					float m = first ? b[2 * i] : d[i];
-					m = b[2 * i] > m ? b[2 * i] : m;
-					m = b[2 * i + 1] > m ? b[2 * i + 1] : m;
-					m = b[2 * i + 2] > m ? b[2 * i + 2] : m;
-					d[i] = m;
-				}
-			} else {
-				for (int64_t i = 0; i < n; i++) {
-					const float *t = b + i * s;
-					float m = first ? t[0] : d[i];
-					for (int j = 0; j < k; j++)
-						m = t[j] > m ? t[j] : m;
-					d[i] = m;
-				}
-			}
-			o = o1 - 1;
-			continue;
+		for (; i < n; i++) {
+			float m = first ? b[2 * i] : d[i];
+			m = b[2 * i] > m ? b[2 * i] : m;
+			m = b[2 * i + 1] > m ? b[2 * i + 1] : m;
+			m = b[2 * i + 2] > m ? b[2 * i + 2] : m;
+			d[i] = m;
 		}
-		int lo, hi;
-		window(g, 2, o, &lo, &hi);
-		if (lo >= hi) { /* no valid tap: 0, as in the general path */
-			if (first)
-				yr[o] = 0.0f;
-			continue;
+	} else {
+		for (int64_t i = 0; i < n; i++) {
+			const float *t = b + i * s;
+			float m = first ? t[0] : d[i];
+			for (int j = 0; j < k; j++)
+				m = t[j] > m ? t[j] : m;
+			d[i] = m;
 		}
-		const float *t = xr + o * s - pl;
-		float m = first ? t[lo] : yr[o];
-		for (int j = lo; j < hi; j++)
-			m = t[j] > m ? t[j] : m;
-		yr[o] = m;
 	}
+	for (int64_t o = o1; o < ow; o++)
+		maxpool_edge(g, xr, yr, first, o);
 }
 
 /* Float MaxPool over 2-D planes [c0, c1), dilation 1, no indices. */
