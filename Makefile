@@ -55,9 +55,12 @@ $(B)/libresnetc_rt.a: $(RT_OBJS) $(B)/runtime/driver.o
 $(B)/resnetc: $(B)/compiler/main.o $(CC_LIB) $(GEN_OBJ) $(RT_OBJS)
 	$(CC) $(LDSAN) $^ $(LIBS) -o $@
 
-$(B)/tests/%: tests/unit/%.c $(CC_LIB) $(GEN_OBJ) $(RT_OBJS)
+# (headers, and the driver test's #included driver.c, are prerequisites
+# only: not compiled on their own)
+$(B)/tests/%: tests/unit/%.c $(CC_LIB) $(GEN_OBJ) $(RT_OBJS) $(wildcard include/resnetc/*.h compiler/*.h runtime/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $^ $(LDSAN) -lcmocka $(LIBS) -o $@
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(filter-out %.h runtime/driver.c,$^) $(LDSAN) -lcmocka $(LIBS) -o $@
+$(B)/tests/test_runtime_driver: runtime/driver.c
 
 $(B)/tests/native/%: tests/unit/%.c $(RT_SRCS) $(wildcard include/resnetc/*.h runtime/*.h)
 	@mkdir -p $(dir $@)

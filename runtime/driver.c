@@ -83,7 +83,7 @@ static int usage(const rn_model_desc *m, FILE *f)
 		   "                  are optional with --top\n"
 		   "  --labels FILE   class names for --top: one per line, in class order\n"
 		   "  --bench N       time N runs after a warm-up; prints median_ms=<ms>\n"
-		   "  --profile       time each layer (mean of 10 runs): ms, GFLOP/s, share\n"
+		   "  --profile       time each layer (median of 21 runs): ms, GFLOP/s, share\n"
 		   "  --help          this help\n\n", first);
 	for (int i = 0; i < m->n_inputs; i++) {
 		format_shape(shape, sizeof shape, m->inputs[i].rank, m->inputs[i].dims);
@@ -450,42 +450,56 @@ static int bench(const rn_model_desc *m, long reps, void *ws, const void *const 
 	return 0;
 }
 
-/* --profile: per-layer times through rn_profile_hook. */
+/* --profile: per-layer times through rn_profile_hook, PROF_RUNS runs, the
+ * median of each layer's (one slow run on a busy machine skews a mean). */
+enum { PROF_RUNS = 21 };
 static double *prof_ms, prof_t0;
+static int prof_run;
 
 static void prof_hook(int layer, int end)
 {
 	if (!end)
 		prof_t0 = now_ms();
 	else
-		prof_ms[layer] += now_ms() - prof_t0;
+		prof_ms[(size_t)layer * PROF_RUNS + (size_t)prof_run] += now_ms() - prof_t0;
+}
+
+static double median_of(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof *v, cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 static int profile(const rn_model_desc *m, void *ws, const void *const *in, void *const *out)
 {
-	enum { RUNS = 10 };
 	int nl = m->n_layers;
 	if (!m->layers || nl <= 0) {
 		report(m, NULL, "this model was built without a layer table");
 		return 1;
 	}
-	prof_ms = calloc((size_t)nl, sizeof *prof_ms);
+	prof_ms = calloc((size_t)nl * PROF_RUNS, sizeof *prof_ms);
+	double run_ms[PROF_RUNS];
 	if (!prof_ms) {
 		report(m, NULL, "out of memory");
 		return 1;
 	}
 	int rc = m->run(ws, in, out); /* warm-up */
-	double t0 = now_ms();
 	rn_profile_hook = prof_hook;
-	for (int r = 0; rc == 0 && r < RUNS; r++)
+	for (prof_run = 0; rc == 0 && prof_run < PROF_RUNS; prof_run++) {
+		double t0 = now_ms();
 		rc = m->run(ws, in, out);
+		run_ms[prof_run] = now_ms() - t0;
+	}
 	rn_profile_hook = NULL;
-	double total = (now_ms() - t0) / RUNS;
 	if (rc != 0) {
 		report(m, NULL, "run failed with code %d (%s)", rc, run_error_name(rc));
 		free(prof_ms);
 		return 1;
 	}
+	/* row i's median into prof_ms[i]: rows before i are done with */
+	double total = median_of(run_ms, PROF_RUNS);
+	for (int i = 0; i < nl; i++)
+		prof_ms[i] = median_of(prof_ms + (size_t)i * PROF_RUNS, PROF_RUNS);
 	int wn = 5, wo = 2, wk = 6;
 	for (int i = 0; i < nl; i++) {
 		int a = (int)strlen(m->layers[i].name), b = (int)strlen(m->layers[i].op);
@@ -497,10 +511,10 @@ static int profile(const rn_model_desc *m, void *ws, const void *const *in, void
 	printf("%-*s  %-*s  %-*s %9s %9s %7s\n", wn, "layer", wo, "op", wk, "kernel", "ms", "GFLOP/s", "share");
 	double flops = 0, sum = 0;
 	for (int i = 0; i < nl; i++)
-		sum += prof_ms[i] / RUNS;
+		sum += prof_ms[i];
 	for (int i = 0; i < nl; i++) {
 		const rn_layer_desc *l = &m->layers[i];
-		double ms = prof_ms[i] / RUNS;
+		double ms = prof_ms[i];
 		flops += l->flops;
 		printf("%-*.*s  %-*s  %-*s %9.3f ", wn, wn, l->name, wo, l->op, wk, l->kernel, ms);
 		if (l->flops > 0 && ms > 0)
@@ -509,7 +523,7 @@ static int profile(const rn_model_desc *m, void *ws, const void *const *in, void
 			printf("%9s", "-");
 		printf(" %6.1f%%\n", sum > 0 ? 100.0 * ms / sum : 0.0);
 	}
-	printf("total: %.3f ms per run (mean of %d), %.3f GFLOP, %.1f GFLOP/s; layers %.3f ms\n", total, RUNS,
+	printf("total: %.3f ms per run (median of %d), %.3f GFLOP, %.1f GFLOP/s; layers %.3f ms\n", total, PROF_RUNS,
 	       flops / 1e9, total > 0 ? flops / (total * 1e6) : 0.0, sum);
 	free(prof_ms);
 	return 0;

@@ -3,7 +3,8 @@
  * (y = 2 * x, and the count of positive x as a rank-0 int64): exact .npy
  * output bytes, .npy v1/v2/v3 inputs, every input error with its one-line
  * message and no output file left behind, a failing run, usage errors and
- * --bench. The driver is compiled into this test directly, because unit
+ * --bench, and --profile's table (per-layer medians) on a fake model with
+ * timed layers. The driver is compiled into this test directly, because unit
  * tests link the kernels without it.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -15,6 +16,7 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -284,6 +286,95 @@ static void test_driver_bench_prints_median(void **state)
 	assert_true(dot[4] == '\n'); /* three decimals */
 }
 
+/* ---- --profile: a model of two timed layers ---- */
+
+static int prof_runs;
+
+static void busy_ms(double ms)
+{
+	double t0 = now_ms();
+	while (now_ms() - t0 < ms)
+		;
+}
+
+/* Layer 0 takes 1 ms, but 100 ms in the third run; layer 1 takes 3 ms. */
+static int timed_run(void *ws, const void *const *in, void *const *out)
+{
+	(void)ws, (void)in, (void)out;
+	prof_runs++;
+	if (rn_profile_hook)
+		rn_profile_hook(0, 0);
+	busy_ms(prof_runs == 3 ? 100.0 : 1.0);
+	if (rn_profile_hook)
+		rn_profile_hook(0, 1);
+	if (rn_profile_hook)
+		rn_profile_hook(1, 0);
+	busy_ms(3.0);
+	if (rn_profile_hook)
+		rn_profile_hook(1, 1);
+	return 0;
+}
+
+static const rn_layer_desc timed_layers[2] = {
+	{ "spiky", "Conv+Relu", "kernel_a", 2e6 },
+	{ "steady", "MaxPool", "kernel_b", 0.0 },
+};
+
+static void test_driver_profile_table_uses_medians(void **state)
+{
+	(void)state;
+	rn_model_desc m = fake;
+	m.run = timed_run;
+	m.n_layers = 2;
+	m.layers = timed_layers;
+	write_npy_file(path_of("x.npy"), 1, X_DICT, X, sizeof X);
+	const char *argv[] = { "double_it", "--profile", path_of("x.npy") };
+	prof_runs = 0;
+	fflush(stdout);
+	int o = dup(1);
+	int fo = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	dup2(fo, 1);
+	int rc = rn_driver_main(&m, 3, (char **)argv);
+	fflush(stdout);
+	dup2(o, 1);
+	close(o);
+	close(fo);
+	assert_int_equal(rc, 0);
+	assert_null(rn_profile_hook); /* unset again */
+	memset(out_text, 0, sizeof out_text);
+	read_file(out_path, out_text, sizeof out_text - 1);
+	assert_int_equal(prof_runs, 1 + 21); /* warm-up, then the timed runs */
+
+	char name[32], op[32], kernel[32], gf[32];
+	double ms[2], share[2];
+	const char *line = strchr(out_text, '\n');
+	assert_non_null(line);
+	assert_int_equal(strncmp(out_text, "layer", 5), 0);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(sscanf(line + 1, "%31s %31s %31s %lf %31s %lf%%", name, op, kernel,
+					&ms[i], gf, &share[i]), 6);
+		assert_string_equal(name, timed_layers[i].name);
+		assert_string_equal(op, timed_layers[i].op);
+		assert_string_equal(kernel, timed_layers[i].kernel);
+		if (timed_layers[i].flops > 0) /* 2e6 flops in ms[i] ms */
+			assert_true(fabs(atof(gf) - 2e6 / (ms[i] * 1e6)) < 0.06);
+		else
+			assert_string_equal(gf, "-");
+		line = strchr(line + 1, '\n');
+		assert_non_null(line);
+	}
+	/* the median ignores the one 100 ms run (a mean would be 5.7 ms) */
+	assert_true(ms[0] >= 1.0 && ms[0] < 3.0);
+	assert_true(ms[1] >= 3.0 && ms[1] < 6.0);
+	assert_true(fabs(share[0] + share[1] - 100.0) < 0.2);
+	assert_true(fabs(share[0] / share[1] - ms[0] / ms[1]) < 0.05);
+	double total = 0;
+	int runs = 0;
+	assert_int_equal(sscanf(line + 1, "total: %lf ms per run (median of %d)", &total, &runs), 2);
+	assert_int_equal(runs, 21);
+	assert_true(total >= 4.0 && total < 9.0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -293,6 +384,7 @@ int main(void)
 		cmocka_unit_test(test_driver_failed_run_leaves_no_output),
 		cmocka_unit_test(test_driver_usage_errors_and_help),
 		cmocka_unit_test(test_driver_bench_prints_median),
+		cmocka_unit_test(test_driver_profile_table_uses_medians),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
