@@ -167,11 +167,14 @@ static gemm_plan make_plan(const rn_conv2d_params *p, int threads)
 	g.k = gemm_k(p);
 	g.n = (int64_t)p->oh * p->ow;
 	/* A 1x1 stride-1 convolution can read B in place, each row a plane of
-	 * the input. With a long reduction over planes of a few hundred
-	 * columns, copying the chunk into contiguous rows pays for itself
-	 * (ResNet-50's 1x1 layers with 512+ input channels on 14x14 and 28x28:
-	 * 110-134 -> 127-152 GFLOP/s); on larger planes or 7x7 the copy costs
-	 * more than it saves. */
+	 * the input, or copy each chunk into contiguous rows first (one
+	 * memcpy per row). With a long reduction over planes of a few hundred
+	 * columns the copy pays for itself (ResNet-50's 1x1 layers with 512+
+	 * input channels on 14x14 and 28x28: 110-134 -> 127-152 GFLOP/s).
+	 * In the whole model it does not on larger planes (56x56 256>128 and
+	 * 256>64: 3-10% slower copied, though faster alone, with the input
+	 * in L2) nor with fewer channels (28x28 128>512: 2% slower), nor on
+	 * 7x7. */
 	g.direct = p->kh == 1 && p->kw == 1 && p->sh == 1 && p->sw == 1 && p->pt == 0 &&
 		   p->pl == 0 && p->oh == p->h && p->ow == p->w && !(g.k >= 512 && g.n >= 128);
 	/* chunks of about CHUNK_BYTES of B each, rounded to the nearest count
@@ -327,6 +330,9 @@ static void pack_b(const rn_conv2d_params *p, const float *x, int64_t j0, int64_
 			src = strip;
 			lds = wp;
 		}
+		/* stride 1 with rows as wide as the output's (a 1x1 convolution
+		 * without padding): the chunk's columns are one run per row */
+		int flat = p->sw == 1 && p->sh == 1 && lds == p->ow;
 		for (int t = 0; t < kk; t++) {
 			int64_t q = (int64_t)ci * kk + t;
 			if (q < q0 || q >= q1)
@@ -334,6 +340,11 @@ static void pack_b(const rn_conv2d_params *p, const float *x, int64_t j0, int64_
 			int ky = t / p->kw, kx = t % p->kw;
 			float *row = buf + q * ldb;
 			const float *s0 = src + (int64_t)ky * p->dh * lds + kx * p->dw;
+			if (flat) { /* output rows follow each other in the source */
+				rn_memcpy(row, s0 + ox_first, sizeof(float) * (size_t)ncols);
+				rn_memset(row + ncols, 0, sizeof(float) * (size_t)(ldb - ncols));
+				continue;
+			}
 			for (int oy = oy0; oy <= oy1; oy++) {
 				int a = oy == oy0 ? ox_first : 0, b = oy == oy1 ? ox_last + 1 : p->ow;
 				copy_strided(row, s0 + (int64_t)(oy - oy0) * p->sh * lds + (int64_t)a * p->sw,
