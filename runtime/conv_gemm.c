@@ -259,8 +259,39 @@ typedef struct {
 	int64_t shared_c0, shared_c1; /* the chunk packed for all threads, if any */
 } gemm_job;
 
+/* The packing's copies are short (an output row: 7 to 112 columns) and
+ * many; inline, without a call each, they are several times cheaper. */
+
+/* dst[t] = src[t] for t < n. */
+static RN_INLINE void copy_run(float *dst, const float *src, int n)
+{
+#if defined(RN_AVX512)
+	int t = 0;
+	for (; t + 16 <= n; t += 16)
+		_mm512_storeu_ps(dst + t, _mm512_loadu_ps(src + t));
+	if (t < n)
+		_mm512_mask_storeu_ps(dst + t, rn_mask16(n - t), _mm512_maskz_loadu_ps(rn_mask16(n - t), src + t));
+#else
+	rn_memcpy(dst, src, sizeof(float) * (size_t)n);
+#endif
+}
+
+/* dst[t] = 0 for t < n. */
+static RN_INLINE void zero_run(float *dst, int64_t n)
+{
+#if defined(RN_AVX512)
+	int64_t t = 0;
+	for (; t + 16 <= n; t += 16)
+		_mm512_storeu_ps(dst + t, _mm512_setzero_ps());
+	if (t < n)
+		_mm512_mask_storeu_ps(dst + t, rn_mask16((int)(n - t)), _mm512_setzero_ps());
+#else
+	rn_memset(dst, 0, sizeof(float) * (size_t)n);
+#endif
+}
+
 /* dst[t] = src[2 t] for t < n. */
-static void copy_stride2(float *dst, const float *src, int n)
+static RN_INLINE void copy_stride2(float *dst, const float *src, int n)
 {
 	int t = 0;
 #if defined(RN_AVX512)
@@ -283,7 +314,7 @@ static void copy_stride2(float *dst, const float *src, int n)
 static RN_INLINE void copy_strided(float *dst, const float *src, int n, int stride)
 {
 	if (stride == 1)
-		rn_memcpy(dst, src, sizeof(float) * (size_t)n);
+		copy_run(dst, src, n);
 	else if (stride == 2)
 		copy_stride2(dst, src, n);
 	else
@@ -320,12 +351,12 @@ static void pack_b(const rn_conv2d_params *p, const float *x, int64_t j0, int64_
 				float *d = strip + (int64_t)r * wp;
 				int iy = iy0 + r;
 				if (iy < 0 || iy >= p->h) {
-					rn_memset(d, 0, sizeof(float) * (size_t)wp);
+					zero_run(d, wp);
 					continue;
 				}
-				rn_memset(d, 0, sizeof(float) * (size_t)left);
-				rn_memcpy(d + left, x + ci * hw + (int64_t)iy * p->w, sizeof(float) * (size_t)mid);
-				rn_memset(d + left + mid, 0, sizeof(float) * (size_t)(wp - left - mid));
+				zero_run(d, left);
+				copy_run(d + left, x + ci * hw + (int64_t)iy * p->w, mid);
+				zero_run(d + left + mid, wp - left - mid);
 			}
 			src = strip;
 			lds = wp;
@@ -341,8 +372,8 @@ static void pack_b(const rn_conv2d_params *p, const float *x, int64_t j0, int64_
 			float *row = buf + q * ldb;
 			const float *s0 = src + (int64_t)ky * p->dh * lds + kx * p->dw;
 			if (flat) { /* output rows follow each other in the source */
-				rn_memcpy(row, s0 + ox_first, sizeof(float) * (size_t)ncols);
-				rn_memset(row + ncols, 0, sizeof(float) * (size_t)(ldb - ncols));
+				copy_run(row, s0 + ox_first, (int)ncols);
+				zero_run(row + ncols, ldb - ncols);
 				continue;
 			}
 			for (int oy = oy0; oy <= oy1; oy++) {
@@ -351,7 +382,7 @@ static void pack_b(const rn_conv2d_params *p, const float *x, int64_t j0, int64_
 					     b - a, p->sw);
 				row += b - a;
 			}
-			rn_memset(row, 0, sizeof(float) * (size_t)(ldb - ncols));
+			zero_run(row, ldb - ncols);
 		}
 	}
 }
