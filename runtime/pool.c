@@ -25,8 +25,14 @@ static void window(const pool_dims *g, int dim, int64_t o, int *lo, int *hi)
 {
 	int64_t start = o * g->s[dim] - g->pb[dim];
 	int d = g->d[dim], k = g->k[dim];
-	int64_t a = start >= 0 ? 0 : (-start + d - 1) / d;
-	int64_t b = g->in[dim] - start <= 0 ? 0 : (g->in[dim] - start - 1) / d + 1;
+	int64_t a, b;
+	if (d == 1) { /* no divisions (the row-wise MaxPool calls this per row) */
+		a = start >= 0 ? 0 : -start;
+		b = g->in[dim] - start <= 0 ? 0 : g->in[dim] - start;
+	} else {
+		a = start >= 0 ? 0 : (-start + d - 1) / d;
+		b = g->in[dim] - start <= 0 ? 0 : (g->in[dim] - start - 1) / d + 1;
+	}
 	*lo = (int)(a < k ? a : k);
 	*hi = (int)(b < k ? b : k);
 	if (*hi < *lo)
@@ -178,74 +184,125 @@ static void maxpool_edge(const pool_dims *g, const float *xr, float *yr, int fir
 	yr[o] = m;
 }
 
+#if defined(__AVX512F__) && !defined(RN_GENERIC)
+/* The lowest n lanes (none if n <= 0, all if n >= 16). */
+static inline __mmask16 low_mask(int n)
+{
+	return n <= 0 ? 0 : n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1u);
+}
+#endif
+
 /* One input row xr of a float MaxPool over 2-D planes with dilation 1,
  * scanned into the output row yr (first: the window's first row, which
  * starts the scan). Each window's taps are visited row by row in the
  * reference's order, continuing from the value so far, and only a greater
  * tap replaces it, so the value is the reference's, signed zeros and NaN
  * included. */
-static void maxpool_row(const pool_dims *g, const float *xr, float *yr, int first)
+static void maxpool_row(const pool_dims *g, const float *xr, float *yr, int first, int64_t o0,
+			int64_t o1)
 {
-	int64_t w = g->in[2], ow = g->out[2];
+	int64_t ow = g->out[2];
 	int k = g->k[2], s = g->s[2], pl = g->pb[2];
-	/* outputs [o0, o1) have their whole window inside the row */
-	int64_t o0 = pl <= 0 ? 0 : (pl + s - 1) / s;
-	int64_t o1 = w - k + pl < 0 ? 0 : (w - k + pl) / s + 1;
-	o1 = o1 < ow ? o1 : ow;
-	o0 = o0 < o1 ? o0 : o1;
 	for (int64_t o = 0; o < o0; o++)
 		maxpool_edge(g, xr, yr, first, o);
 	const float *b = xr + o0 * s - pl;
 	int64_t n = o1 - o0;
 	float *d = yr + o0;
-	if (k == 3 && s == 2) { /* the ResNet stem's pool */
-		int64_t i = 0;
-#if defined(__AVX512F__) && !defined(RN_GENERIC)
-		/* 16 outputs read b[2i .. 2i + 32]: even, odd and the
-		 * next even taps gathered from two pairs of loads */
-		const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16,
-						     18, 20, 22, 24, 26, 28, 30);
-		const __m512i od = _mm512_add_epi32(ev, _mm512_set1_epi32(1));
-		for (; i + 16 <= n; i += 16) {
-			const float *t = b + 2 * i;
-			__m512 lo = _mm512_loadu_ps(t), hi = _mm512_loadu_ps(t + 16);
-			__m512 lo2 = _mm512_loadu_ps(t + 2);
-			__m512 hi2 = _mm512_maskz_loadu_ps(0x7fff, t + 18);
-			__m512 t0 = _mm512_permutex2var_ps(lo, ev, hi);
-			__m512 t1 = _mm512_permutex2var_ps(lo, od, hi);
-			__m512 t2 = _mm512_permutex2var_ps(lo2, ev, hi2);
-			__m512 m = first ? t0 : _mm512_loadu_ps(d + i);
-			/* m = tap > m ? tap : m, tap by tap */
-			m = _mm512_mask_mov_ps(m, _mm512_cmp_ps_mask(t0, m, _CMP_GT_OQ), t0);
-			m = _mm512_mask_mov_ps(m, _mm512_cmp_ps_mask(t1, m, _CMP_GT_OQ), t1);
-			m = _mm512_mask_mov_ps(m, _mm512_cmp_ps_mask(t2, m, _CMP_GT_OQ), t2);
-			_mm512_storeu_ps(d + i, m);
-		}
-#endif
-		for (; i < n; i++) {
-			float m = first ? b[2 * i] : d[i];
-			m = b[2 * i] > m ? b[2 * i] : m;
-			m = b[2 * i + 1] > m ? b[2 * i + 1] : m;
-			m = b[2 * i + 2] > m ? b[2 * i + 2] : m;
-			d[i] = m;
-		}
-	} else {
-		for (int64_t i = 0; i < n; i++) {
-			const float *t = b + i * s;
-			float m = first ? t[0] : d[i];
-			for (int j = 0; j < k; j++)
-				m = t[j] > m ? t[j] : m;
-			d[i] = m;
-		}
+	for (int64_t i = 0; i < n; i++) {
+		const float *t = b + i * s;
+		float m = first ? t[0] : d[i];
+		for (int j = 0; j < k; j++)
+			m = t[j] > m ? t[j] : m;
+		d[i] = m;
 	}
 	for (int64_t o = o1; o < ow; o++)
 		maxpool_edge(g, xr, yr, first, o);
+}
+
+/* Output o of maxpool_3x3s2_row whose window reaches past the row's ends:
+ * maxpool_edge over its rows, the window clipped once. */
+static void maxpool_3x3s2_edge(const pool_dims *g, const float *const xr[3], int nr, float *yr,
+			       int64_t o)
+{
+	int lo, hi;
+	window(g, 2, o, &lo, &hi);
+	if (lo >= hi) {
+		yr[o] = 0.0f;
+		return;
+	}
+	int64_t start = o * 2 - g->pb[2];
+	float m = xr[0][start + lo];
+	for (int r = 0; r < nr; r++)
+		for (int j = lo; j < hi; j++)
+			m = xr[r][start + j] > m ? xr[r][start + j] : m;
+	yr[o] = m;
+}
+
+/* The ResNet stem's pool, 3x3 stride 2, for an output row whose window
+ * has rows (nr of them, 1 to 3) xr[0..nr): the interior outputs take all
+ * of their taps in one pass, in the reference's order (row by row, left
+ * to right; only a greater tap replaces the value so far), the edges as in
+ * maxpool_row. */
+static void maxpool_3x3s2_row(const pool_dims *g, const float *const xr[3], int nr, float *yr,
+			      int64_t o0, int64_t o1)
+{
+	int64_t ow = g->out[2], n = o1 - o0;
+	int pl = g->pb[2];
+	for (int64_t o = 0; o < o0; o++)
+		maxpool_3x3s2_edge(g, xr, nr, yr, o);
+	float *d = yr + o0;
+	int64_t i = 0;
+#if defined(__AVX512F__) && !defined(RN_GENERIC)
+	/* 16 outputs read b[2i .. 2i + 32] of each row: even, odd and the next
+	 * even taps gathered from two pairs of loads; the last 1-15 outputs
+	 * with masked loads reading no further than b[2n] */
+	const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
+					     28, 30);
+	const __m512i od = _mm512_add_epi32(ev, _mm512_set1_epi32(1));
+	for (; i < n; i += 16) {
+		int rem = n - i < 16 ? (int)(n - i) : 16, need = 2 * rem + 1;
+		__m512 m = _mm512_setzero_ps();
+		for (int r = 0; r < nr; r++) {
+			const float *t = xr[r] + o0 * 2 - pl + 2 * i;
+			__m512 lo = _mm512_maskz_loadu_ps(low_mask(need), t);
+			__m512 hi = _mm512_maskz_loadu_ps(low_mask(need - 16), t + 16);
+			__m512 lo2 = _mm512_maskz_loadu_ps(low_mask(need - 2), t + 2);
+			__m512 hi2 = _mm512_maskz_loadu_ps(low_mask(need - 18), t + 18);
+			__m512 t0 = _mm512_permutex2var_ps(lo, ev, hi);
+			/* m = tap > m ? tap : m: vmaxps returns its second operand
+			 * unless the first is greater (NaN, equal zeros) */
+			m = r == 0 ? t0 : _mm512_max_ps(t0, m);
+			m = _mm512_max_ps(_mm512_permutex2var_ps(lo, od, hi), m);
+			m = _mm512_max_ps(_mm512_permutex2var_ps(lo2, ev, hi2), m);
+		}
+		_mm512_mask_storeu_ps(d + i, low_mask(rem), m);
+	}
+#endif
+	for (; i < n; i++) {
+		float m = 0.0f;
+		for (int r = 0; r < nr; r++) {
+			const float *t = xr[r] + o0 * 2 - pl + 2 * i;
+			m = r == 0 || t[0] > m ? t[0] : m;
+			m = t[1] > m ? t[1] : m;
+			m = t[2] > m ? t[2] : m;
+		}
+		d[i] = m;
+	}
+	for (int64_t o = o1; o < ow; o++)
+		maxpool_3x3s2_edge(g, xr, nr, yr, o);
 }
 
 /* Float MaxPool over 2-D planes [c0, c1), dilation 1, no indices. */
 static void maxpool2d(const pool_dims *g, const float *x, float *y, int64_t c0, int64_t c1)
 {
 	int64_t hw = g->in[1] * g->in[2], ohw = g->out[1] * g->out[2];
+	int64_t w = g->in[2], ow = g->out[2];
+	int k = g->k[2], s = g->s[2], pl = g->pb[2];
+	/* outputs [o0, o1) of a row have their whole window inside it */
+	int64_t o0 = pl <= 0 ? 0 : (pl + s - 1) / s;
+	int64_t o1 = w - k + pl < 0 ? 0 : (w - k + pl) / s + 1;
+	o1 = o1 < ow ? o1 : ow;
+	o0 = o0 < o1 ? o0 : o1;
 	for (int64_t c = c0; c < c1; c++) {
 		const float *xc = x + c * hw;
 		for (int64_t o = 0; o < g->out[1]; o++) {
@@ -254,8 +311,16 @@ static void maxpool2d(const pool_dims *g, const float *x, float *y, int64_t c0, 
 			window(g, 1, o, &lo, &hi);
 			if (lo >= hi)
 				rn_memset(yr, 0, sizeof(float) * (size_t)g->out[2]);
+			if (k == 3 && s == 2 && g->k[1] == 3 && lo < hi) {
+				const float *xr[3];
+				for (int t = lo; t < hi; t++)
+					xr[t - lo] = xc + (o * g->s[1] - g->pb[1] + t) * g->in[2];
+				maxpool_3x3s2_row(g, xr, hi - lo, yr, o0, o1);
+				continue;
+			}
 			for (int t = lo; t < hi; t++)
-				maxpool_row(g, xc + (o * g->s[1] - g->pb[1] + t) * g->in[2], yr, t == lo);
+				maxpool_row(g, xc + (o * g->s[1] - g->pb[1] + t) * g->in[2], yr, t == lo, o0,
+					    o1);
 		}
 	}
 }
