@@ -107,6 +107,14 @@ static RN_NOINLINE void rn_f32_gemm_8x49__avx512(int64_t k, const float *a, cons
 #define GEMM_X1 0
 #endif
 
+/* rn_f32_gemm_ofs_<tile>__<isa>: B's rows at b + offs[q] (phase mode) */
+static RN_NOINLINE void RN_UKERNEL(gemm_ofs, GEMM_TILE)(int64_t k, const float *a, const float *b,
+							  const int64_t *offs, const float *pf,
+							  const rn_tile_out *o)
+{
+	rn_gemm_panel_tile_ofs(RN_GEMM_R, RN_GEMM_NV, k, a, b, offs, pf, o);
+}
+
 /* Columns that do not fill a sliver: the broadcast kernel, columns as
  * rows (up to TAIL_R at a time) times one panel's 16 channels in vectors,
  * so a 7x7 output's 49th column costs one column, not a sliver. With few
@@ -216,6 +224,17 @@ typedef struct {
 	int64_t k, n;      /* reduction length, output positions */
 	int nr;            /* columns per sliver: NR, or NR + 1 (the 8 x 49 kernel) */
 	int64_t chunk;     /* columns per chunk, a multiple of COL_UNIT or of nr */
+	/* Phase mode (stride s >= 2, not 1x1): the input is split once into its
+	 * s x s phase planes, plane (py, px)[r][c] = padded input [r s + py]
+	 * [c s + px], rows wp wide. Output (oy, ox) then reads tap (ky, kx) at
+	 * [oy + ky / s][ox + kx / s] of plane (ky % s, kx % s): with the
+	 * output's rows wp wide too (columns ow.. wp are computed and
+	 * dropped), each im2col row is a plane read in place from an offset,
+	 * so nothing is packed per chunk (the stem's im2col took 0.3-0.5 of
+	 * its 2 ms). */
+	int phase, s, wp, hp;
+	int64_t plane;     /* floats per phase plane */
+	int64_t ncols;     /* columns the kernels run: n, or oh * wp rounded up to COL_UNIT */
 	int panels;
 	int parts;         /* tasks: at least one per thread */
 	int split_cols;    /* parts split the columns, else the panels */
@@ -239,20 +258,43 @@ static gemm_plan make_plan(const rn_conv2d_params *p, int threads)
 		   p->pl == 0 && p->oh == p->h && p->ow == p->w && !(g.k >= 512 && g.n >= 128);
 	/* chunks of about CHUNK_BYTES of B each, rounded to the nearest count
 	 * (a 7x7 output is one chunk, not 48 columns and then 1) */
+	g.phase = 0;
+	g.ncols = g.n;
+	if (p->sh == p->sw && p->sh >= 2 && p->dh == 1 && p->dw == 1 && (p->kh > 1 || p->kw > 1)) {
+		int s = p->sh;
+		/* (in COL_UNITs, not slivers: the generated code's ISA may not be
+		 * the compiler's, and both must size the scratch alike) */
+		int64_t wp = p->ow + (p->kw - 1) / s, cols = rn_round_up(p->oh * wp, COL_UNIT);
+		/* when the dropped columns and the last sliver's padding are at
+		 * most a tenth of the work (ResNet's stem 3%, 56x56 -> 28x28 4%;
+		 * not 14x14 outputs: 22%) */
+		if ((cols - g.n) * 10 <= g.n) {
+			g.phase = 1;
+			g.s = s;
+			g.wp = (int)wp;
+			g.hp = p->oh + (p->kh - 1) / s;
+			/* a row of slack: the dropped columns read past the last row */
+			g.plane = rn_round_up((int64_t)(g.hp + 1) * wp + COL_UNIT, 16);
+			g.ncols = cols;
+			g.direct = 0;
+		}
+	}
 	/* Slivers of 49 where they tile the output and 48 do not, on B read
 	 * in place or one sliver wide (7x7): 3-13% faster than slivers of 48
 	 * and a tail (ResNet-50's layers, one thread). Packed chunks of
 	 * several slivers of 49 would have their loads straddle cache lines:
-	 * 4-17% slower. */
-	g.nr = GEMM_X1 && g.n % NR != 0 && g.n % (NR + 1) == 0 && (g.direct || g.n == NR + 1)
+	 * 4-17% slower. (The scratch they need is no more than with slivers
+	 * of 48, which the compiler, built for another ISA maybe, sizes.) */
+	g.nr = GEMM_X1 && !g.phase && g.n % NR != 0 && g.n % (NR + 1) == 0 &&
+		       (g.direct || g.n == NR + 1)
 		       ? NR + 1
 		       : NR;
 	int unit = g.nr == NR ? COL_UNIT : g.nr;
 	int64_t raw = (int64_t)(CHUNK_BYTES / sizeof(float)) / g.k;
 	raw = raw < unit ? unit : raw;
-	int64_t nchunks = (g.n + raw / 2) / raw;
+	int64_t nchunks = (g.ncols + raw / 2) / raw;
 	nchunks = nchunks < 1 ? 1 : nchunks;
-	g.chunk = rn_round_up((g.n + nchunks - 1) / nchunks, unit);
+	g.chunk = rn_round_up((g.ncols + nchunks - 1) / nchunks, unit);
 	g.panels = (int)(rn_round_up(p->m, RN_PANEL) / RN_PANEL);
 	/* One part per thread. Finer parts would let the others take over the
 	 * share of a thread that is late (descheduled on a busy machine), but
@@ -265,7 +307,7 @@ static gemm_plan make_plan(const rn_conv2d_params *p, int threads)
 	g.split_cols = 1;
 	if (threads > 1) {
 		/* load imbalance of either split: the busiest part over the average */
-		int64_t units = (g.n + g.nr - 1) / g.nr;
+		int64_t units = (g.ncols + g.nr - 1) / g.nr;
 		double ic = (double)((units + threads - 1) / threads) * threads / (double)units;
 		double ip = (double)((g.panels + threads - 1) / threads) * threads / g.panels;
 		/* Splitting the panels also splits the weight traffic (small outputs,
@@ -310,9 +352,17 @@ static size_t slices_bytes(const gemm_plan *g, int threads)
 	return (size_t)(shared_chunk(g, threads) ? 1 : threads) * slice_bytes(g);
 }
 
+/* Phase mode's scratch: the planes, then the k row offsets. */
+static size_t planes_bytes(const rn_conv2d_params *p, const gemm_plan *g)
+{
+	return rn_scratch_align((size_t)((int64_t)p->c * g->s * g->s * g->plane) * sizeof(float));
+}
+
 size_t rn_conv_gemm_scratch_size(const rn_conv2d_params *p, int threads)
 {
 	gemm_plan g = make_plan(p, threads);
+	if (g.phase)
+		return planes_bytes(p, &g) + rn_scratch_align((size_t)g.k * sizeof(int64_t));
 	return slices_bytes(&g, threads) + (size_t)threads * strip_bytes(p, &g);
 }
 
@@ -326,6 +376,8 @@ typedef struct {
 	float *strips;   /* one per thread */
 	size_t strip;    /* floats in each */
 	int64_t shared_c0, shared_c1; /* the chunk packed for all threads, if any */
+	float *planes;   /* phase mode */
+	int64_t *offs;
 } gemm_job;
 
 /* The packing's copies are short (an output row: 7 to 112 columns) and
@@ -589,6 +641,169 @@ static void pack_task(void *ctx, int64_t t, int thread)
 	       k * (t + 1) / n, J->strips + (size_t)thread * J->strip);
 }
 
+/* Phase mode, step 1, task t: the phase planes (py, all px) of input
+ * channel t / s. */
+static void phase_build_task(void *ctx, int64_t t, int thread)
+{
+	const gemm_job *J = ctx;
+	const rn_conv2d_params *p = J->p;
+	const gemm_plan *g = &J->g;
+	int s = g->s, ci = (int)(t / s), py = (int)(t % s);
+	const float *xc = J->x + (int64_t)ci * p->h * p->w;
+	(void)thread;
+	for (int px = 0; px < s; px++) {
+		float *pl = J->planes + (((int64_t)ci * s + py) * s + px) * g->plane;
+		/* columns c with 0 <= c s + px - pl < w */
+		int c0 = p->pl - px > 0 ? (p->pl - px + s - 1) / s : 0;
+		int c1 = p->w + p->pl - px > 0 ? (p->w + p->pl - px + s - 1) / s : 0;
+		c0 = c0 < g->wp ? c0 : g->wp;
+		c1 = c1 < g->wp ? c1 : g->wp;
+		c1 = c1 > c0 ? c1 : c0;
+		for (int r = 0; r <= g->hp; r++) {
+			float *d = pl + (int64_t)r * g->wp;
+			int iy = r * s + py - p->pt;
+			if (iy < 0 || iy >= p->h || r == g->hp) {
+				zero_run(d, g->wp);
+				continue;
+			}
+			zero_run(d, c0);
+			copy_strided(d + c0, xc + (int64_t)iy * p->w + (int64_t)c0 * s + px - p->pl,
+				     c1 - c0, s);
+			zero_run(d + c1, g->wp - c1);
+		}
+		zero_run(pl + (int64_t)(g->hp + 1) * g->wp, g->plane - (int64_t)(g->hp + 1) * g->wp);
+	}
+}
+
+/* Phase mode: a computed tile (rows x NR, columns j.. of the wp-wide
+ * output rows) to y, the dropped columns left out. */
+static void phase_store(const gemm_job *J, float tile[RN_GEMM_R][NR], int rows, int64_t m0,
+			int64_t j)
+{
+	const rn_conv2d_params *p = J->p;
+	int64_t n = J->g.n;
+	for (int t = 0; t < NR;) {
+		int64_t jj = j + t;
+		int oy = (int)(jj / J->g.wp), ox = (int)(jj % J->g.wp);
+		int run = J->g.wp - ox < NR - t ? J->g.wp - ox : NR - t;
+		if (oy < p->oh && ox < p->ow) {
+			int cnt = p->ow - ox < run ? p->ow - ox : run;
+			int64_t at = (int64_t)oy * p->ow + ox;
+			for (int i = 0; i < rows; i++) {
+				float *yr = J->y + (m0 + i) * n + at;
+				if (!J->res) {
+					copy_run(yr, tile[i] + t, cnt);
+					continue;
+				}
+				const float *rr = J->res + (m0 + i) * n + at;
+				if (!rn_act_in_vector(p->act)) {
+					for (int e = 0; e < cnt; e++)
+						yr[e] = rn_act_f32(p->act, p->alpha, p->beta,
+								   tile[i][t + e] + rr[e]);
+					continue;
+				}
+				for (int e = 0; e < cnt; e += RN_VL) {
+					int ne = cnt - e < RN_VL ? cnt - e : RN_VL;
+					rn_vf_store_out(yr + e, rr + e, rn_vf_load_n(tile[i] + t + e, ne),
+							rn_vf_zero(), ne, p->act, p->alpha, p->beta);
+				}
+			}
+		}
+		t += run;
+	}
+}
+
+/* Phase mode: panels [p0, p1) against columns [j0, j1) of the wp-wide rows.
+ * Each tile goes to y one kernel call late: read right after the
+ * kernel's vector stores, at other alignments, its loads would wait for
+ * store forwarding to fail (the stem ran 1.5x slower). */
+static void phase_block(const gemm_job *J, int p0, int p1, int64_t j0, int64_t j1)
+{
+	const rn_conv2d_params *p = J->p;
+	const gemm_plan *g = &J->g;
+	int64_t k = g->k;
+	_Alignas(64) float tile[2][RN_GEMM_R][NR];
+	int cur = 0, pend = 0, pend_rows = 0;
+	int64_t pend_m0 = 0, pend_j = 0;
+	for (int64_t c0 = j0; c0 < j1; c0 += g->chunk) {
+		int64_t c1 = j1 - c0 < g->chunk ? j1 : c0 + g->chunk;
+		for (int pn = p0; pn < p1; pn++) {
+			const float *a = J->a + (int64_t)pn * k * RN_PANEL;
+			for (int64_t j = c0; j < c1; j += NR) {
+				for (int r = 0; r < RN_PANEL; r += RN_GEMM_R) {
+					int64_t m0 = (int64_t)pn * RN_PANEL + r;
+					if (m0 >= p->m)
+						break;
+					int rows = (int)(p->m - m0 < RN_GEMM_R ? p->m - m0 : RN_GEMM_R);
+					/* with a residual, bias here, the rest in phase_store */
+					rn_tile_out o = {
+						.bias = J->bias + m0,
+						.y = tile[cur][0],
+						.ldy = NR,
+						.rows = rows,
+						.cols = NR,
+						.act = J->res ? RN_ACT_NONE : p->act,
+						.alpha = p->alpha,
+						.beta = p->beta,
+					};
+					const float *pf = j + NR >= c1 && pn + 1 < p1 ? a + k * RN_PANEL : a;
+					RN_UKERNEL(gemm_ofs, GEMM_TILE)(k, a + r, J->planes + j, J->offs, pf,
+									&o);
+					if (pend)
+						phase_store(J, tile[cur ^ 1], pend_rows, pend_m0, pend_j);
+					pend = 1;
+					pend_rows = rows;
+					pend_m0 = m0;
+					pend_j = j;
+					cur ^= 1;
+				}
+			}
+		}
+	}
+	if (pend)
+		phase_store(J, tile[cur ^ 1], pend_rows, pend_m0, pend_j);
+}
+
+static void phase_task(void *ctx, int64_t t, int thread)
+{
+	const gemm_job *J = ctx;
+	const gemm_plan *g = &J->g;
+	(void)thread;
+	if (g->split_cols) {
+		int64_t units = g->ncols / NR;
+		int64_t u0 = units * t / g->parts, u1 = units * (t + 1) / g->parts;
+		if (u0 < u1)
+			phase_block(J, 0, g->panels, u0 * NR, u1 * NR);
+	} else {
+		int p0 = (int)((int64_t)g->panels * t / g->parts);
+		int p1 = (int)((int64_t)g->panels * (t + 1) / g->parts);
+		if (p0 < p1)
+			phase_block(J, p0, p1, 0, g->ncols);
+	}
+}
+
+static void phase_run(gemm_job *J, const float *x, const float *residual, float *y,
+		      rn_threadpool *tp)
+{
+	const rn_conv2d_params *p = J->p;
+	const gemm_plan *g = &J->g;
+	int s = g->s;
+	for (int ci = 0; ci < p->c; ci++)
+		for (int ky = 0; ky < p->kh; ky++)
+			for (int kx = 0; kx < p->kw; kx++)
+				J->offs[((int64_t)ci * p->kh + ky) * p->kw + kx] =
+					(((int64_t)ci * s + ky % s) * s + kx % s) * g->plane +
+					(int64_t)(ky / s) * g->wp + kx / s;
+	int64_t hw = (int64_t)p->h * p->w, ohw = g->n;
+	for (int i = 0; i < p->n; i++) {
+		J->x = x + (int64_t)i * p->c * hw;
+		J->y = y + (int64_t)i * p->m * ohw;
+		J->res = residual ? residual + (int64_t)i * p->m * ohw : NULL;
+		rn_parallel_for(tp, (int64_t)p->c * s, phase_build_task, J);
+		rn_parallel_for(tp, g->parts, phase_task, J);
+	}
+}
+
 void rn_conv_gemm_run(const rn_conv2d_params *p, const float *x, const float *packed,
 		      const float *residual, float *y, void *scratch, rn_threadpool *tp)
 {
@@ -596,6 +811,12 @@ void rn_conv_gemm_run(const rn_conv2d_params *p, const float *x, const float *pa
 	gemm_job J = { .p = p, .g = make_plan(p, threads), .a = packed, .scratch = scratch };
 	int64_t m16 = rn_round_up(p->m, RN_PANEL);
 	J.bias = packed + m16 * J.g.k;
+	if (J.g.phase) {
+		J.planes = scratch;
+		J.offs = (int64_t *)((char *)scratch + planes_bytes(p, &J.g));
+		phase_run(&J, x, residual, y, tp);
+		return;
+	}
 	J.slice = slice_bytes(&J.g);
 	J.scratch = J.slice ? scratch : NULL;
 	J.strip = strip_bytes(p, &J.g) / sizeof(float);

@@ -248,6 +248,29 @@ static RN_INLINE void rn_vf_store_out(float *y, const float *res, rn_vf v, rn_vf
 #endif
 #define RN_MAXR 16
 #define RN_MAXV 16
+/* The panel kernel's epilogue: acc[i][v] (i < o->rows) + bias, residual,
+ * activation into o's rows. */
+static RN_INLINE void rn_panel_store(const int R, const int NV, rn_vf acc[RN_MAXR][RN_MAXV],
+				     const rn_tile_out *o)
+{
+	int vec = rn_act_in_vector(o->act);
+	int act = vec ? o->act : RN_ACT_NONE;
+	RN_UNROLL_ALL
+	for (int i = 0; i < R; i++) {
+		if (i >= o->rows)
+			break;
+		float *y = o->y + i * o->ldy;
+		const float *res = o->res ? o->res + i * o->ldr : NULL;
+		rn_vf bias = rn_vf_set1(o->bias[i]);
+		RN_UNROLL_ALL
+		for (int v = 0; v < NV; v++)
+			rn_vf_store_out(y + v * RN_VL, res ? res + v * RN_VL : NULL, acc[i][v], bias,
+					o->cols - v * RN_VL, act, o->alpha, o->beta);
+		if (!vec)
+			rn_unary_f32(o->act, o->alpha, o->beta, (size_t)o->cols, y, y);
+	}
+}
+
 static RN_INLINE void rn_gemm_panel_tile(const int R, const int NV, int64_t k, const float *a,
 					 const float *b, int64_t ldb, const float *pf,
 					 const rn_tile_out *o)
@@ -276,22 +299,40 @@ static RN_INLINE void rn_gemm_panel_tile(const int R, const int NV, int64_t k, c
 		a += RN_PANEL;
 		b += ldb;
 	}
-	int vec = rn_act_in_vector(o->act);
-	int act = vec ? o->act : RN_ACT_NONE;
+	rn_panel_store(R, NV, acc, o);
+}
+
+/* The panel kernel with B's rows at b + offs[q] (an implicit im2col
+ * matrix: rows of a convolution's input read where they lie). */
+static RN_INLINE void rn_gemm_panel_tile_ofs(const int R, const int NV, int64_t k, const float *a,
+					     const float *b, const int64_t *offs, const float *pf,
+					     const rn_tile_out *o)
+{
+	rn_vf acc[RN_MAXR][RN_MAXV];
 	RN_UNROLL_ALL
 	for (int i = 0; i < R; i++) {
-		if (i >= o->rows)
-			break;
-		float *y = o->y + i * o->ldy;
-		const float *res = o->res ? o->res + i * o->ldr : NULL;
-		rn_vf bias = rn_vf_set1(o->bias[i]);
 		RN_UNROLL_ALL
 		for (int v = 0; v < NV; v++)
-			rn_vf_store_out(y + v * RN_VL, res ? res + v * RN_VL : NULL, acc[i][v], bias,
-					o->cols - v * RN_VL, act, o->alpha, o->beta);
-		if (!vec)
-			rn_unary_f32(o->act, o->alpha, o->beta, (size_t)o->cols, y, y);
+			acc[i][v] = rn_vf_zero();
 	}
+	for (int64_t q = 0; q < k; q++) {
+		rn_vf bv[RN_MAXV];
+		const float *bq = b + offs[q];
+		RN_PREFETCH(pf);
+		pf += RN_PANEL;
+		RN_UNROLL_ALL
+		for (int v = 0; v < NV; v++)
+			bv[v] = rn_vf_load(bq + v * RN_VL);
+		RN_UNROLL_ALL
+		for (int i = 0; i < R; i++) {
+			rn_vf av = rn_vf_set1(a[i]);
+			RN_UNROLL_ALL
+			for (int v = 0; v < NV; v++)
+				acc[i][v] = rn_vf_fma(av, bv[v], acc[i][v]);
+		}
+		a += RN_PANEL;
+	}
+	rn_panel_store(R, NV, acc, o);
 }
 
 /* The broadcast kernel: c[i][v * RN_VL ...] = sum over q < k of
