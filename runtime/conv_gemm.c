@@ -267,8 +267,10 @@ static gemm_plan make_plan(const rn_conv2d_params *p, int threads)
 		int64_t wp = p->ow + (p->kw - 1) / s, cols = rn_round_up(p->oh * wp, COL_UNIT);
 		/* when the dropped columns and the last sliver's padding are at
 		 * most a tenth of the work (ResNet's stem 3%, 56x56 -> 28x28 4%;
-		 * not 14x14 outputs: 22%) */
-		if ((cols - g.n) * 10 <= g.n) {
+		 * not 14x14 outputs: 22%) and a sliver's rows mostly stay in L1
+		 * (its loads straddle cache lines: ResNet-50's 3x3/2 128>128,
+		 * k = 1152, ran no faster in the whole model) */
+		if ((cols - g.n) * 10 <= g.n && g.k <= 640) {
 			g.phase = 1;
 			g.s = s;
 			g.wp = (int)wp;
@@ -279,13 +281,14 @@ static gemm_plan make_plan(const rn_conv2d_params *p, int threads)
 			g.direct = 0;
 		}
 	}
-	/* Slivers of 49 where they tile the output and 48 do not, on B read
-	 * in place or one sliver wide (7x7): 3-13% faster than slivers of 48
-	 * and a tail (ResNet-50's layers, one thread). Packed chunks of
-	 * several slivers of 49 would have their loads straddle cache lines:
-	 * 4-17% slower. (The scratch they need is no more than with slivers
+	/* Slivers of 49 where they tile the output and 48 do not, on 14x14 or
+	 * 7x7 B read in place or one sliver wide: 3-11% faster than slivers of
+	 * 48 and a tail (ResNet-50's layers, one thread). Their loads straddle
+	 * cache lines: packed chunks of several slivers ran 4-17% slower, and
+	 * 56x56 and 28x28 inputs, read from L3 in the whole model, 5-15%
+	 * slower (though faster alone, from L2). (The scratch they need is no more than with slivers
 	 * of 48, which the compiler, built for another ISA maybe, sizes.) */
-	g.nr = GEMM_X1 && !g.phase && g.n % NR != 0 && g.n % (NR + 1) == 0 &&
+	g.nr = GEMM_X1 && !g.phase && g.n % NR != 0 && g.n % (NR + 1) == 0 && g.n <= 196 &&
 		       (g.direct || g.n == NR + 1)
 		       ? NR + 1
 		       : NR;
