@@ -3,13 +3,17 @@
  *   Y[m][oy * ow + ox] = W[m][K] * B[K][oy * ow + ox],  K = c * kh * kw,
  * B being the im2col matrix of the input. Weights come packed in panels of
  * 16 output channels ([K][16] each, bias after them). B is consumed in
- * slivers of RN_GEMM_NR columns: a 1x1, stride-1, unpadded convolution
- * reads them straight from the input (B is the input); any other
- * convolution packs the im2col matrix of a chunk of columns into scratch
- * (never the whole im2col matrix). The panel kernel computes a (channels x
- * positions) tile and stores it into the NCHW output through the fused
- * epilogue; columns that do not fill a sliver go through the broadcast
- * kernel instead.
+ * slivers of RN_GEMM_NR columns, in one of three ways:
+ *   in place: a 1x1, stride-1, unpadded convolution reads B's rows straight
+ *     from the input planes (or copies chunks of them, see make_plan);
+ *   phase mode: a strided one reads them from its input's phase planes,
+ *     each im2col row a plane at an offset (see gemm_plan);
+ *   packed: any other packs the im2col matrix of a chunk of columns into
+ *     scratch (never the whole im2col matrix).
+ * The panel kernel computes a (channels x positions) tile and stores it
+ * into the NCHW output through the fused epilogue; columns that do not
+ * fill a sliver go through the broadcast kernel instead, except on 14x14
+ * and 7x7 outputs, which an 8 x 49 AVX-512 kernel tiles exactly.
  *
  * Threads: the columns are split into equal ranges, or the panels when
  * that balances better (small outputs such as 7x7 with many channels); then
