@@ -63,7 +63,7 @@ static RN_NOINLINE void RN_UKERNEL(gemm, GEMM_TILE)(int64_t k, const float *a, c
 static RN_NOINLINE void rn_f32_gemm_8x49__avx512(int64_t k, const float *a, const float *b,
 						 int64_t ldb, const float *pf, const rn_tile_out *o)
 {
-	__m512 acc[8][3];
+	rn_vf acc[RN_MAXR][RN_MAXV];
 	__m256 ext = _mm256_setzero_ps();
 	RN_UNROLL_ALL
 	for (int i = 0; i < 8; i++)
@@ -86,25 +86,13 @@ static RN_NOINLINE void rn_f32_gemm_8x49__avx512(int64_t k, const float *a, cons
 		a += RN_PANEL;
 		b += ldb;
 	}
-	int vec = rn_act_in_vector(o->act);
-	int act = vec ? o->act : RN_ACT_NONE;
+	rn_panel_store(8, 3, acc, o); /* o->cols is 48 */
 	float e[8];
 	_mm256_storeu_ps(e, ext);
-	RN_UNROLL_ALL
-	for (int i = 0; i < 8; i++) {
-		if (i >= o->rows)
-			break;
-		float *y = o->y + i * o->ldy;
+	for (int i = 0; i < o->rows; i++) {
 		const float *res = o->res ? o->res + i * o->ldr : NULL;
-		rn_vf bias = rn_vf_set1(o->bias[i]);
-		RN_UNROLL_ALL
-		for (int v = 0; v < 3; v++)
-			rn_vf_store_out(y + v * 16, res ? res + v * 16 : NULL, acc[i][v], bias, 16, act,
-					o->alpha, o->beta);
-		if (!vec)
-			rn_unary_f32(o->act, o->alpha, o->beta, 48, y, y);
 		float x = e[i] + o->bias[i] + (res ? res[48] : 0.0f);
-		y[48] = rn_act_f32(o->act, o->alpha, o->beta, x);
+		o->y[i * o->ldy + 48] = rn_act_f32(o->act, o->alpha, o->beta, x);
 	}
 }
 #else
@@ -116,7 +104,7 @@ static RN_NOINLINE void RN_UKERNEL(gemm_ofs, GEMM_TILE)(int64_t k, const float *
 							  const int64_t *offs, const float *pf,
 							  const rn_tile_out *o)
 {
-	rn_gemm_panel_tile_ofs(RN_GEMM_R, RN_GEMM_NV, k, a, b, offs, pf, o);
+	rn_gemm_panel_tile_rows(RN_GEMM_R, RN_GEMM_NV, 1, k, a, b, 0, offs, pf, o);
 }
 
 /* Columns that do not fill a sliver: the broadcast kernel, columns as

@@ -271,9 +271,13 @@ static RN_INLINE void rn_panel_store(const int R, const int NV, rn_vf acc[RN_MAX
 	}
 }
 
-static RN_INLINE void rn_gemm_panel_tile(const int R, const int NV, int64_t k, const float *a,
-					 const float *b, int64_t ldb, const float *pf,
-					 const rn_tile_out *o)
+/* The panel kernel's loop, B's row q at b + q * ldb, or (OFS) at b +
+ * offs[q]: an implicit im2col matrix, rows of a convolution's input read
+ * where they lie. */
+static RN_INLINE void rn_gemm_panel_tile_rows(const int R, const int NV, const int OFS, int64_t k,
+					      const float *a, const float *b, int64_t ldb,
+					      const int64_t *offs, const float *pf,
+					      const rn_tile_out *o)
 {
 	rn_vf acc[RN_MAXR][RN_MAXV];
 	RN_UNROLL_ALL
@@ -284,40 +288,7 @@ static RN_INLINE void rn_gemm_panel_tile(const int R, const int NV, int64_t k, c
 	}
 	for (int64_t q = 0; q < k; q++) {
 		rn_vf bv[RN_MAXV];
-		RN_PREFETCH(pf);
-		pf += RN_PANEL;
-		RN_UNROLL_ALL
-		for (int v = 0; v < NV; v++)
-			bv[v] = rn_vf_load(b + v * RN_VL);
-		RN_UNROLL_ALL
-		for (int i = 0; i < R; i++) {
-			rn_vf av = rn_vf_set1(a[i]);
-			RN_UNROLL_ALL
-			for (int v = 0; v < NV; v++)
-				acc[i][v] = rn_vf_fma(av, bv[v], acc[i][v]);
-		}
-		a += RN_PANEL;
-		b += ldb;
-	}
-	rn_panel_store(R, NV, acc, o);
-}
-
-/* The panel kernel with B's rows at b + offs[q] (an implicit im2col
- * matrix: rows of a convolution's input read where they lie). */
-static RN_INLINE void rn_gemm_panel_tile_ofs(const int R, const int NV, int64_t k, const float *a,
-					     const float *b, const int64_t *offs, const float *pf,
-					     const rn_tile_out *o)
-{
-	rn_vf acc[RN_MAXR][RN_MAXV];
-	RN_UNROLL_ALL
-	for (int i = 0; i < R; i++) {
-		RN_UNROLL_ALL
-		for (int v = 0; v < NV; v++)
-			acc[i][v] = rn_vf_zero();
-	}
-	for (int64_t q = 0; q < k; q++) {
-		rn_vf bv[RN_MAXV];
-		const float *bq = b + offs[q];
+		const float *bq = OFS ? b + offs[q] : b + q * ldb;
 		RN_PREFETCH(pf);
 		pf += RN_PANEL;
 		RN_UNROLL_ALL
@@ -333,6 +304,13 @@ static RN_INLINE void rn_gemm_panel_tile_ofs(const int R, const int NV, int64_t 
 		a += RN_PANEL;
 	}
 	rn_panel_store(R, NV, acc, o);
+}
+
+static RN_INLINE void rn_gemm_panel_tile(const int R, const int NV, int64_t k, const float *a,
+					 const float *b, int64_t ldb, const float *pf,
+					 const rn_tile_out *o)
+{
+	rn_gemm_panel_tile_rows(R, NV, 0, k, a, b, ldb, NULL, pf, o);
 }
 
 /* The broadcast kernel: c[i][v * RN_VL ...] = sum over q < k of
