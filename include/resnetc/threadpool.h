@@ -4,7 +4,10 @@
  * A pool of `threads` counts the calling thread: it starts threads - 1
  * workers once and reuses them for every job. rn_parallel_for on a pool
  * hands its tasks out one at a time to the caller and the workers and
- * returns when all are done. Between jobs the workers spin for a short
+ * returns when all are done; with up to 32 tasks, thread t (the caller
+ * is 0) first takes those of its own share, [t n / T, (t + 1) n / T),
+ * then helps with the others' (so a job split one part per thread gives
+ * each thread the same part every time, when all are on time). Between jobs the workers spin for a short
  * while (so the next layer's job starts within microseconds), then sleep
  * on a condition variable. Jobs from different calling threads are run one
  * after the other, so two threads may run models on one pool at once; a
