@@ -20,6 +20,13 @@
 // onnxruntime-node is looked up next to this file, then in tests/e2e/ (where
 // the end-to-end tests install it: `npm ci` there). Inputs are float32 .npy
 // files in graph-input order. Exit status: 0 ok, 1 bad model or input, 2 usage.
+//
+// --profile turns on onnxruntime's profiler and prints, instead, a table
+// like the one the driver resnetc generates prints for --profile: per node
+// (after onnxruntime's fusions, in graph order) its op and the median of
+// its kernel times over the timed runs, with its share; then the total.
+// Put side by side with `NAME --profile`, it shows which layers either
+// side does faster.
 'use strict';
 
 const fs = require('fs');
@@ -34,9 +41,10 @@ function fail(msg, status = 1) {
 
 function usage(status) {
   (status ? process.stderr : process.stdout).write(
-    `usage: ${PROG} [--threads N] [--runs R] [--warmup W] MODEL.onnx IN.npy [...]\n` +
+    `usage: ${PROG} [--threads N] [--runs R] [--warmup W] [--profile] MODEL.onnx IN.npy [...]\n` +
     '  prints median_ms=<ms> over R timed runs (default 20) after W warm-up runs (default 3)\n' +
-    '  with intra-op threads N (default 1), all graph optimizations\n');
+    '  with intra-op threads N (default 1), all graph optimizations;\n' +
+    '  --profile: per-node median kernel times instead\n');
   process.exit(status);
 }
 
@@ -102,9 +110,41 @@ function count(name, v, min) {
   return n;
 }
 
+function median(v) {
+  const t = [...v].sort((a, b) => a - b), mid = t.length >> 1;
+  return t.length % 2 ? t[mid] : (t[mid - 1] + t[mid]) / 2;
+}
+
+// The profiler's JSON (one file in dir, removed after): per node, its
+// kernel times in run order; the first `skip` runs are the warm-up.
+function printProfile(dir, skip) {
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json'));
+  if (files.length !== 1) fail(`onnxruntime wrote ${files.length} profile files`);
+  const file = path.join(dir, files[0]);
+  const events = JSON.parse(fs.readFileSync(file, 'utf8'));
+  fs.rmSync(dir, { recursive: true, force: true });
+  const nodes = new Map();
+  for (const e of events) {
+    if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time')) continue;
+    const name = e.name.slice(0, -'_kernel_time'.length);
+    if (!nodes.has(name)) nodes.set(name, { op: (e.args && e.args.op_name) || '?', us: [] });
+    nodes.get(name).us.push(e.dur);
+  }
+  const rows = [...nodes].map(([name, n]) => [name, n.op, median(n.us.slice(skip)) / 1e3]);
+  const total = rows.reduce((a, r) => a + r[2], 0);
+  const wn = Math.min(60, Math.max(4, ...rows.map((r) => r[0].length)));
+  const wo = Math.max(2, ...rows.map((r) => r[1].length));
+  process.stdout.write(`${'node'.padEnd(wn)}  ${'op'.padEnd(wo)} ${'ms'.padStart(9)} ${'share'.padStart(7)}\n`);
+  for (const [name, op, ms] of rows) {
+    process.stdout.write(`${name.slice(-wn).padEnd(wn)}  ${op.padEnd(wo)} ${ms.toFixed(3).padStart(9)} ` +
+      `${(100 * ms / total).toFixed(1).padStart(6)}%\n`);
+  }
+  process.stdout.write(`total: ${total.toFixed(3)} ms per run (sum of the nodes' medians)\n`);
+}
+
 async function main() {
   const args = process.argv.slice(2);
-  let threads = 1, runs = 20, warmup = 3;
+  let threads = 1, runs = 20, warmup = 3, profile = false;
   const files = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
@@ -112,6 +152,7 @@ async function main() {
     else if (a === '--threads') threads = count(a, args[++i], 1);
     else if (a === '--runs') runs = count(a, args[++i], 1);
     else if (a === '--warmup') warmup = count(a, args[++i], 0);
+    else if (a === '--profile') profile = true;
     else if (a.startsWith('--')) fail(`unknown option '${a}'`, 2);
     else files.push(a);
   }
@@ -119,6 +160,7 @@ async function main() {
 
   const { ort, version } = loadOrt();
   const model = files[0];
+  const profDir = profile ? fs.mkdtempSync(path.join(require('os').tmpdir(), 'ort-profile-')) : null;
   let session;
   try {
     session = await ort.InferenceSession.create(model, {
@@ -127,6 +169,7 @@ async function main() {
       intraOpNumThreads: threads,
       interOpNumThreads: 1,
       executionMode: 'sequential',
+      ...(profile ? { enableProfiling: true, profileFilePrefix: path.join(profDir, 'p') } : {}),
     });
   } catch (e) {
     fail(`${model}: ${e.message}`);
@@ -153,6 +196,11 @@ async function main() {
     times.push(Number(process.hrtime.bigint() - t0) / 1e6);
   }
   const cpu = process.cpuUsage(cpu0);
+  if (profile) {
+    session.endProfiling();
+    printProfile(profDir, warmup);
+    return;
+  }
   times.sort((a, b) => a - b);
   const mid = times.length >> 1;
   const median = times.length % 2 ? times[mid] : (times[mid - 1] + times[mid]) / 2;
@@ -161,4 +209,6 @@ async function main() {
     `ort_version=${version}\n`);
 }
 
+// a reader that stops early (`| head`) is not an error
+process.stdout.on('error', (e) => process.exit(e.code === 'EPIPE' ? 0 : 1));
 main().catch((e) => fail(e.stack || String(e)));
