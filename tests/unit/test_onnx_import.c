@@ -240,7 +240,7 @@ static void test_dynamic_dimension_asks_for_input_shape(void **state)
 
 	ShapePin pin;
 	assert_int_equal(shape_pin_parse("x=3x4", &pin, &d), 0);
-	ImportOptions opt = {&pin, 1};
+	ImportOptions opt = {.pins = &pin, .n_pins = 1};
 	Graph *g = onnx_import(path, &opt, &d);
 	assert_non_null(g);
 	assert_int_equal(g->tensors[g->inputs[0]].dims[0], 3);
@@ -255,7 +255,7 @@ static void test_input_shape_must_agree_with_fixed_dims(void **state)
 	Diag d;
 	ShapePin pin;
 	assert_int_equal(shape_pin_parse("x=2x5", &pin, &d), 0);
-	ImportOptions opt = {&pin, 1};
+	ImportOptions opt = {.pins = &pin, .n_pins = 1};
 	assert_null(onnx_import(save(&b, "fixed.onnx"), &opt, &d));
 	assert_non_null(strstr(d.msg, "fixes it at 4"));
 	assert_int_equal(shape_pin_parse("x=2xq", &pin, &d), -1);

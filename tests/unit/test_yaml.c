@@ -328,7 +328,7 @@ static void test_input_shape_option_replaces_the_input(void **state)
 	ShapePin pin;
 	Diag d;
 	assert_int_equal(shape_pin_parse("input=4x3x32x32", &pin, &d), 0);
-	ImportOptions opt = {&pin, 1};
+	ImportOptions opt = {.pins = &pin, .n_pins = 1};
 	Graph *g = import_text(resnet18, &opt, &d);
 	assert_non_null(g);
 	assert_dims(&g->tensors[g->inputs[0]], 4, 4, 3, 32, 32);
