@@ -248,8 +248,6 @@ static gemm_plan make_plan(const rn_conv2d_params *p, int threads)
 	 * 7x7. */
 	g.direct = p->kh == 1 && p->kw == 1 && p->sh == 1 && p->sw == 1 && p->pt == 0 &&
 		   p->pl == 0 && p->oh == p->h && p->ow == p->w && !(g.k >= 512 && g.n >= 128);
-	/* chunks of about CHUNK_BYTES of B each, rounded to the nearest count
-	 * (a 7x7 output is one chunk, not 48 columns and then 1) */
 	g.phase = 0;
 	g.ncols = g.n;
 	if (p->sh == p->sw && p->sh >= 2 && p->dh == 1 && p->dw == 1 && (p->kh > 1 || p->kw > 1)) {
@@ -278,12 +276,15 @@ static gemm_plan make_plan(const rn_conv2d_params *p, int threads)
 	 * 48 and a tail (ResNet-50's layers, one thread). Their loads straddle
 	 * cache lines: packed chunks of several slivers ran 4-17% slower, and
 	 * 56x56 and 28x28 inputs, read from L3 in the whole model, 5-15%
-	 * slower (though faster alone, from L2). (The scratch they need is no more than with slivers
-	 * of 48, which the compiler, built for another ISA maybe, sizes.) */
+	 * slower (though faster alone, from L2). (The scratch they need is no
+	 * more than with slivers of 48, which the compiler, built for another
+	 * ISA maybe, sizes.) */
 	g.nr = GEMM_X1 && !g.phase && g.n % NR != 0 && g.n % (NR + 1) == 0 && g.n <= 196 &&
 		       (g.direct || g.n == NR + 1)
 		       ? NR + 1
 		       : NR;
+	/* chunks of about CHUNK_BYTES of B each, rounded to the nearest count
+	 * (a 7x7 output is one chunk, not 48 columns and then 1) */
 	int unit = g.nr == NR ? COL_UNIT : g.nr;
 	int64_t raw = (int64_t)(CHUNK_BYTES / sizeof(float)) / g.k;
 	raw = raw < unit ? unit : raw;
@@ -599,28 +600,40 @@ static void gemm_block(const gemm_job *J, float *buf, float *strip, int p0, int 
 	}
 }
 
+/* Part t's panels [*p0, *p1) and columns [*j0, *j1): all of one, a share
+ * of the other (whole slivers, so that only the last part has a tail). */
+static void part_of(const gemm_plan *g, int64_t t, int *p0, int *p1, int64_t *j0, int64_t *j1)
+{
+	*p0 = 0;
+	*p1 = g->panels;
+	*j0 = 0;
+	*j1 = g->ncols;
+	if (g->split_cols) {
+		int64_t units = (g->ncols + g->nr - 1) / g->nr;
+		*j0 = units * t / g->parts * g->nr;
+		*j1 = units * (t + 1) / g->parts * g->nr;
+		*j1 = *j1 < g->ncols ? *j1 : g->ncols;
+	} else {
+		*p0 = (int)((int64_t)g->panels * t / g->parts);
+		*p1 = (int)((int64_t)g->panels * (t + 1) / g->parts);
+	}
+}
+
 static void gemm_task(void *ctx, int64_t t, int thread)
 {
 	const gemm_job *J = ctx;
 	const gemm_plan *g = &J->g;
 	float *buf = (float *)(J->scratch + (size_t)thread * J->slice);
 	float *strip = J->strips + (size_t)thread * J->strip;
-	if (g->split_cols) {
-		/* whole slivers per part, so that only the last has a tail */
-		int64_t units = (g->n + g->nr - 1) / g->nr;
-		int64_t u0 = units * t / g->parts, u1 = units * (t + 1) / g->parts;
-		int64_t j1 = u1 * g->nr < g->n ? u1 * g->nr : g->n;
-		if (u0 * g->nr < j1)
-			gemm_block(J, buf, strip, 0, g->panels, u0 * g->nr, j1, 0);
-	} else {
-		int p0 = (int)((int64_t)g->panels * t / g->parts);
-		int p1 = (int)((int64_t)g->panels * (t + 1) / g->parts);
-		if (p0 < p1 && J->shared_c1 > J->shared_c0) /* chunk packed by pack_task */
-			gemm_block(J, (float *)J->scratch, strip, p0, p1, J->shared_c0,
-				   J->shared_c1, 1);
-		else if (p0 < p1)
-			gemm_block(J, buf, strip, p0, p1, 0, g->n, 0);
-	}
+	int p0, p1;
+	int64_t j0, j1;
+	part_of(g, t, &p0, &p1, &j0, &j1);
+	if (p0 >= p1 || j0 >= j1)
+		return;
+	if (!g->split_cols && J->shared_c1 > J->shared_c0) /* chunk packed by pack_task */
+		gemm_block(J, (float *)J->scratch, strip, p0, p1, J->shared_c0, J->shared_c1, 1);
+	else
+		gemm_block(J, buf, strip, p0, p1, j0, j1, 0);
 }
 
 /* Threads splitting the panels of an im2col convolution share one packed
@@ -762,19 +775,12 @@ static void phase_block(const gemm_job *J, int p0, int p1, int64_t j0, int64_t j
 static void phase_task(void *ctx, int64_t t, int thread)
 {
 	const gemm_job *J = ctx;
-	const gemm_plan *g = &J->g;
+	int p0, p1;
+	int64_t j0, j1;
 	(void)thread;
-	if (g->split_cols) {
-		int64_t units = g->ncols / NR;
-		int64_t u0 = units * t / g->parts, u1 = units * (t + 1) / g->parts;
-		if (u0 < u1)
-			phase_block(J, 0, g->panels, u0 * NR, u1 * NR);
-	} else {
-		int p0 = (int)((int64_t)g->panels * t / g->parts);
-		int p1 = (int)((int64_t)g->panels * (t + 1) / g->parts);
-		if (p0 < p1)
-			phase_block(J, p0, p1, 0, g->ncols);
-	}
+	part_of(&J->g, t, &p0, &p1, &j0, &j1);
+	if (p0 < p1 && j0 < j1)
+		phase_block(J, p0, p1, j0, j1);
 }
 
 static void phase_run(gemm_job *J, const float *x, const float *residual, float *y,
