@@ -82,7 +82,14 @@ int select_kernels(Graph *g, const CodegenOptions *o, Diag *d)
 			s->algo = algo;
 			s->in[1] = t;
 			s->in[2] = -1;
-			s->scratch = (int64_t)rn_conv2d_scratch_size(algo, &s->p.conv, o->threads);
+			/* NAME_set_threads runs the model on any count up to the
+			 * compiled one, and a kernel's plan (so its scratch) changes
+			 * with the count: size for the largest of them. */
+			s->scratch = 0;
+			for (int th = 1; th <= o->threads; th++) {
+				int64_t need = (int64_t)rn_conv2d_scratch_size(algo, &s->p.conv, th);
+				s->scratch = need > s->scratch ? need : s->scratch;
+			}
 		}
 	}
 	return 0;

@@ -10,6 +10,7 @@
  *                                               the K best classes per
  *                                               batch item, with scores
  *   NAME --help
+ * Any mode takes --threads T (1 <= T <= the compiled --threads).
  *
  * Every problem is one line on stderr, "NAME: error: FILE: what", and exit
  * status 1 (2 for usage errors). Inputs are checked completely before the
@@ -71,6 +72,8 @@ static int usage(const rn_model_desc *m, FILE *f)
 	fprintf(f, "\n       %s --profile", p);
 	file_args(m, f, 0);
 	fprintf(f, "\n       %s --help\n", p);
+	if (m->max_threads > 1)
+		fprintf(f, "       (any of these with --threads T, 1 <= T <= %d)\n", m->max_threads);
 	if (f != stdout) {
 		fprintf(f, "Run %s --help for more.\n", p);
 		return 2;
@@ -84,7 +87,9 @@ static int usage(const rn_model_desc *m, FILE *f)
 		   "  --labels FILE   class names for --top: one per line, in class order\n"
 		   "  --bench N       time N runs after a warm-up; prints median_ms=<ms>\n"
 		   "  --profile       time each layer (median of 21 runs): ms, GFLOP/s, share\n"
-		   "  --help          this help\n\n", first);
+		   "  --threads T     run on T threads, 1 <= T <= %d (the compiled --threads,\n"
+		   "                  also the default)\n"
+		   "  --help          this help\n\n", first, m->max_threads > 1 ? m->max_threads : 1);
 	for (int i = 0; i < m->n_inputs; i++) {
 		format_shape(shape, sizeof shape, m->inputs[i].rank, m->inputs[i].dims);
 		fprintf(f, "  input  %s: %s %s\n", m->inputs[i].name, rn_dtype_name(m->inputs[i].dtype), shape);
@@ -407,6 +412,8 @@ static const char *run_error_name(int rc)
 	switch (rc) {
 	case RN_E_INDEX: return "Gather index out of range";
 	case RN_E_DIVZERO: return "integer division by zero";
+	case RN_E_UNSUPPORTED: return "unsupported type or mode";
+	case RN_E_RANGE: return "argument out of range";
 	default: return "unknown error";
 	}
 }
@@ -541,13 +548,36 @@ static char **read_labels(const rn_model_desc *m, const char *path, int64_t clas
 		report(m, path, "cannot open: %s", strerror(errno));
 		return NULL;
 	}
-	char *buf = malloc(MAX_BYTES + 1);
-	size_t len = buf ? fread(buf, 1, MAX_BYTES + 1, f) : 0;
-	int err = ferror(f);
+	/* grows with what the file holds, up to MAX_BYTES */
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	int err = 0, oom = 0;
+	for (;;) {
+		if (len == cap) {
+			size_t want = cap ? cap * 2 : 4096;
+			want = want > MAX_BYTES + 1 ? MAX_BYTES + 1 : want;
+			char *nb = want > cap ? realloc(buf, want + 1) : NULL;
+			if (!nb) {
+				oom = want > cap;
+				break;
+			}
+			buf = nb;
+			cap = want;
+		}
+		size_t k = fread(buf + len, 1, cap - len, f);
+		len += k;
+		if (k == 0)
+			break;
+	}
+	err = ferror(f);
 	fclose(f);
-	if (!buf || err || len > MAX_BYTES) {
-		report(m, path, !buf ? "out of memory" : err ? "read error" : "larger than 64 MiB; not a labels file");
+	if (oom || err || len > MAX_BYTES) {
+		report(m, path, oom ? "out of memory" : err ? "read error" : "larger than 64 MiB; not a labels file");
 		free(buf);
+		return NULL;
+	}
+	if (!buf && !(buf = malloc(1))) {
+		report(m, path, "out of memory");
 		return NULL;
 	}
 	buf[len] = 0;
@@ -654,7 +684,7 @@ static int print_top(const rn_model_desc *m, const void *out0, long k, char **la
 int rn_driver_main(const rn_model_desc *m, int argc, char **argv)
 {
 	int ni = m->n_inputs, no = m->n_outputs;
-	long reps = 0, top = 0;
+	long reps = 0, top = 0, threads = 0;
 	int prof = 0, nf = 0;
 	const char *labels_path = NULL;
 	char **in_paths, **out_paths = NULL, **labels = NULL, *labels_text = NULL;
@@ -689,6 +719,18 @@ int rn_driver_main(const rn_model_desc *m, int argc, char **argv)
 				return usage(m, stderr);
 			}
 			*(a[2] == 'b' ? &reps : &top) = n;
+		} else if (strcmp(a, "--threads") == 0) {
+			char *end;
+			long max = m->max_threads > 1 ? m->max_threads : 1;
+			const char *v = i + 1 < argc ? argv[++i] : "";
+			errno = 0;
+			long n = strtol(v, &end, 10);
+			if (*v == 0 || *end || errno || n < 1 || n > max) {
+				report(m, NULL, "--threads T: '%s' is not a count from 1 to %ld (the compiled --threads)", v, max);
+				free(files);
+				return usage(m, stderr);
+			}
+			threads = n;
 		} else if (strcmp(a, "--labels") == 0) {
 			if (i + 1 >= argc) {
 				report(m, NULL, "--labels needs a file");
@@ -731,6 +773,11 @@ int rn_driver_main(const rn_model_desc *m, int argc, char **argv)
 	if (nf == ni + no && !reps && !prof)
 		out_paths = files + ni;
 
+	if (threads && m->set_threads && m->set_threads((int)threads) != 0) {
+		report(m, NULL, "--threads %ld: the model refused it", threads);
+		free(files);
+		return 1;
+	}
 	int status = 1;
 	void **in = calloc((size_t)ni + 1, sizeof *in);
 	void **out = calloc((size_t)no + 1, sizeof *out);

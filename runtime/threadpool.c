@@ -18,6 +18,12 @@
  * part per thread each thread gets the same part, layer after layer,
  * whenever it is on time: a layer split like the one before finds its
  * input in the cache of the core that wrote it.
+ *
+ * A job runs on the first `active` threads of the pool (the caller is
+ * thread 0): the pool's size, or fewer through a view from
+ * rn_threadpool_limit. The count is set with the job, before its job
+ * number, so a worker that sees the number sees the count; a worker whose
+ * index is not below it sits the job out.
  * Built with RN_NO_THREADS (targets without pthreads), this file is empty.
  */
 #ifndef RN_NO_THREADS
@@ -51,7 +57,16 @@ enum { GEN_BITS = 20, IDX_BITS = 21, GEN_SHIFT = 44, COUNT_SHIFT = 36, MASK_TASK
 #define MASK_MODE (UINT64_C(1) << 43)
 #define SPIN_NS 200000
 
-typedef struct pool {
+typedef struct pool pool;
+
+/* rn_threadpool_limit's result: runs jobs on the pool's first base.threads
+ * threads. */
+typedef struct {
+	rn_threadpool base;
+	pool *pl;
+} pool_view;
+
+struct pool {
 	rn_threadpool base;
 	int n_workers;
 	pthread_t *workers;
@@ -66,7 +81,9 @@ typedef struct pool {
 	void *ctx;
 	_Atomic uint64_t next;    /* the job word (see GEN_SHIFT) */
 	_Atomic int64_t done;
-} pool;
+	atomic_int active;        /* threads that take part in the current job */
+	pool_view *views;         /* views[t - 1]: the first t threads */
+};
 
 typedef struct {
 	pool *pl;
@@ -119,9 +136,8 @@ static int highest_bit(uint64_t b)
 
 /* Mask mode: runs tasks of job g until none is left to claim, this
  * thread's share first, in order, then the others', from their ends. */
-static void work_mask(pool *pl, unsigned g, int thread, uint64_t v)
+static void work_mask(pool *pl, unsigned g, int thread, int threads, uint64_t v)
 {
-	int threads = pl->base.threads;
 	int64_t n = (int64_t)((v >> COUNT_SHIFT) & 63);
 	uint64_t all = task_bits(0, n);
 	uint64_t own = task_bits(n * thread / threads, n * (thread + 1) / threads);
@@ -140,12 +156,12 @@ static void work_mask(pool *pl, unsigned g, int thread, uint64_t v)
 	}
 }
 
-/* Runs tasks of job g until none is left to claim. */
-static void work(pool *pl, unsigned g, int thread)
+/* Runs tasks of job g, on `threads` threads, until none is left to claim. */
+static void work(pool *pl, unsigned g, int thread, int threads)
 {
 	uint64_t v = atomic_load(&pl->next);
 	if ((unsigned)(v >> GEN_SHIFT) == g && (v & MASK_MODE)) {
-		work_mask(pl, g, thread, v);
+		work_mask(pl, g, thread, threads, v);
 		return;
 	}
 	for (;;) {
@@ -196,13 +212,15 @@ static void *worker_main(void *arg)
 		if (atomic_load(&pl->stop))
 			return NULL;
 		seen = g;
-		work(pl, g, index);
+		int active = atomic_load(&pl->active);
+		if (index < active)
+			work(pl, g, index, active);
 	}
 }
 
-static void pool_run(rn_threadpool *tp, int64_t n_tasks, rn_task_fn fn, void *ctx)
+/* Runs a job on the pool's first `threads` threads. */
+static void run_on(pool *pl, int threads, int64_t n_tasks, rn_task_fn fn, void *ctx)
 {
-	pool *pl = (pool *)tp;
 	if ((uint64_t)n_tasks > IDX_MASK) {
 		for (int64_t t = 0; t < n_tasks; t++)
 			fn(ctx, t, 0);
@@ -212,6 +230,7 @@ static void pool_run(rn_threadpool *tp, int64_t n_tasks, rn_task_fn fn, void *ct
 	pl->fn = fn;
 	pl->ctx = ctx;
 	atomic_store(&pl->done, 0);
+	atomic_store(&pl->active, threads);
 	unsigned g = (unsigned)((pl->jobno + 1) & GEN_MASK);
 	pl->jobno = g;
 	uint64_t word = (uint64_t)g << GEN_SHIFT;
@@ -226,10 +245,32 @@ static void pool_run(rn_threadpool *tp, int64_t n_tasks, rn_task_fn fn, void *ct
 		pthread_cond_broadcast(&pl->wake);
 		pthread_mutex_unlock(&pl->lock);
 	}
-	work(pl, g, 0);
+	work(pl, g, 0, threads);
 	for (int i = 1; atomic_load_explicit(&pl->done, memory_order_acquire) < n_tasks; i++)
 		relax(i);
 	pthread_mutex_unlock(&pl->job_lock);
+}
+
+static void pool_run(rn_threadpool *tp, int64_t n_tasks, rn_task_fn fn, void *ctx)
+{
+	run_on((pool *)tp, tp->threads, n_tasks, fn, ctx);
+}
+
+static void view_run(rn_threadpool *tp, int64_t n_tasks, rn_task_fn fn, void *ctx)
+{
+	run_on(((pool_view *)tp)->pl, tp->threads, n_tasks, fn, ctx);
+}
+
+rn_threadpool *rn_threadpool_limit(rn_threadpool *tp, int threads)
+{
+	if (!tp)
+		return NULL;
+	pool *pl = tp->run == view_run ? ((pool_view *)tp)->pl : (pool *)tp;
+	if (threads < 1)
+		threads = 1;
+	if (threads >= pl->base.threads)
+		return &pl->base;
+	return &pl->views[threads - 1].base;
 }
 
 rn_threadpool *rn_threadpool_create(int threads)
@@ -249,11 +290,15 @@ rn_threadpool *rn_threadpool_create(int threads)
 	atomic_init(&pl->stop, 0);
 	atomic_init(&pl->next, 0);
 	atomic_init(&pl->done, 0);
+	atomic_init(&pl->active, threads);
 	pl->workers = calloc((size_t)threads, sizeof *pl->workers);
-	if (!pl->workers) {
+	pl->views = calloc((size_t)threads, sizeof *pl->views);
+	if (!pl->workers || !pl->views) {
 		rn_threadpool_destroy(&pl->base);
 		return NULL;
 	}
+	for (int t = 1; t <= threads; t++)
+		pl->views[t - 1] = (pool_view){{t, view_run}, pl};
 	for (int i = 1; i < threads; i++) {
 		worker_arg *wa = malloc(sizeof *wa);
 		if (!wa || (wa->pl = pl, wa->index = i,
@@ -283,6 +328,7 @@ void rn_threadpool_destroy(rn_threadpool *tp)
 	pthread_mutex_destroy(&pl->lock);
 	pthread_mutex_destroy(&pl->job_lock);
 	free(pl->workers);
+	free(pl->views);
 	free(pl);
 }
 

@@ -25,6 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "resnetc/namespace.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -33,8 +35,10 @@ extern "C" {
 
 enum {
 	RN_OK = 0,
-	RN_E_INDEX = -1,  /* Gather index out of range */
-	RN_E_DIVZERO = -2 /* integer division by zero */
+	RN_E_INDEX = -1,       /* Gather index out of range */
+	RN_E_DIVZERO = -2,     /* integer division by zero */
+	RN_E_UNSUPPORTED = -3, /* a type or mode this runtime does not implement */
+	RN_E_RANGE = -4        /* an argument out of its range (NAME_set_threads) */
 };
 
 /* Element types: values are ONNX TensorProto.DataType numbers. */
@@ -306,6 +310,8 @@ typedef struct {
 	int (*run)(void *workspace, const void *const *inputs, void *const *outputs);
 	int n_layers;
 	const rn_layer_desc *layers; /* for --profile */
+	int max_threads;             /* the compiled --threads */
+	int (*set_threads)(int t);   /* NAME_set_threads, for --threads t */
 } rn_model_desc;
 
 /* NAME IN.npy... OUT.npy... | NAME --bench N IN.npy...  Returns the exit status. */

@@ -27,12 +27,21 @@ extern "C" {
 
 /* A new pool, or NULL if threads < 1 or the workers cannot be started. */
 rn_threadpool *rn_threadpool_create(int threads);
+/* A pool that runs jobs on the first `threads` threads of tp (the caller
+ * and threads - 1 of tp's workers), clamped to 1..tp's size; tp itself
+ * when that is all of them, NULL for a NULL tp. It lives as long as tp,
+ * and jobs through it and through tp still run one after the other. This
+ * is how a model runs on fewer threads than it was compiled for
+ * (NAME_set_threads): scratch is sized for the compiled count, which no
+ * view exceeds. */
+rn_threadpool *rn_threadpool_limit(rn_threadpool *tp, int threads);
 /* Stops and joins the workers. tp may be NULL. */
 void rn_threadpool_destroy(rn_threadpool *tp);
 
-/* The process-wide pool, created by the first call with that call's
- * `threads` (later calls get the same pool whatever they ask for); it
- * lives until the process exits. NULL if it could not be created, which
+/* The pool of this copy of the runtime, created by the first call with
+ * that call's `threads` (later calls get the same pool whatever they ask
+ * for); it lives until the process exits. Each compiled model has its own
+ * copy of the runtime (include/resnetc/namespace.h), so its own pool. NULL if it could not be created, which
  * rn_parallel_for treats as "run serially". */
 rn_threadpool *rn_threadpool_global(int threads);
 
