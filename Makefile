@@ -62,6 +62,15 @@ $(B)/tests/%: tests/unit/%.c $(CC_LIB) $(GEN_OBJ) $(RT_OBJS) $(wildcard include/
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(filter-out %.h runtime/driver.c,$^) $(LDSAN) -lcmocka $(LIBS) -o $@
 $(B)/tests/test_runtime_driver: runtime/driver.c
 
+# test_runtime_conv_sizes links the portable runtime and this copy of it,
+# built for this machine's ISA under RN_NAMESPACE=native_, and checks they
+# agree on packed and scratch sizes (the compiler sizes, the target runs).
+RT_NS_OBJS := $(RT_SRCS:%.c=$(B)/native_ns/%.o)
+$(B)/native_ns/%.o: %.c $(wildcard include/resnetc/*.h runtime/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(NATIVE_FLAG) -DRN_NAMESPACE=native_ $(CPPFLAGS) -c $< -o $@
+$(B)/tests/test_runtime_conv_sizes: $(RT_NS_OBJS)
+
 $(B)/tests/native/%: tests/unit/%.c $(RT_SRCS) $(wildcard include/resnetc/*.h runtime/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CFLAGS) $(NATIVE_FLAG) $(CPPFLAGS) $< $(RT_SRCS) $(LDSAN) -lcmocka -lm -lpthread -o $@

@@ -232,6 +232,18 @@ typedef struct {
 	int split_cols;    /* parts split the columns, else the panels */
 } gemm_plan;
 
+/* Columns per chunk: about CHUNK_BYTES of B each, rounded to the nearest
+ * count (a 7x7 output is one chunk, not 48 columns and then 1), in whole
+ * units. */
+static int64_t chunk_of(int64_t ncols, int64_t k, int unit)
+{
+	int64_t raw = (int64_t)(CHUNK_BYTES / sizeof(float)) / k;
+	raw = raw < unit ? unit : raw;
+	int64_t nchunks = (ncols + raw / 2) / raw;
+	nchunks = nchunks < 1 ? 1 : nchunks;
+	return rn_round_up((ncols + nchunks - 1) / nchunks, unit);
+}
+
 static gemm_plan make_plan(const rn_conv2d_params *p, int threads)
 {
 	gemm_plan g;
@@ -283,14 +295,7 @@ static gemm_plan make_plan(const rn_conv2d_params *p, int threads)
 		       (g.direct || g.n == NR + 1)
 		       ? NR + 1
 		       : NR;
-	/* chunks of about CHUNK_BYTES of B each, rounded to the nearest count
-	 * (a 7x7 output is one chunk, not 48 columns and then 1) */
-	int unit = g.nr == NR ? COL_UNIT : g.nr;
-	int64_t raw = (int64_t)(CHUNK_BYTES / sizeof(float)) / g.k;
-	raw = raw < unit ? unit : raw;
-	int64_t nchunks = (g.ncols + raw / 2) / raw;
-	nchunks = nchunks < 1 ? 1 : nchunks;
-	g.chunk = rn_round_up((g.ncols + nchunks - 1) / nchunks, unit);
+	g.chunk = chunk_of(g.ncols, g.k, g.nr == NR ? COL_UNIT : g.nr);
 	g.panels = (int)(rn_round_up(p->m, RN_PANEL) / RN_PANEL);
 	/* One part per thread. Finer parts would let the others take over the
 	 * share of a thread that is late (descheduled on a busy machine), but
@@ -354,12 +359,24 @@ static size_t planes_bytes(const rn_conv2d_params *p, const gemm_plan *g)
 	return rn_scratch_align((size_t)((int64_t)p->c * g->s * g->s * g->plane) * sizeof(float));
 }
 
+/* The compiler sizes the scratch with its own build of this file, maybe
+ * for another ISA than the generated code's, so the size must not depend
+ * on what does: the sliver width (NR, 8x49 or not) and, through the
+ * load balance in slivers, the split. It is sized for a slice per thread
+ * whatever the split, and for the longer of the chunks any build cuts
+ * (in COL_UNITs or in slivers of COL_UNIT + 1). Direct and phase modes
+ * are decided without the ISA. tests/unit/test_runtime_conv_sizes.c
+ * checks the portable and the native build agree. */
 size_t rn_conv_gemm_scratch_size(const rn_conv2d_params *p, int threads)
 {
 	gemm_plan g = make_plan(p, threads);
 	if (g.phase)
 		return planes_bytes(p, &g) + rn_scratch_align((size_t)g.k * sizeof(int64_t));
-	return slices_bytes(&g, threads) + (size_t)threads * strip_bytes(p, &g);
+	if (g.direct)
+		return 0;
+	int64_t c48 = chunk_of(g.ncols, g.k, COL_UNIT), c49 = chunk_of(g.ncols, g.k, COL_UNIT + 1);
+	g.chunk = c48 > c49 ? c48 : c49;
+	return (size_t)threads * (slice_bytes(&g) + strip_bytes(p, &g));
 }
 
 typedef struct {
