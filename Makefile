@@ -106,8 +106,14 @@ test: deps-test
 ifeq ($(SANITIZE),1)
 check: unit conformance
 else
-check: all unit conformance e2e cross cli-test fuzz-smoke hostile
+check: all unit conformance e2e cross multi cli-test fuzz-smoke hostile
 endif
+
+# Several compiled models in one program, every order, threads at once,
+# under ASan+UBSan and TSan; nm checks each libNAME.a (tests/multi).
+.PHONY: multi
+multi: all
+	RESNETC=$(B)/resnetc bash tests/multi/run_multi.sh
 
 # Broken models, weights and .npy inputs under valgrind (tests/hostile).
 hostile: all
