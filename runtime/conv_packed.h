@@ -16,10 +16,10 @@ static inline int64_t rn_round_up(int64_t n, int64_t a)
 	return (n + a - 1) / a * a;
 }
 
-/* Scratch is handed out in 64-byte aligned slices. */
+/* Scratch is handed out in RN_ALIGN-aligned slices. */
 static inline size_t rn_scratch_align(size_t bytes)
 {
-	return (bytes + 63) & ~(size_t)63;
+	return (bytes + RN_ALIGN - 1) / RN_ALIGN * RN_ALIGN;
 }
 
 int rn_conv_gemm_supports(const rn_conv2d_params *p);

@@ -29,7 +29,7 @@
 #include <string.h>
 #include <time.h>
 
-enum { ALIGN = 64, MAX_HEADER = 1 << 20 };
+enum { ALIGN = RN_ALIGN, MAX_HEADER = 1 << 20 };
 
 static const char *prog_name(const rn_model_desc *m)
 {

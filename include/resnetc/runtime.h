@@ -32,6 +32,10 @@ extern "C" {
 #endif
 
 #define RN_MAX_RANK 8
+/* The one alignment, in bytes, of everything the compiler lays out: the
+ * arena and a caller's workspace, each tensor in them, the weights, and
+ * the slices of kernel scratch. */
+#define RN_ALIGN 64
 
 enum {
 	RN_OK = 0,
