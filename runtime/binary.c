@@ -89,7 +89,7 @@ static void combine_f64(int op, int n, const double *u, const double *v, double 
 			} \
 			break; \
 		default: \
-			return -1; \
+			return RN_E_UNSUPPORTED; \
 		} \
 		return RN_OK; \
 	}
@@ -223,7 +223,7 @@ static int supported(int op, int dtype)
 int rn_binary(const rn_binary_params *p, const void *a, const void *b, void *y)
 {
 	if (!supported(p->op, p->dtype))
-		return -1;
+		return RN_E_UNSUPPORTED;
 	/* Collapse axes, innermost first: drop size-1 axes, merge an axis into
 	 * the one inside it when both operands stay contiguous across them. */
 	int64_t dims[RN_MAX_RANK], sa[RN_MAX_RANK], sb[RN_MAX_RANK];

@@ -143,7 +143,7 @@ int rn_cast(int from, int to, size_t n, const void *x, void *y)
 {
 	size_t fs = rn_dtype_size(from), ts = rn_dtype_size(to);
 	if (fs == 0 || ts == 0)
-		return -1;
+		return RN_E_UNSUPPORTED;
 	if (from == to) {
 		rn_memmove(y, x, n * fs);
 		return 0;

@@ -204,7 +204,8 @@ void rn_batchnorm_f32(int64_t n, int64_t c, int64_t spatial, float eps,
  * y has shape dims[0..rank); a and b are read with element strides sa, sb
  * (0 on broadcast axes). Works for every RN_* numeric type in `dtype`
  * (both inputs and the output have that type); F16/BF16 compute in float.
- * Integer DIV truncates toward zero; division by zero returns RN_E_DIVZERO.
+ * Integer DIV truncates toward zero; division by zero returns RN_E_DIVZERO;
+ * an op and type it does not implement, RN_E_UNSUPPORTED.
  * PRELU: y = a < 0 ? a * b : a (float types only).
  * y may alias a or b when that operand is not broadcast. */
 enum { RN_ADD = 0, RN_SUB, RN_MUL, RN_DIV, RN_MAX, RN_MIN, RN_PRELU };
@@ -282,7 +283,7 @@ int rn_gather(size_t elem, int64_t outer, int64_t axis_len, int64_t inner,
 
 /* Element type conversion of n elements. Float to integer truncates toward
  * zero (out-of-range values are undefined in ONNX; here they saturate).
- * Returns 0, or -1 if a type is not supported. */
+ * Returns 0, or RN_E_UNSUPPORTED if a type is not supported. */
 int rn_cast(int from, int to, size_t n, const void *x, void *y);
 
 /* ---- Profiling ----

@@ -286,15 +286,15 @@ static void test_binary_unsupported_combinations(void **state)
 	rn_binary_params p = { .op = RN_PRELU, .dtype = RN_I32, .rank = 1, .dims = { 1 },
 			       .sa = { 1 }, .sb = { 1 } };
 	int32_t a = 1, b = 2, y = 0;
-	assert_int_equal(rn_binary(&p, &a, &b, &y), -1);
+	assert_int_equal(rn_binary(&p, &a, &b, &y), RN_E_UNSUPPORTED);
 	p.op = RN_ADD;
 	p.dtype = RN_BOOL;
-	assert_int_equal(rn_binary(&p, &a, &b, &y), -1);
+	assert_int_equal(rn_binary(&p, &a, &b, &y), RN_E_UNSUPPORTED);
 	p.dtype = 17; /* float8 */
-	assert_int_equal(rn_binary(&p, &a, &b, &y), -1);
+	assert_int_equal(rn_binary(&p, &a, &b, &y), RN_E_UNSUPPORTED);
 	p.dtype = RN_F32;
 	p.op = 42;
-	assert_int_equal(rn_binary(&p, &a, &b, &y), -1);
+	assert_int_equal(rn_binary(&p, &a, &b, &y), RN_E_UNSUPPORTED);
 }
 
 int main(void)

@@ -168,8 +168,8 @@ static void test_cast_same_type_and_unsupported(void **state)
 	int16_t y[3];
 	assert_int_equal(rn_cast(RN_I16, RN_I16, 3, x, y), 0);
 	assert_memory_equal(x, y, sizeof x);
-	assert_int_equal(rn_cast(RN_F32, 17, 3, x, y), -1); /* float8 */
-	assert_int_equal(rn_cast(0, RN_F32, 3, x, y), -1);
+	assert_int_equal(rn_cast(RN_F32, 17, 3, x, y), RN_E_UNSUPPORTED); /* float8 */
+	assert_int_equal(rn_cast(0, RN_F32, 3, x, y), RN_E_UNSUPPORTED);
 }
 
 int main(void)
