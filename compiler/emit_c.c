@@ -1,36 +1,16 @@
-/* The C emitter. Weights go into string literals split over several files:
- * gcc reads a megabyte of string literal an order of magnitude faster, and
- * in far less memory, than the same bytes as a float initializer list. */
-#include "emit.h"
-
-#include <dirent.h>
+/* The C emitter: NAME.h (the API), NAME.c (one call per layer), main.c
+ * (the driver); the weights (emit_weights.c) and the build
+ * (emit_makefile.c) have files of their own. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "emit_internal.h"
 #include "frontend.h"
-#include "fsutil.h"
 #include "info.h"
 #include "lower.h"
-
-#define CHUNK_BYTES ((int64_t)8 << 20)
-#define VERSION "0.1.0"
-
-typedef struct {
-	const Graph *g;
-	const char *name;
-	const char *model_file;
-	const CodegenOptions *cg;
-	int64_t scratch_offset;
-	int64_t *woff;   /* per tensor: offset in its weight chunk, -1 if none */
-	int *wchunk;     /* per tensor: chunk index */
-	int n_chunks;
-	int *in_index;   /* per tensor: graph input index or -1 */
-	int *out_index;  /* per tensor: graph output index or -1 */
-	const EmitOptions *o;
-} Emitter;
 
 static const char *ctype(int dtype)
 {
@@ -75,45 +55,7 @@ static const char *tensor_ref(void *ctx, int t, int64_t off, char *buf, size_t l
 	return buf;
 }
 
-/* Writes bytes as a C string literal body, 3-digit octal escapes where a
- * digit follows so the escape cannot swallow it. Table-driven: ResNet-152
- * is 240 MB of weights. */
-static void put_bytes(FILE *f, const unsigned char *p, size_t n)
-{
-	static char esc[256][5];
-	static unsigned char len[256];
-	if (!len[0]) {
-		for (int c = 0; c < 256; c++) {
-			if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '?') {
-				esc[c][0] = (char)c;
-				len[c] = 1;
-			} else {
-				len[c] = (unsigned char)snprintf(esc[c], sizeof esc[c], "\\%o", c);
-			}
-		}
-	}
-	char line[600];
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned c = p[i];
-		if (k == 0)
-			line[k++] = '"';
-		if (len[c] > 1 && len[c] < 4 && i + 1 < n && p[i + 1] >= '0' && p[i + 1] <= '9') {
-			k += (size_t)snprintf(line + k, 5, "\\%03o", c);
-		} else {
-			memcpy(line + k, esc[c], 4);
-			k += len[c];
-		}
-		if (k >= 500 || i + 1 == n) {
-			line[k++] = '"';
-			line[k++] = '\n';
-			fwrite(line, 1, k, f);
-			k = 0;
-		}
-	}
-}
-
-static FILE *open_out(const char *dir, const char *file, Diag *d)
+FILE *emit_open(const char *dir, const char *file, Diag *d)
 {
 	char path[4096];
 	snprintf(path, sizeof path, "%s/%s", dir, file);
@@ -123,7 +65,7 @@ static FILE *open_out(const char *dir, const char *file, Diag *d)
 	return f;
 }
 
-static int close_out(FILE *f, const char *file, Diag *d)
+int emit_close(FILE *f, const char *file, Diag *d)
 {
 	int bad = ferror(f);
 	if (fclose(f) != 0 || bad)
@@ -135,7 +77,7 @@ static int close_out(FILE *f, const char *file, Diag *d)
  * slash would end the comment and let the model file write code into the
  * output, so a space goes between them (and between slash and star);
  * control characters become '?'. Long names are cut. */
-static const char *comment_text(const char *s, char *buf, size_t len)
+const char *emit_comment(const char *s, char *buf, size_t len)
 {
 	size_t k = 0;
 	for (; *s && k + 6 < len; s++) {
@@ -152,100 +94,6 @@ static const char *comment_text(const char *s, char *buf, size_t len)
 	return buf;
 }
 
-static int used_const(const Graph *g, int t)
-{
-	return g->tensors[t].kind == T_CONST;
-}
-
-static int emit_weights(Emitter *e, const char *dir, Diag *d)
-{
-	const Graph *g = e->g;
-	char cm[200];
-	int *used = xcalloc(g->n_tensors, sizeof *used);
-	for (int i = 0; i < g->n_nodes; i++) {
-		const Node *n = &g->nodes[i];
-		if (n->dead)
-			continue;
-		for (int k = 0; k < n->n_steps; k++)
-			for (int j = 0; j < 5; j++) {
-				int t = n->steps[k].in[j];
-				if (t >= 0 && used_const(g, tensor_root(g, t)))
-					used[tensor_root(g, t)] = 1;
-			}
-	}
-	for (int i = 0; i < g->n_outputs; i++)
-		if (g->tensors[g->outputs[i]].kind == T_CONST)
-			used[g->outputs[i]] = 1;
-
-	int64_t fill = 0, total = 0, done = 0;
-	int chunk = -1;
-	FILE *f = NULL;
-	char file[300];
-	int rc = 0;
-	for (int t = 0; t < g->n_tensors && rc == 0; t++) {
-		if (!used[t])
-			continue;
-		int64_t bytes = (int64_t)tensor_bytes(&g->tensors[t]);
-		int64_t start = (fill + RN_ALIGN - 1) / RN_ALIGN * RN_ALIGN;
-		if (chunk < 0 || (start + bytes > CHUNK_BYTES && fill > 0)) {
-			chunk++;
-			start = 0;
-		}
-		e->wchunk[t] = chunk;
-		e->woff[t] = start;
-		fill = start + bytes;
-		total += bytes;
-		(void)f;
-	}
-	e->n_chunks = chunk + 1;
-	/* Second pass: write each chunk's file in order. */
-	for (int c = 0; c < e->n_chunks && rc == 0; c++) {
-		int64_t size = 0;
-		for (int t = 0; t < g->n_tensors; t++)
-			if (used[t] && e->wchunk[t] == c) {
-				int64_t end = e->woff[t] + (int64_t)tensor_bytes(&g->tensors[t]);
-				if (end > size)
-					size = end;
-			}
-		snprintf(file, sizeof file, "%s_w%d.c", e->name, c);
-		f = open_out(dir, file, d);
-		if (!f) {
-			rc = -1;
-			break;
-		}
-		fprintf(f, "/* Weights of %s, part %d. Generated by resnetc " VERSION ". */\n", e->name, c);
-		fprintf(f, "/* Tensors:");
-		for (int t = 0; t < g->n_tensors; t++)
-			if (used[t] && e->wchunk[t] == c)
-				fprintf(f, "\n *   %-10" PRId64 " %s", e->woff[t],
-					comment_text(g->tensors[t].name, cm, sizeof cm));
-		fprintf(f, "\n */\n_Alignas(%d) extern const unsigned char %s_w%d[%" PRId64 "];\n", RN_ALIGN,
-			e->name, c, size ? size : 1);
-		fprintf(f, "_Alignas(%d) const unsigned char %s_w%d[%" PRId64 "] =\n", RN_ALIGN, e->name, c,
-			size ? size : 1);
-		int64_t pos = 0;
-		static const unsigned char zeros[RN_ALIGN];
-		for (int t = 0; t < g->n_tensors; t++) {
-			if (!used[t] || e->wchunk[t] != c)
-				continue;
-			if (e->woff[t] > pos)
-				put_bytes(f, zeros, (size_t)(e->woff[t] - pos));
-			size_t bytes = tensor_bytes(&g->tensors[t]);
-			put_bytes(f, g->tensors[t].data, bytes);
-			pos = e->woff[t] + (int64_t)bytes;
-			done += (int64_t)bytes;
-			if (e->o->progress)
-				e->o->progress(e->o->progress_ctx, done, total);
-		}
-		if (pos == 0)
-			fprintf(f, "\"\"\n");
-		fprintf(f, ";\n");
-		rc = close_out(f, file, d);
-	}
-	free(used);
-	return rc;
-}
-
 /* Parameter name for input/output idx: "in0_<name>" with the name made a
  * C identifier, so names can neither collide nor be keywords. */
 static void io_name(char *buf, size_t len, const char *name, const char *prefix, int idx)
@@ -259,7 +107,7 @@ static void io_name(char *buf, size_t len, const char *name, const char *prefix,
 	buf[k] = 0;
 }
 
-static void upper(char *dst, const char *src, size_t len)
+void emit_upper(char *dst, const char *src, size_t len)
 {
 	size_t k = 0;
 	for (; src[k] && k + 1 < len; k++)
@@ -307,11 +155,11 @@ static int emit_header(Emitter *e, const PlanStats *st, const char *dir, Diag *d
 	const Graph *g = e->g;
 	char file[300], up[256], cm[200];
 	snprintf(file, sizeof file, "%s.h", e->name);
-	upper(up, e->name, sizeof up);
-	FILE *f = open_out(dir, file, d);
+	emit_upper(up, e->name, sizeof up);
+	FILE *f = emit_open(dir, file, d);
 	if (!f)
 		return -1;
-	fprintf(f, "/* %s: generated by resnetc " VERSION ". Do not edit.\n *\n", e->name);
+	fprintf(f, "/* %s: generated by resnetc " RESNETC_VERSION ". Do not edit.\n *\n", e->name);
 	fprintf(f, " * %s_run() computes the model's outputs from its inputs. It allocates\n"
 		   " * nothing and does no I/O; %s_run uses a static arena (not reentrant),\n"
 		   " * %s_run_ws one the caller gives (%s_WORKSPACE_BYTES, %d-byte aligned).\n"
@@ -323,12 +171,12 @@ static int emit_header(Emitter *e, const PlanStats *st, const char *dir, Diag *d
 		   " * model's thread pool is its own.\n *\n",
 		e->name, e->name, e->name, up, RN_ALIGN, e->name, up);
 	for (int i = 0; i < g->n_inputs; i++) {
-		fprintf(f, " * input  %d '%s': ", i, comment_text(g->tensors[g->inputs[i]].name, cm, sizeof cm));
+		fprintf(f, " * input  %d '%s': ", i, emit_comment(g->tensors[g->inputs[i]].name, cm, sizeof cm));
 		shape_comment(f, &g->tensors[g->inputs[i]]);
 		fprintf(f, "\n");
 	}
 	for (int i = 0; i < g->n_outputs; i++) {
-		fprintf(f, " * output %d '%s': ", i, comment_text(g->tensors[g->outputs[i]].name, cm, sizeof cm));
+		fprintf(f, " * output %d '%s': ", i, emit_comment(g->tensors[g->outputs[i]].name, cm, sizeof cm));
 		shape_comment(f, &g->tensors[g->outputs[i]]);
 		fprintf(f, "\n");
 	}
@@ -362,7 +210,7 @@ static int emit_header(Emitter *e, const PlanStats *st, const char *dir, Diag *d
 	fprintf(f, "/* 0, or RN_E_RANGE (-4) if t is not in 1..%s_MAX_THREADS. */\n", up);
 	fprintf(f, "int %s_set_threads(int t);\n", e->name);
 	fprintf(f, "\n#ifdef __cplusplus\n}\n#endif\n#endif\n");
-	return close_out(f, file, d);
+	return emit_close(f, file, d);
 }
 
 /* A node that runs code (not dead, not only a view) is a layer. */
@@ -429,11 +277,11 @@ static int emit_source(Emitter *e, const PlanStats *st, const char *dir, Diag *d
 	const Graph *g = e->g;
 	char file[300], up[256], a[200], b[200], cm[200];
 	snprintf(file, sizeof file, "%s.c", e->name);
-	upper(up, e->name, sizeof up);
-	FILE *f = open_out(dir, file, d);
+	emit_upper(up, e->name, sizeof up);
+	FILE *f = emit_open(dir, file, d);
 	if (!f)
 		return -1;
-	fprintf(f, "/* %s: generated by resnetc " VERSION " from %s. Do not edit. */\n", e->name, e->model_file);
+	fprintf(f, "/* %s: generated by resnetc " RESNETC_VERSION " from %s. Do not edit. */\n", e->name, e->model_file);
 	fprintf(f, "#include <math.h>\n%s\n#include \"resnetc/runtime.h\"\n%s#include \"%s.h\"\n\n",
 		e->cg->threads > 1 ? "#include <stdatomic.h>\n" : "",
 		e->cg->threads > 1 ? "#include \"resnetc/threadpool.h\"\n" : "", e->name);
@@ -489,7 +337,7 @@ static int emit_source(Emitter *e, const PlanStats *st, const char *dir, Diag *d
 		tensor_ref(e, t, 0, b, sizeof b);
 		e->out_index[t] = i;
 		fprintf(f, "\t/* output '%s' is %s */\n\trn_copy2d(out[%d], 0, %s, 0, 1, %zu);\n",
-			comment_text(x->name, cm, sizeof cm),
+			emit_comment(x->name, cm, sizeof cm),
 			x->kind == T_CONST ? "a constant" : "an input", i, b, tensor_bytes(x));
 	}
 	int id = 0, layer = 0;
@@ -498,7 +346,7 @@ static int emit_source(Emitter *e, const PlanStats *st, const char *dir, Diag *d
 		if (!layer_of(g, n))
 			continue;
 		char sh[96], op[96];
-		fprintf(f, "\t/* %s (%s) -> %s */\n\tPROFILE(%d, 0);\n", comment_text(n->name, cm, sizeof cm),
+		fprintf(f, "\t/* %s (%s) -> %s */\n\tPROFILE(%d, 0);\n", emit_comment(n->name, cm, sizeof cm),
 			fused_op(n, op, sizeof op),
 			shape_str(&g->tensors[n->out[0]], sh, sizeof sh), layer);
 		for (int k = 0; k < n->n_steps; k++)
@@ -523,7 +371,7 @@ static int emit_source(Emitter *e, const PlanStats *st, const char *dir, Diag *d
 	arg_names(f, e, 0);
 	fprintf(f, ");\n}\n");
 	(void)st;
-	return close_out(f, file, d);
+	return emit_close(f, file, d);
 }
 
 static void io_table(FILE *f, const Graph *g, const char *var, const int *ts, int n)
@@ -545,12 +393,12 @@ static int emit_main(Emitter *e, const char *dir, Diag *d)
 {
 	const Graph *g = e->g;
 	char up[256];
-	upper(up, e->name, sizeof up);
-	FILE *f = open_out(dir, "main.c", d);
+	emit_upper(up, e->name, sizeof up);
+	FILE *f = emit_open(dir, "main.c", d);
 	if (!f)
 		return -1;
 	fprintf(f, "/* Driver for %s: reads inputs from .npy files, writes outputs as .npy.\n"
-		   " * Run it with --help. Generated by resnetc " VERSION ". */\n", e->name);
+		   " * Run it with --help. Generated by resnetc " RESNETC_VERSION ". */\n", e->name);
 	fprintf(f, "#include \"resnetc/runtime.h\"\n#include \"%s.h\"\n\n", e->name);
 	io_table(f, g, "inputs", g->inputs, g->n_inputs);
 	io_table(f, g, "outputs", g->outputs, g->n_outputs);
@@ -560,129 +408,7 @@ static int emit_main(Emitter *e, const char *dir, Diag *d)
 		   "\t.layers = %s_layers,\n\t.max_threads = %s_MAX_THREADS, .set_threads = %s_set_threads,\n};\n\n",
 		e->name, g->n_inputs, g->n_outputs, up, e->name, e->name, up, e->name);
 	fprintf(f, "int main(int argc, char **argv)\n{\n\tmodel.n_layers = %s_num_layers;\n\treturn rn_driver_main(&model, argc, argv);\n}\n", e->name);
-	return close_out(f, "main.c", d);
-}
-
-static int name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Sorted list of "*.c" / "*.h" files in dir. */
-static int list_sources(const char *dir, char ***out, int *n, Diag *d)
-{
-	DIR *dp = opendir(dir);
-	if (!dp)
-		return diag_set(d, "cannot read runtime folder %s: %s", dir, strerror(errno));
-	struct dirent *de;
-	char **v = NULL;
-	int k = 0;
-	while ((de = readdir(dp))) {
-		size_t len = strlen(de->d_name);
-		if (len > 2 && de->d_name[len - 2] == '.' && (de->d_name[len - 1] == 'c' || de->d_name[len - 1] == 'h')) {
-			v = xrealloc(v, (k + 1) * sizeof *v);
-			v[k++] = xstrdup(de->d_name);
-		}
-	}
-	closedir(dp);
-	qsort(v, k, sizeof *v, name_cmp);
-	*out = v;
-	*n = k;
-	return 0;
-}
-
-static int copy_file(const char *from, const char *to, Diag *d)
-{
-	size_t len;
-	unsigned char *buf = read_file(from, (size_t)1 << 26, &len, d);
-	if (!buf)
-		return diag_set(d, "%s: %s", from, d->msg);
-	FILE *f = fopen(to, "wb");
-	if (!f) {
-		free(buf);
-		return diag_set(d, "cannot write %s: %s", to, strerror(errno));
-	}
-	fwrite(buf, 1, len, f);
-	free(buf);
-	return close_out(f, to, d);
-}
-
-static int copy_tree(const char *src, const char *dst, char ***names, int *n, Diag *d)
-{
-	if (list_sources(src, names, n, d))
-		return -1;
-	char a[4096], b[4096];
-	for (int i = 0; i < *n; i++) {
-		snprintf(a, sizeof a, "%s/%s", src, (*names)[i]);
-		snprintf(b, sizeof b, "%s/%s", dst, (*names)[i]);
-		if (copy_file(a, b, d))
-			return -1;
-	}
-	return 0;
-}
-
-static void free_names(char **v, int n)
-{
-	for (int i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
-static int emit_makefile(Emitter *e, const char *dir, char **rt, int n_rt, Diag *d)
-{
-	FILE *f = open_out(dir, "Makefile", d);
-	if (!f)
-		return -1;
-	const char *nm = e->name;
-	const CodegenOptions *cg = e->cg;
-	fprintf(f, "# Builds %s (a driver: %s IN.npy... OUT.npy...) and lib%s.a (the model,\n"
-		   "# to link into your program). Needs only a C11 compiler, libc and libm%s.\n"
-		   "# Target: %s (%s).\n",
-		nm, nm, nm, cg->threads > 1 ? " (and pthreads)" : cg->blas ? " (and OpenBLAS)" : "",
-		cg->target->name, cg->target->what);
-	if (cg->target->cc[0])
-		fprintf(f, "# Cross-build: make CC=%s\n", cg->target->cc);
-	else
-		fprintf(f, "# Cross-build: make CROSS_COMPILE=aarch64-linux-gnu- (or CC=...); for speed,\n"
-			   "# compile with resnetc --target aarch64 (NEON kernels, right flags)\n");
-	fprintf(f, "# Generated by resnetc " VERSION ".\n\n");
-	/* CROSS_COMPILE=prefix- picks $(prefix)gcc and $(prefix)ar unless CC or
-	 * AR are given; cross targets default to their Debian toolchain. */
-	char prefix[64] = "";
-	const char *dash = strrchr(cg->target->cc, '-');
-	if (dash)
-		snprintf(prefix, sizeof prefix, "%.*s", (int)(dash - cg->target->cc + 1), cg->target->cc);
-	fprintf(f, "CROSS_COMPILE ?= %s\n", prefix);
-	fprintf(f, "ifneq ($(CROSS_COMPILE),)\nifeq ($(origin CC),default)\nCC := $(CROSS_COMPILE)gcc\nendif\n"
-		   "ifeq ($(origin AR),default)\nAR := $(CROSS_COMPILE)ar\nendif\nendif\n");
-	fprintf(f, "NATIVE := $(shell $(CC) -march=native -E -x c /dev/null >/dev/null 2>&1 && echo -march=native)\n");
-	fprintf(f, "CFLAGS ?= %s\n", cg->target->cflags);
-	/* RN_NAMESPACE makes this folder's runtime copy private to the model
-	 * (include/resnetc/namespace.h). */
-	fprintf(f, "ALL_CFLAGS := -std=c11 -fno-strict-aliasing -DRN_NAMESPACE=%s_%s $(CFLAGS) -I. -Iinclude\n",
-		nm, cg->blas ? " -DRN_USE_OPENBLAS" : "");
-	fprintf(f, "LIBS := -lm%s%s\n\n", cg->threads > 1 ? " -lpthread" : "", cg->blas ? " -lopenblas" : "");
-	fprintf(f, "MODEL_OBJS := %s.o", nm);
-	for (int c = 0; c < e->n_chunks; c++)
-		fprintf(f, " %s_w%d.o", nm, c);
-	fprintf(f, "\nRUNTIME_OBJS :=");
-	for (int i = 0; i < n_rt; i++) {
-		size_t len = strlen(rt[i]);
-		if (rt[i][len - 1] != 'c' || !strcmp(rt[i], "driver.c"))
-			continue;
-		if (cg->threads <= 1 && !strcmp(rt[i], "threadpool.c"))
-			continue; /* one thread: no pthread dependency */
-		fprintf(f, " \\\n\truntime/%.*s.o", (int)(len - 2), rt[i]);
-	}
-	fprintf(f, "\n\nall: %s lib%s.a\n\n", nm, nm);
-	fprintf(f, "%s: main.o runtime/driver.o lib%s.a\n\t$(CC) $(LDFLAGS) -o $@ main.o runtime/driver.o lib%s.a $(LIBS)\n\n",
-		nm, nm, nm);
-	fprintf(f, "lib%s.a: $(MODEL_OBJS) $(RUNTIME_OBJS)\n\trm -f $@\n\t$(AR) rcs $@ $^\n\n", nm);
-	fprintf(f, "# Weights are one string literal each: no optimization needed.\n");
-	fprintf(f, "%s_w%%.o: %s_w%%.c\n\t$(CC) -std=c11 -c $< -o $@\n\n", nm, nm);
-	fprintf(f, "%%.o: %%.c $(wildcard *.h runtime/*.h include/resnetc/*.h)\n\t$(CC) $(ALL_CFLAGS) -c $< -o $@\n\n");
-	fprintf(f, "clean:\n\trm -f %s lib%s.a *.o runtime/*.o\n\n.PHONY: all clean\n", nm, nm);
-	return close_out(f, "Makefile", d);
+	return emit_close(f, "main.c", d);
 }
 
 int emit_c(Graph *g, const PlanStats *st, const char *dir, const EmitOptions *o, Diag *d)
@@ -703,9 +429,8 @@ int emit_c(Graph *g, const PlanStats *st, const char *dir, const EmitOptions *o,
 	for (int i = 0; i < g->n_outputs; i++)
 		e.out_index[g->outputs[i]] = i;
 
-	char path[4096];
-	char **rt = NULL, **inc = NULL;
-	int n_rt = 0, n_inc = 0;
+	char **rt = NULL;
+	int n_rt = 0;
 	int rc = emit_weights(&e, dir, d);
 	if (!rc)
 		rc = emit_header(&e, st, dir, d);
@@ -713,24 +438,11 @@ int emit_c(Graph *g, const PlanStats *st, const char *dir, const EmitOptions *o,
 		rc = emit_source(&e, st, dir, d);
 	if (!rc)
 		rc = emit_main(&e, dir, d);
-	if (!rc) {
-		snprintf(path, sizeof path, "%s/runtime", dir);
-		if (mkdir_p(path, d))
-			rc = -1;
-	}
 	if (!rc)
-		rc = copy_tree(o->runtime_dir, path, &rt, &n_rt, d);
-	if (!rc) {
-		snprintf(path, sizeof path, "%s/include/resnetc", dir);
-		if (mkdir_p(path, d))
-			rc = -1;
-	}
-	if (!rc)
-		rc = copy_tree(o->include_dir, path, &inc, &n_inc, d);
+		rc = emit_runtime(&e, dir, &rt, &n_rt, d);
 	if (!rc)
 		rc = emit_makefile(&e, dir, rt, n_rt, d);
-	free_names(rt, n_rt);
-	free_names(inc, n_inc);
+	emit_free_names(rt, n_rt);
 	free(e.woff);
 	free(e.wchunk);
 	free(e.in_index);
