@@ -1,27 +1,7 @@
 /*
- * RN_CONV_GEMM: a group-1 convolution as the matrix product
- *   Y[m][oy * ow + ox] = W[m][K] * B[K][oy * ow + ox],  K = c * kh * kw,
- * B being the im2col matrix of the input. Weights come packed in panels of
- * 16 output channels ([K][16] each, bias after them). B is consumed in
- * slivers of RN_GEMM_NR columns, in one of three ways:
- *   in place: a 1x1, stride-1, unpadded convolution reads B's rows straight
- *     from the input planes (or copies chunks of them, see make_plan);
- *   phase mode: a strided one reads them from its input's phase planes,
- *     each im2col row a plane at an offset (see gemm_plan);
- *   packed: any other packs the im2col matrix of a chunk of columns into
- *     scratch (never the whole im2col matrix).
- * The panel kernel computes a (channels x positions) tile and stores it
- * into the NCHW output through the fused epilogue; columns that do not
- * fill a sliver go through the broadcast kernel instead, except on 14x14
- * and 7x7 outputs, which an 8 x 49 AVX-512 kernel tiles exactly.
- *
- * Threads: the columns are split into equal ranges, or the panels when
- * that balances better (small outputs such as 7x7 with many channels); then
- * the threads first pack each im2col chunk together, then split its panels.
+ * RN_CONV_GEMM's kernels and its run (the overview: conv_gemm.h).
  */
-#include "conv_packed.h"
-#include "microkernels.h"
-
+#include "conv_gemm.h"
 
 #if RN_VL == 16
 #define GEMM_TILE 8x48
@@ -32,12 +12,6 @@
 #else
 #define GEMM_TILE 4x4
 #endif
-
-enum {
-	NR = RN_GEMM_NR,
-	COL_UNIT = 48,                 /* scratch is sized in these, NR divides it */
-	CHUNK_BYTES = 192 * 1024,      /* B chunk a thread packs, ~ a fifth of L2 */
-};
 
 #if defined(__GNUC__) || defined(__clang__)
 #define RN_NOINLINE __attribute__((noinline))
@@ -52,14 +26,13 @@ static RN_NOINLINE void RN_UKERNEL(gemm, GEMM_TILE)(int64_t k, const float *a, c
 	rn_gemm_panel_tile(RN_GEMM_R, RN_GEMM_NV, k, a, b, ldb, pf, o);
 }
 
-#if defined(RN_AVX512)
+#if GEMM_X1
 /* The panel kernel with one more column, 8 x 49: the 49th column's 8
  * channels accumulate in a 256-bit vector from the same panel rows, so
  * an output of 49 x K positions (every ResNet plane: 7x7, 14x14, ...,
  * 112x112) is all slivers, with no broadcast-kernel tail re-reading the
  * panel's weights column by column (that tail cost 4-10% of 14x14 and
  * 7x7 layers; the extra column costs one FMA in 25). */
-#define GEMM_X1 1
 static RN_NOINLINE void rn_f32_gemm_8x49__avx512(int64_t k, const float *a, const float *b,
 						 int64_t ldb, const float *pf, const rn_tile_out *o)
 {
@@ -95,8 +68,6 @@ static RN_NOINLINE void rn_f32_gemm_8x49__avx512(int64_t k, const float *a, cons
 		o->y[i * o->ldy + 48] = rn_act_f32(o->act, o->alpha, o->beta, x);
 	}
 }
-#else
-#define GEMM_X1 0
 #endif
 
 /* rn_f32_gemm_ofs_<tile>__<isa>: B's rows at b + offs[q] (phase mode) */
@@ -182,203 +153,6 @@ TAIL(1) TAIL(2) TAIL(3) TAIL(4)
 #undef TAIL
 static const tail_fn tail_table[TAIL_R] = { TAIL_NAME(1), TAIL_NAME(2), TAIL_NAME(3), TAIL_NAME(4) };
 
-int rn_conv_gemm_supports(const rn_conv2d_params *p)
-{
-	return p->group == 1;
-}
-
-static int64_t gemm_k(const rn_conv2d_params *p)
-{
-	return (int64_t)p->c * p->kh * p->kw;
-}
-
-size_t rn_conv_gemm_packed_floats(const rn_conv2d_params *p)
-{
-	int64_t m16 = rn_round_up(p->m, RN_PANEL);
-	return (size_t)(m16 * gemm_k(p) + m16);
-}
-
-void rn_conv_gemm_pack(const rn_conv2d_params *p, const float *w, const float *bias, float *packed)
-{
-	int64_t k = gemm_k(p), m16 = rn_round_up(p->m, RN_PANEL);
-	for (int64_t m = 0; m < m16; m++) {
-		float *dst = packed + (m / RN_PANEL) * k * RN_PANEL + m % RN_PANEL;
-		for (int64_t q = 0; q < k; q++)
-			dst[q * RN_PANEL] = m < p->m ? w[m * k + q] : 0.0f;
-		packed[m16 * k + m] = m < p->m && bias ? bias[m] : 0.0f;
-	}
-}
-
-/* How a convolution is cut up; scratch_size and run must agree, so both
- * derive it from the parameters and the thread count only. */
-typedef struct {
-	int direct;        /* B is the input itself */
-	int64_t k, n;      /* reduction length, output positions */
-	int nr;            /* columns per sliver: NR, or NR + 1 (the 8 x 49 kernel) */
-	int64_t chunk;     /* columns per chunk, a multiple of COL_UNIT or of nr */
-	/* Phase mode (stride s >= 2, not 1x1): the input is split once into its
-	 * s x s phase planes, plane (py, px)[r][c] = padded input [r s + py]
-	 * [c s + px], rows wp wide. Output (oy, ox) then reads tap (ky, kx) at
-	 * [oy + ky / s][ox + kx / s] of plane (ky % s, kx % s): with the
-	 * output's rows wp wide too (columns ow.. wp are computed and
-	 * dropped), each im2col row is a plane read in place from an offset,
-	 * so nothing is packed per chunk (the stem's im2col took 0.3-0.5 of
-	 * its 2 ms). */
-	int phase, s, wp, hp;
-	int64_t plane;     /* floats per phase plane */
-	int64_t ncols;     /* columns the kernels run: n, or oh * wp rounded up to COL_UNIT */
-	int panels;
-	int parts;         /* tasks: at least one per thread */
-	int split_cols;    /* parts split the columns, else the panels */
-} gemm_plan;
-
-/* Columns per chunk: about CHUNK_BYTES of B each, rounded to the nearest
- * count (a 7x7 output is one chunk, not 48 columns and then 1), in whole
- * units. */
-static int64_t chunk_of(int64_t ncols, int64_t k, int unit)
-{
-	int64_t raw = (int64_t)(CHUNK_BYTES / sizeof(float)) / k;
-	raw = raw < unit ? unit : raw;
-	int64_t nchunks = (ncols + raw / 2) / raw;
-	nchunks = nchunks < 1 ? 1 : nchunks;
-	return rn_round_up((ncols + nchunks - 1) / nchunks, unit);
-}
-
-static gemm_plan make_plan(const rn_conv2d_params *p, int threads)
-{
-	gemm_plan g;
-	g.k = gemm_k(p);
-	g.n = (int64_t)p->oh * p->ow;
-	/* A 1x1 stride-1 convolution can read B in place, each row a plane of
-	 * the input, or copy each chunk into contiguous rows first (one
-	 * memcpy per row). With a long reduction over planes of a few hundred
-	 * columns the copy pays for itself (ResNet-50's 1x1 layers with 512+
-	 * input channels on 14x14 and 28x28: 110-134 -> 127-152 GFLOP/s).
-	 * In the whole model it does not on larger planes (56x56 256>128 and
-	 * 256>64: 3-10% slower copied, though faster alone, with the input
-	 * in L2) nor with fewer channels (28x28 128>512: 2% slower), nor on
-	 * 7x7. */
-	g.direct = p->kh == 1 && p->kw == 1 && p->sh == 1 && p->sw == 1 && p->pt == 0 &&
-		   p->pl == 0 && p->oh == p->h && p->ow == p->w && !(g.k >= 512 && g.n >= 128);
-	g.phase = 0;
-	g.ncols = g.n;
-	if (p->sh == p->sw && p->sh >= 2 && p->dh == 1 && p->dw == 1 && (p->kh > 1 || p->kw > 1)) {
-		int s = p->sh;
-		/* (in COL_UNITs, not slivers: the generated code's ISA may not be
-		 * the compiler's, and both must size the scratch alike) */
-		int64_t wp = p->ow + (p->kw - 1) / s, cols = rn_round_up(p->oh * wp, COL_UNIT);
-		/* when the dropped columns and the last sliver's padding are at
-		 * most a tenth of the work (ResNet's stem 3%, 56x56 -> 28x28 4%;
-		 * not 14x14 outputs: 22%) and a sliver's rows mostly stay in L1
-		 * (its loads straddle cache lines: ResNet-50's 3x3/2 128>128,
-		 * k = 1152, ran no faster in the whole model) */
-		if ((cols - g.n) * 10 <= g.n && g.k <= 640) {
-			g.phase = 1;
-			g.s = s;
-			g.wp = (int)wp;
-			g.hp = p->oh + (p->kh - 1) / s;
-			/* a row of slack: the dropped columns read past the last row */
-			g.plane = rn_round_up((int64_t)(g.hp + 1) * wp + COL_UNIT, 16);
-			g.ncols = cols;
-			g.direct = 0;
-		}
-	}
-	/* Slivers of 49 where they tile the output and 48 do not, on 14x14 or
-	 * 7x7 B read in place or one sliver wide: 3-11% faster than slivers of
-	 * 48 and a tail (ResNet-50's layers, one thread). Their loads straddle
-	 * cache lines: packed chunks of several slivers ran 4-17% slower, and
-	 * 56x56 and 28x28 inputs, read from L3 in the whole model, 5-15%
-	 * slower (though faster alone, from L2). (The scratch they need is no
-	 * more than with slivers of 48, which the compiler, built for another
-	 * ISA maybe, sizes.) */
-	g.nr = GEMM_X1 && !g.phase && g.n % NR != 0 && g.n % (NR + 1) == 0 && g.n <= 196 &&
-		       (g.direct || g.n == NR + 1)
-		       ? NR + 1
-		       : NR;
-	g.chunk = chunk_of(g.ncols, g.k, g.nr == NR ? COL_UNIT : g.nr);
-	g.panels = (int)(rn_round_up(p->m, RN_PANEL) / RN_PANEL);
-	/* One part per thread. Finer parts would let the others take over the
-	 * share of a thread that is late (descheduled on a busy machine), but
-	 * column parts each stream all the weights, and with one part per
-	 * thread consecutive layers split alike tend to find their data in the
-	 * cache of the core that wrote it: ResNet-50 on 2 threads 32.0-32.4 ms
-	 * against 32.8-33.1 with four column parts per thread, and about 1%
-	 * faster again with one panel part per thread instead of up to four. */
-	g.parts = threads;
-	g.split_cols = 1;
-	if (threads > 1) {
-		/* load imbalance of either split: the busiest part over the average */
-		int64_t units = (g.ncols + g.nr - 1) / g.nr;
-		double ic = (double)((units + threads - 1) / threads) * threads / (double)units;
-		double ip = (double)((g.panels + threads - 1) / threads) * threads / g.panels;
-		/* Splitting the panels also splits the weight traffic (small outputs,
-		 * big weights) but makes every thread pack all of B (im2col): it
-		 * must balance clearly better to be worth that. */
-		double slack = g.direct ? 1.0 : 1.1;
-		g.split_cols = !(ic > slack * ip || (p->m > g.n && ip <= ic));
-	}
-	return g;
-}
-
-/* One packed chunk per thread; threads that split the panels share one. */
-static size_t slice_bytes(const gemm_plan *g)
-{
-	return g->direct ? 0 : rn_scratch_align((size_t)(g->k * g->chunk) * sizeof(float));
-}
-
-static int shared_chunk(const gemm_plan *g, int threads)
-{
-	return !g->direct && !g->split_cols && threads > 1;
-}
-
-/* The input rows one chunk's im2col rows read, for one channel, with the
- * padding made explicit (see pack_b): at most strip_rows x strip_width. */
-static int strip_width(const rn_conv2d_params *p)
-{
-	return (p->ow - 1) * p->sw + (p->kw - 1) * p->dw + 1;
-}
-
-static size_t strip_bytes(const rn_conv2d_params *p, const gemm_plan *g)
-{
-	if (g->direct)
-		return 0;
-	int64_t out_rows = (g->chunk + p->ow - 2) / p->ow + 1;
-	int64_t rows = (out_rows - 1) * p->sh + (int64_t)(p->kh - 1) * p->dh + 1;
-	return rn_scratch_align((size_t)(rows * strip_width(p)) * sizeof(float));
-}
-
-/* Scratch: the packed chunks' slices, then one strip per thread. */
-static size_t slices_bytes(const gemm_plan *g, int threads)
-{
-	return (size_t)(shared_chunk(g, threads) ? 1 : threads) * slice_bytes(g);
-}
-
-/* Phase mode's scratch: the planes, then the k row offsets. */
-static size_t planes_bytes(const rn_conv2d_params *p, const gemm_plan *g)
-{
-	return rn_scratch_align((size_t)((int64_t)p->c * g->s * g->s * g->plane) * sizeof(float));
-}
-
-/* The compiler sizes the scratch with its own build of this file, maybe
- * for another ISA than the generated code's, so the size must not depend
- * on what does: the sliver width (NR, 8x49 or not) and, through the
- * load balance in slivers, the split. It is sized for a slice per thread
- * whatever the split, and for the longer of the chunks any build cuts
- * (in COL_UNITs or in slivers of COL_UNIT + 1). Direct and phase modes
- * are decided without the ISA. tests/unit/test_runtime_conv_sizes.c
- * checks the portable and the native build agree. */
-size_t rn_conv_gemm_scratch_size(const rn_conv2d_params *p, int threads)
-{
-	gemm_plan g = make_plan(p, threads);
-	if (g.phase)
-		return planes_bytes(p, &g) + rn_scratch_align((size_t)g.k * sizeof(int64_t));
-	if (g.direct)
-		return 0;
-	int64_t c48 = chunk_of(g.ncols, g.k, COL_UNIT), c49 = chunk_of(g.ncols, g.k, COL_UNIT + 1);
-	g.chunk = c48 > c49 ? c48 : c49;
-	return (size_t)threads * (slice_bytes(&g) + strip_bytes(p, &g));
-}
-
 typedef struct {
 	const rn_conv2d_params *p;
 	gemm_plan g;
@@ -392,134 +166,6 @@ typedef struct {
 	float *planes;   /* phase mode */
 	int64_t *offs;
 } gemm_job;
-
-/* The packing's copies are short (an output row: 7 to 112 columns) and
- * many; inline, without a call each, they are several times cheaper. */
-
-/* dst[t] = src[t] for t < n. */
-static RN_INLINE void copy_run(float *dst, const float *src, int n)
-{
-#if defined(RN_AVX512)
-	int t = 0;
-	for (; t + 16 <= n; t += 16)
-		_mm512_storeu_ps(dst + t, _mm512_loadu_ps(src + t));
-	if (t < n)
-		_mm512_mask_storeu_ps(dst + t, rn_mask16(n - t), _mm512_maskz_loadu_ps(rn_mask16(n - t), src + t));
-#else
-	rn_memcpy(dst, src, sizeof(float) * (size_t)n);
-#endif
-}
-
-/* dst[t] = 0 for t < n. */
-static RN_INLINE void zero_run(float *dst, int64_t n)
-{
-#if defined(RN_AVX512)
-	int64_t t = 0;
-	for (; t + 16 <= n; t += 16)
-		_mm512_storeu_ps(dst + t, _mm512_setzero_ps());
-	if (t < n)
-		_mm512_mask_storeu_ps(dst + t, rn_mask16((int)(n - t)), _mm512_setzero_ps());
-#else
-	rn_memset(dst, 0, sizeof(float) * (size_t)n);
-#endif
-}
-
-/* dst[t] = src[2 t] for t < n. */
-static RN_INLINE void copy_stride2(float *dst, const float *src, int n)
-{
-	int t = 0;
-#if defined(RN_AVX512)
-	const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
-					       28, 30);
-	/* 16 outputs read src[0 .. 30]: masked loads never touch the rest */
-	for (; t < n; t += 16) {
-		int left = n - t < 16 ? n - t : 16, need = 2 * left - 1;
-		__m512 a = _mm512_maskz_loadu_ps(rn_mask16(need < 16 ? need : 16), src + 2 * t);
-		__m512 b = _mm512_maskz_loadu_ps(rn_mask16(need > 16 ? need - 16 : 0),
-						 src + 2 * t + 16);
-		_mm512_mask_storeu_ps(dst + t, rn_mask16(left), _mm512_permutex2var_ps(a, even, b));
-	}
-#endif
-	for (; t < n; t++)
-		dst[t] = src[2 * t];
-}
-
-/* dst[t] = src[t * stride] for t < n. */
-static RN_INLINE void copy_strided(float *dst, const float *src, int n, int stride)
-{
-	if (stride == 1)
-		copy_run(dst, src, n);
-	else if (stride == 2)
-		copy_stride2(dst, src, n);
-	else
-		for (int t = 0; t < n; t++)
-			dst[t] = src[(int64_t)t * stride];
-}
-
-/* Packs rows [q0, q1) of the im2col columns [j0, j0 + ncols) row-major,
- * buf[q][j - j0], rows ldb floats apart (columns ncols..ldb zeroed). The
- * columns cover output rows oy0..oy1; per input channel, the input rows
- * they read are first copied into strip with the padding made explicit
- * (zeros), unless they lie inside the input (no padding), so that each of
- * the kh * kw im2col rows is then plain (strided) copies, one per output
- * row, with no bounds to test. */
-static void pack_b(const rn_conv2d_params *p, const float *x, int64_t j0, int64_t ncols, float *buf,
-		   int64_t ldb, int64_t q0, int64_t q1, float *strip)
-{
-	int64_t hw = (int64_t)p->h * p->w;
-	int kk = p->kh * p->kw;
-	int oy0 = (int)(j0 / p->ow), oy1 = (int)((j0 + ncols - 1) / p->ow);
-	int ox_first = (int)(j0 % p->ow), ox_last = (int)((j0 + ncols - 1) % p->ow);
-	int rows = (oy1 - oy0) * p->sh + (p->kh - 1) * p->dh + 1;
-	int wp = strip_width(p);
-	int iy0 = oy0 * p->sh - p->pt;
-	int inside = iy0 >= 0 && iy0 + rows <= p->h && p->pl == 0 && wp <= p->w;
-	for (int ci = (int)(q0 / kk); ci < p->c && (int64_t)ci * kk < q1; ci++) {
-		const float *src = x + ci * hw + (int64_t)iy0 * p->w;
-		int64_t lds = p->w;
-		if (!inside) {
-			/* strip[r][c] = x[ci][iy0 + r][c - pl], 0 outside */
-			int left = p->pl < wp ? p->pl : wp;
-			int mid = p->w < wp - left ? p->w : wp - left;
-			for (int r = 0; r < rows; r++) {
-				float *d = strip + (int64_t)r * wp;
-				int iy = iy0 + r;
-				if (iy < 0 || iy >= p->h) {
-					zero_run(d, wp);
-					continue;
-				}
-				zero_run(d, left);
-				copy_run(d + left, x + ci * hw + (int64_t)iy * p->w, mid);
-				zero_run(d + left + mid, wp - left - mid);
-			}
-			src = strip;
-			lds = wp;
-		}
-		/* stride 1 with rows as wide as the output's (a 1x1 convolution
-		 * without padding): the chunk's columns are one run per row */
-		int flat = p->sw == 1 && p->sh == 1 && lds == p->ow;
-		for (int t = 0; t < kk; t++) {
-			int64_t q = (int64_t)ci * kk + t;
-			if (q < q0 || q >= q1)
-				continue;
-			int ky = t / p->kw, kx = t % p->kw;
-			float *row = buf + q * ldb;
-			const float *s0 = src + (int64_t)ky * p->dh * lds + kx * p->dw;
-			if (flat) { /* output rows follow each other in the source */
-				copy_run(row, s0 + ox_first, (int)ncols);
-				zero_run(row + ncols, ldb - ncols);
-				continue;
-			}
-			for (int oy = oy0; oy <= oy1; oy++) {
-				int a = oy == oy0 ? ox_first : 0, b = oy == oy1 ? ox_last + 1 : p->ow;
-				copy_strided(row, s0 + (int64_t)(oy - oy0) * p->sh * lds + (int64_t)a * p->sw,
-					     b - a, p->sw);
-				row += b - a;
-			}
-			zero_run(row, ldb - ncols);
-		}
-	}
-}
 
 /* Columns [j, j + cols) of B (column stride 1, row stride ldb), cols < NR,
  * times panel pn, through the epilogue. */
@@ -574,7 +220,7 @@ static void gemm_block(const gemm_job *J, float *buf, float *strip, int p0, int 
 		 * room for a whole sliver's reads: its partial sliver is a tail */
 		int64_t ldb = g->direct ? n : packed_ld(g, c1 - c0);
 		if (!g->direct && !prepacked)
-			pack_b(p, J->x, c0, c1 - c0, buf, ldb, 0, k, strip);
+			rn_conv_gemm_pack_b(p, J->x, c0, c1 - c0, buf, ldb, 0, k, strip);
 		for (int pn = p0; pn < p1; pn++) {
 			const float *a = J->a + (int64_t)pn * k * RN_PANEL;
 			for (int64_t j = c0; j < c1; j += g->nr) {
@@ -662,7 +308,7 @@ static void pack_task(void *ctx, int64_t t, int thread)
 	const gemm_job *J = ctx;
 	int64_t k = J->g.k, n = (int64_t)J->g.parts * PACK_TASKS_PER_THREAD;
 	int64_t cols = J->shared_c1 - J->shared_c0;
-	pack_b(J->p, J->x, J->shared_c0, cols, (float *)J->scratch, packed_ld(&J->g, cols), k * t / n,
+	rn_conv_gemm_pack_b(J->p, J->x, J->shared_c0, cols, (float *)J->scratch, packed_ld(&J->g, cols), k * t / n,
 	       k * (t + 1) / n, J->strips + (size_t)thread * J->strip);
 }
 
@@ -671,33 +317,8 @@ static void pack_task(void *ctx, int64_t t, int thread)
 static void phase_build_task(void *ctx, int64_t t, int thread)
 {
 	const gemm_job *J = ctx;
-	const rn_conv2d_params *p = J->p;
-	const gemm_plan *g = &J->g;
-	int s = g->s, ci = (int)(t / s), py = (int)(t % s);
-	const float *xc = J->x + (int64_t)ci * p->h * p->w;
 	(void)thread;
-	for (int px = 0; px < s; px++) {
-		float *pl = J->planes + (((int64_t)ci * s + py) * s + px) * g->plane;
-		/* columns c with 0 <= c s + px - pl < w */
-		int c0 = p->pl - px > 0 ? (p->pl - px + s - 1) / s : 0;
-		int c1 = p->w + p->pl - px > 0 ? (p->w + p->pl - px + s - 1) / s : 0;
-		c0 = c0 < g->wp ? c0 : g->wp;
-		c1 = c1 < g->wp ? c1 : g->wp;
-		c1 = c1 > c0 ? c1 : c0;
-		for (int r = 0; r <= g->hp; r++) {
-			float *d = pl + (int64_t)r * g->wp;
-			int iy = r * s + py - p->pt;
-			if (iy < 0 || iy >= p->h || r == g->hp) {
-				zero_run(d, g->wp);
-				continue;
-			}
-			zero_run(d, c0);
-			copy_strided(d + c0, xc + (int64_t)iy * p->w + (int64_t)c0 * s + px - p->pl,
-				     c1 - c0, s);
-			zero_run(d + c1, g->wp - c1);
-		}
-		zero_run(pl + (int64_t)(g->hp + 1) * g->wp, g->plane - (int64_t)(g->hp + 1) * g->wp);
-	}
+	rn_conv_gemm_phase_planes(J->p, &J->g, J->x, J->planes, (int)(t / J->g.s), (int)(t % J->g.s));
 }
 
 /* Phase mode: a computed tile (rows x NR, columns j.. of the wp-wide
@@ -826,7 +447,7 @@ void rn_conv_gemm_run(const rn_conv2d_params *p, const float *x, const float *pa
 		      const float *residual, float *y, void *scratch, rn_threadpool *tp)
 {
 	int threads = rn_threadpool_threads(tp);
-	gemm_job J = { .p = p, .g = make_plan(p, threads), .a = packed, .scratch = scratch };
+	gemm_job J = { .p = p, .g = rn_conv_gemm_plan(p, threads), .a = packed, .scratch = scratch };
 	int64_t m16 = rn_round_up(p->m, RN_PANEL);
 	J.bias = packed + m16 * J.g.k;
 	if (J.g.phase) {
