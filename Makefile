@@ -35,7 +35,12 @@ ifneq ($(NATIVE_FLAG),)
 endif
 
 .PHONY: all deps deps-test deps-demo demo demo-yaml test check unit conformance e2e cross sanitize bench deps-bench hostile clean
-ONNX_TESTS ?= ../shared/onnx-node-tests
+# ONNX backend test sets for `make conformance` (tests/conformance/README.md):
+# Debian's libonnx-testdata (ONNX 1.12; its `real` set, whole models, is
+# left out) and, when it sits beside the repository, ../shared's node tests.
+ONNX_DATA   ?= /usr/share/libonnx-testdata/data
+ONNX_SHARED ?= ../shared/onnx-node-tests
+ONNX_TESTS  ?= $(addprefix $(ONNX_DATA)/,node pytorch-converted pytorch-operator simple) $(wildcard $(ONNX_SHARED))
 all: $(B)/resnetc $(B)/libresnetc_rt.a
 
 $(GEN): $(PROTO)
@@ -128,6 +133,10 @@ cross: all
 	RESNETC=$(B)/resnetc bash tests/cross/check_freestanding.sh
 
 conformance: all $(B)/tests/conformance_runner
+	@for d in $(ONNX_TESTS); do [ -d "$$d" ] || { echo "conformance: $$d: no such folder (Debian's sets: apt-get install libonnx-testdata, or make deps-test)" >&2; exit 2; }; done
+ifeq ($(origin ONNX_TESTS),file)
+	@[ -d $(ONNX_SHARED) ] || echo "conformance: no $(ONNX_SHARED) beside the repository: Debian's libonnx-testdata sets only"
+endif
 	CC="$(CC) $(LDSAN)" $(B)/tests/conformance_runner --resnetc $(B)/resnetc --rt $(B)/libresnetc_rt.a $(ONNX_TESTS)
 
 # Speed against onnxruntime and OpenBLAS: ResNet-18 and ResNet-50 at 1 and 2

@@ -3,11 +3,15 @@
  * resnetc and checks the generated C against the reference outputs.
  *
  *   conformance_runner [--resnetc PATH] [--rt LIB] [--jobs N] [--timeout S]
- *                      [--keep] [--filter SUBSTR] [-v] [--self-test] [TESTS_DIR]
+ *                      [--keep] [--filter SUBSTR] [-v] [--self-test] [TESTS_DIR...]
  *
- * A test directory holds model.onnx and test_data_set_0/{input,output}_N.pb
- * (ONNX TensorProto). For each one the runner decides, from the model alone,
- * whether the case is in scope (operator set, element types); an in-scope
+ * Each TESTS_DIR is a test set, a folder of test directories (default:
+ * Debian's libonnx-testdata sets and ../shared/onnx-node-tests, those that
+ * exist). A test directory holds model.onnx and test_data_set_0/{input,
+ * output}_N.pb (ONNX TensorProto). For each one the runner decides from the
+ * model (and a training_mode flag's test value) whether the case is in
+ * scope (operator set, element types, variants such as training mode or 3-D
+ * convolution); an in-scope
  * case must then compile with resnetc, build with cc against the prebuilt
  * runtime archive, run, and match every output:
  *   dtype and shape exactly; floats |actual - expected| <= atol + rtol*|expected|
@@ -56,7 +60,8 @@ typedef struct {
 	const char *resnetc;    /* the compiler under test */
 	const char *rt;         /* runtime archive, driver included */
 	const char *cc;         /* C compiler for the generated code */
-	const char *tests_dir;
+	const char **roots;     /* test sets: folders of test directories */
+	int n_roots;
 	const char *filter;
 	const char *tmp_root;
 	int jobs;
@@ -709,6 +714,7 @@ static const char *const RESNETC_OPS[] = {
 	"GlobalMaxPool", "Gemm", "MatMul", "Flatten", "Reshape", "Squeeze",
 	"Unsqueeze", "Transpose", "Concat", "Softmax", "LogSoftmax", "Identity",
 	"Dropout", "Pad", "Constant", "Shape", "Gather", "Cast", "ReduceMean",
+	"Slice", "ConstantOfShape",
 };
 
 static int in_op_set(const Onnx__NodeProto *n)
@@ -724,7 +730,8 @@ static int in_op_set(const Onnx__NodeProto *n)
 enum { CASE_RUN, CASE_SKIP, CASE_BAD };
 
 typedef struct {
-	char *name;
+	char *name;      /* the test directory's name */
+	char *label;     /* what lines print: the name, or SET/name with several sets */
 	char *dir;
 	char *ops;       /* "Conv"; several joined by '+' (PyTorch-style tests) */
 	int state;       /* CASE_* */
@@ -780,9 +787,10 @@ static void op_list_add(char **ops, const char *op)
 }
 
 /* Operands that decide output shapes (Reshape's shape, Pad's pads, the
- * axes of Squeeze/Unsqueeze/ReduceMean, Slice's bounds): an ahead-of-time
- * compiler needs them at compile time, so these cases bind the graph input
- * to its test value with `resnetc --bind NAME=...`. */
+ * axes of Squeeze/Unsqueeze/ReduceMean, Slice's bounds) or what a node
+ * computes (Dropout's training_mode): an ahead-of-time compiler needs them
+ * at compile time, so these cases bind the graph input to its test value
+ * with `resnetc --bind NAME=...`. */
 static int is_shape_operand(const Onnx__GraphProto *g, const char *name)
 {
 	static const struct {
@@ -791,6 +799,7 @@ static int is_shape_operand(const Onnx__GraphProto *g, const char *name)
 	} rules[] = {
 		{"Reshape", 1, 1}, {"Pad", 1, 3}, {"Squeeze", 1, 1}, {"Unsqueeze", 1, 1},
 		{"ReduceMean", 1, 1}, {"Slice", 1, 4}, {"ConstantOfShape", 0, 0},
+		{"Dropout", 2, 2},
 	};
 	for (size_t i = 0; i < g->n_node; i++) {
 		const Onnx__NodeProto *n = g->node[i];
@@ -801,6 +810,165 @@ static int is_shape_operand(const Onnx__GraphProto *g, const char *name)
 				if (n->input[k] && !strcmp(n->input[k], name))
 					return 1;
 		}
+	}
+	return 0;
+}
+
+/* ---- Scope beyond the operator set: variants resnetc does not compile ---- */
+
+static const Onnx__TensorProto *find_initializer(const Onnx__GraphProto *g, const char *name)
+{
+	for (size_t i = 0; name && i < g->n_initializer; i++)
+		if (g->initializer[i]->name && !strcmp(g->initializer[i]->name, name))
+			return g->initializer[i];
+	return NULL;
+}
+
+/* Rank of a value as the model declares it (initializer, graph input or
+ * output, value_info), or -1 if it does not say. */
+static int value_rank(const Onnx__GraphProto *g, const char *name)
+{
+	const Onnx__TensorProto *t = find_initializer(g, name);
+	if (t)
+		return (int)t->n_dims;
+	Onnx__ValueInfoProto **lists[] = {g->input, g->output, g->value_info};
+	size_t counts[] = {g->n_input, g->n_output, g->n_value_info};
+	for (int l = 0; name && l < 3; l++)
+		for (size_t i = 0; i < counts[l]; i++) {
+			const Onnx__ValueInfoProto *v = lists[l][i];
+			if (!v->name || strcmp(v->name, name) || !v->type ||
+			    v->type->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE ||
+			    !v->type->tensor_type->shape)
+				continue;
+			return (int)v->type->tensor_type->shape->n_dim;
+		}
+	return -1;
+}
+
+/* Number of elements of a value whose shape the model gives in full, or -1. */
+static int64_t value_numel(const Onnx__GraphProto *g, const char *name)
+{
+	const Onnx__TensorProto *t = find_initializer(g, name);
+	int64_t n = 1;
+	if (t) {
+		for (size_t i = 0; i < t->n_dims; i++)
+			n *= t->dims[i];
+		return n;
+	}
+	for (size_t i = 0; name && i < g->n_input; i++) {
+		const Onnx__ValueInfoProto *v = g->input[i];
+		if (!v->name || strcmp(v->name, name) || !v->type ||
+		    v->type->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE ||
+		    !v->type->tensor_type->shape)
+			continue;
+		const Onnx__TensorShapeProto *sh = v->type->tensor_type->shape;
+		for (size_t k = 0; k < sh->n_dim; k++) {
+			if (sh->dim[k]->value_case != ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE)
+				return -1;
+			n *= sh->dim[k]->dim_value;
+		}
+		return n;
+	}
+	return -1;
+}
+
+static const Onnx__AttributeProto *find_attr(const Onnx__NodeProto *n, const char *name)
+{
+	for (size_t i = 0; i < n->n_attribute; i++)
+		if (n->attribute[i]->name && !strcmp(n->attribute[i]->name, name))
+			return n->attribute[i];
+	return NULL;
+}
+
+/* Whether a scalar operand is nonzero: from an initializer, a Constant
+ * node or, for a graph input, the case's own input_N.pb (N counts the
+ * graph inputs that are not initializers). 1 true, 0 false, -1 unknown. */
+static int operand_truth(const Onnx__GraphProto *g, const char *dir, const char *name)
+{
+	const Onnx__TensorProto *p = find_initializer(g, name);
+	for (size_t i = 0; !p && i < g->n_node; i++) {
+		const Onnx__NodeProto *n = g->node[i];
+		if (n->op_type && !strcmp(n->op_type, "Constant") && n->n_output == 1 &&
+		    !strcmp(n->output[0], name)) {
+			const Onnx__AttributeProto *a = find_attr(n, "value");
+			p = a ? a->t : NULL;
+		}
+	}
+	char err[MSG_LEN];
+	tensor t;
+	int r = -1;
+	if (p) {
+		if (tensor_from_proto(p, &t, name, err) != 0)
+			return -1;
+	} else {
+		int k = 0, found = 0;
+		for (size_t i = 0; i < g->n_input && !found; i++) {
+			const char *in = g->input[i]->name;
+			if (!in || find_initializer(g, in))
+				continue;
+			if (!strcmp(in, name))
+				found = 1;
+			else
+				k++;
+		}
+		if (!found)
+			return -1;
+		char *path = fmt("%s/test_data_set_0/input_%d.pb", dir, k);
+		int bad = tensor_from_pb(path, &t, err);
+		free(path);
+		if (bad)
+			return -1;
+	}
+	if (t.count == 1) {
+		char kind = dtype_find(t.dtype)->kind;
+		r = kind == 'f' ? elem_as_double(&t, 0) != 0 : elem_as_i64(&t, 0) != 0;
+	}
+	tensor_free(&t);
+	return r;
+}
+
+#define SKIP_TRAINING "training mode (BatchNormalization training_mode or statistics" \
+	" outputs, Dropout training_mode true): resnetc compiles inference only"
+#define SKIP_CONV3D "3-D convolution (Conv on a 5-D input): resnetc's Conv is 1-D and 2-D"
+#define SKIP_PRELU_LEGACY "PRelu before opset 7 with a per-channel slope (legacy channel" \
+	" broadcast): not implemented in resnetc yet"
+
+/* Why a node that is in the operator set is still out of scope, or NULL.
+ * dir is the test directory, for a training_mode fed as a graph input. */
+static const char *variant_skip_reason(const Onnx__GraphProto *g, const Onnx__NodeProto *n,
+				       int opset, const char *dir)
+{
+	const Onnx__AttributeProto *a;
+	if (!strcmp(n->op_type, "BatchNormalization")) {
+		if ((a = find_attr(n, "training_mode")) && a->i)
+			return SKIP_TRAINING;
+		if ((a = find_attr(n, "is_test")) && !a->i)
+			return SKIP_TRAINING;
+		for (size_t i = 1; i < n->n_output; i++)
+			if (n->output[i] && n->output[i][0])
+				return SKIP_TRAINING;
+	} else if (!strcmp(n->op_type, "Dropout")) {
+		if (opset < 7 && (a = find_attr(n, "is_test")) && !a->i)
+			return SKIP_TRAINING;
+		if (n->n_input > 2 && n->input[2] && n->input[2][0] &&
+		    operand_truth(g, dir, n->input[2]) != 0)
+			return SKIP_TRAINING;
+	} else if (!strcmp(n->op_type, "Conv")) {
+		if (value_rank(g, n->input[0]) == 5 || (n->n_input > 1 && value_rank(g, n->input[1]) == 5))
+			return SKIP_CONV3D;
+	} else if (!strcmp(n->op_type, "PRelu")) {
+		if (opset < 7 && n->n_input > 1 && value_numel(g, n->input[1]) > 1)
+			return SKIP_PRELU_LEGACY;
+	}
+	return NULL;
+}
+
+static int default_opset(const Onnx__ModelProto *m)
+{
+	for (size_t i = 0; i < m->n_opset_import; i++) {
+		const char *dom = m->opset_import[i]->domain;
+		if (!dom || !dom[0] || !strcmp(dom, "ai.onnx"))
+			return (int)m->opset_import[i]->version;
 	}
 	return 0;
 }
@@ -877,6 +1045,9 @@ static void classify(test_case *c)
 			skip = dtype_skip_reason(g->initializer[i]->data_type);
 	for (size_t i = 0; i < g->n_node && !skip; i++)
 		skip = node_skip_reason(g->node[i]);
+	for (size_t i = 0; i < g->n_node && !skip && !skip_owned; i++)
+		if (g->node[i]->op_type)
+			skip = variant_skip_reason(g, g->node[i], default_opset(m), c->dir);
 
 	if (skip_owned) {
 		c->state = CASE_SKIP;
@@ -1213,12 +1384,12 @@ static void report(const options *o, test_case *c)
 {
 	if (c->state == CASE_SKIP) {
 		if (o->verbose)
-			printf("SKIP %s: %s\n", c->name, c->reason);
+			printf("SKIP %s: %s\n", c->label, c->reason);
 	} else if (c->passed) {
 		if (o->verbose)
-			printf("PASS %s\n", c->name);
+			printf("PASS %s\n", c->label);
 	} else {
-		printf("FAIL %s: %s\n", c->name, c->message);
+		printf("FAIL %s: %s\n", c->label, c->message);
 	}
 	fflush(stdout);
 }
@@ -1250,7 +1421,7 @@ static void finish_slot(const options *o, slot *s, int status, int timed_out)
 		rm_tree(s->tmp);
 	}
 	if (o->keep && c->passed && o->verbose)
-		printf("     %s kept in %s\n", c->name, s->tmp);
+		printf("     %s kept in %s\n", c->label, s->tmp);
 	report(o, c);
 	free(s->tmp);
 	s->pid = 0;
@@ -1369,23 +1540,50 @@ static size_t tally_add(tally *t, size_t n, const char *key)
 	return n + 1;
 }
 
-static int summarize(test_case *cases, size_t n)
+/* One folder of test directories given on the command line. */
+typedef struct {
+	const char *dir;
+	char *label;           /* its last path component: "node", "onnx-node-tests" */
+	test_case *cases;
+	size_t n;
+	int passed, failed, skipped;
+} test_set;
+
+static void count_set(test_set *t)
 {
+	t->passed = t->failed = t->skipped = 0;
+	for (size_t i = 0; i < t->n; i++) {
+		const test_case *c = &t->cases[i];
+		if (c->state == CASE_SKIP)
+			t->skipped++;
+		else if (c->passed)
+			t->passed++;
+		else
+			t->failed++;
+	}
+}
+
+static int summarize(test_set *sets, int n_sets)
+{
+	size_t n = 0;
+	for (int k = 0; k < n_sets; k++)
+		n += sets[k].n;
 	tally *skips = calloc(n + 1, sizeof(tally)), *fails = calloc(n + 1, sizeof(tally));
 	size_t ns = 0, nf = 0;
 	int passed = 0, failed = 0, skipped = 0;
-	for (size_t i = 0; i < n; i++) {
-		test_case *c = &cases[i];
-		if (c->state == CASE_SKIP) {
-			skipped++;
-			ns = tally_add(skips, ns, c->reason);
-		} else if (c->passed) {
-			passed++;
-		} else {
-			failed++;
-			nf = tally_add(fails, nf, c->ops ? c->ops : "(unreadable model)");
+	for (int k = 0; k < n_sets; k++)
+		for (size_t i = 0; i < sets[k].n; i++) {
+			test_case *c = &sets[k].cases[i];
+			if (c->state == CASE_SKIP) {
+				skipped++;
+				ns = tally_add(skips, ns, c->reason);
+			} else if (c->passed) {
+				passed++;
+			} else {
+				failed++;
+				nf = tally_add(fails, nf, c->ops ? c->ops : "(unreadable model)");
+			}
 		}
-	}
 	qsort(skips, ns, sizeof(tally), cmp_tally);
 	qsort(fails, nf, sizeof(tally), cmp_tally);
 	for (size_t i = 0; i < ns; i++)
@@ -1396,6 +1594,10 @@ static int summarize(test_case *cases, size_t n)
 			printf("%s %s %d", i ? "," : "", fails[i].key, fails[i].count);
 		printf("\n");
 	}
+	if (n_sets > 1)
+		for (int k = 0; k < n_sets; k++)
+			printf("conformance %s: %d passed, %d failed, %d skipped (%s)\n", sets[k].label,
+			       sets[k].passed, sets[k].failed, sets[k].skipped, sets[k].dir);
 	printf("conformance: %d passed, %d failed, %d skipped\n", passed, failed, skipped);
 	fflush(stdout);
 	free(skips);
@@ -1405,11 +1607,17 @@ static int summarize(test_case *cases, size_t n)
 
 /* ---- Command line ---- */
 
+/* Debian's libonnx-testdata: the ONNX backend tests of ONNX 1.12. Its
+ * `real` set (whole models such as ResNet-50) is left out. */
+#define DEBIAN_DATA "/usr/share/libonnx-testdata/data"
+#define DEBIAN_SETS_TEXT "node,pytorch-converted,pytorch-operator,simple"
+static const char *const DEBIAN_SETS[] = {"node", "pytorch-converted", "pytorch-operator", "simple"};
+
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: conformance_runner [--resnetc PATH] [--rt LIB] [--jobs N] [--timeout S]\n"
-		"                          [--keep] [--filter SUBSTR] [-v] [--self-test] [TESTS_DIR]\n"
+		"                          [--keep] [--filter SUBSTR] [-v] [--self-test] [TESTS_DIR...]\n"
 		"  --resnetc PATH  compiler under test (default: BUILD/resnetc)\n"
 		"  --rt LIB        runtime archive with the driver (default: BUILD/libresnetc_rt.a)\n"
 		"  --jobs N        cases run in parallel (default 2)\n"
@@ -1419,7 +1627,9 @@ static void usage(FILE *f)
 		"  -v              one line per case\n"
 		"  --self-test     check the runner itself: .pb -> .npy round trip and the\n"
 		"                  comparison (accepts within tolerance, rejects beyond), no resnetc\n"
-		"  TESTS_DIR       default: REPO/../shared/onnx-node-tests\n"
+		"  TESTS_DIR...    folders of test directories (test sets), run in order; default:\n"
+		"                  " DEBIAN_DATA "/{" DEBIAN_SETS_TEXT "}\n"
+		"                  and REPO/../shared/onnx-node-tests, those that exist\n"
 		"BUILD is the folder above this program's tests/ folder; the C compiler is $CC or cc.\n");
 }
 
@@ -1486,6 +1696,47 @@ static int parse_int(const char *s, int lo, int *out)
 	return 0;
 }
 
+/* The test directories of one set, sorted and classified. With several
+ * sets, lines name a case SET/name. */
+static int load_set(const options *o, test_set *ts, int prefixed)
+{
+	DIR *d = opendir(ts->dir);
+	if (!d) {
+		fprintf(stderr, "conformance: %s: %s\n", ts->dir, strerror(errno));
+		return -1;
+	}
+	size_t cap = 64, n = 0;
+	char **names = malloc(cap * sizeof(char *));
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		if (o->filter && !strstr(e->d_name, o->filter))
+			continue;
+		char *p = fmt("%s/%s", ts->dir, e->d_name);
+		int dir = is_dir(p);
+		free(p);
+		if (!dir)
+			continue;
+		if (n == cap)
+			names = realloc(names, (cap *= 2) * sizeof(char *));
+		names[n++] = xstrdup(e->d_name);
+	}
+	closedir(d);
+	qsort(names, n, sizeof(char *), cmp_str);
+	ts->cases = calloc(n + 1, sizeof(test_case));
+	ts->n = n;
+	for (size_t i = 0; i < n; i++) {
+		test_case *c = &ts->cases[i];
+		c->name = names[i];
+		c->label = prefixed ? fmt("%s/%s", ts->label, names[i]) : xstrdup(names[i]);
+		c->dir = fmt("%s/%s", ts->dir, names[i]);
+		classify(c);
+	}
+	free(names);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	options o = {0};
@@ -1522,12 +1773,13 @@ int main(int argc, char **argv)
 				fprintf(stderr, "conformance: --timeout needs a number of seconds >= 1\n");
 				return 2;
 			}
-		} else if (a[0] == '-' || o.tests_dir) {
+		} else if (a[0] == '-') {
 			fprintf(stderr, "conformance: unexpected argument '%s'\n", a);
 			usage(stderr);
 			return 2;
 		} else {
-			o.tests_dir = a;
+			o.roots = realloc(o.roots, (size_t)(o.n_roots + 1) * sizeof(char *));
+			o.roots[o.n_roots++] = a;
 		}
 	}
 	uint16_t probe = 1;
@@ -1537,7 +1789,23 @@ int main(int argc, char **argv)
 	}
 	o.resnetc = absolute(o.resnetc ? o.resnetc : fmt("%s/resnetc", build));
 	o.rt = absolute(o.rt ? o.rt : fmt("%s/libresnetc_rt.a", build));
-	o.tests_dir = o.tests_dir ? o.tests_dir : fmt("%s/../shared/onnx-node-tests", repo);
+	if (o.n_roots == 0) {
+		size_t nd = sizeof DEBIAN_SETS / sizeof DEBIAN_SETS[0];
+		o.roots = calloc(nd + 1, sizeof(char *));
+		for (size_t i = 0; i < nd; i++) {
+			char *p = fmt("%s/%s", DEBIAN_DATA, DEBIAN_SETS[i]);
+			if (is_dir(p))
+				o.roots[o.n_roots++] = p;
+		}
+		char *shared = fmt("%s/../shared/onnx-node-tests", repo);
+		if (is_dir(shared))
+			o.roots[o.n_roots++] = absolute(shared);
+		if (o.n_roots == 0) {
+			fprintf(stderr, "conformance: no test data: neither %s (Debian: apt-get install"
+				" libonnx-testdata) nor %s; name a folder of tests\n", DEBIAN_DATA, shared);
+			return 2;
+		}
+	}
 	o.cc = getenv("CC") && getenv("CC")[0] ? getenv("CC") : "cc";
 	const char *t = getenv("TMPDIR");
 	o.tmp_root = t && t[0] ? t : "/tmp";
@@ -1551,50 +1819,44 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	DIR *d = opendir(o.tests_dir);
-	if (!d) {
-		fprintf(stderr, "conformance: %s: %s\n", o.tests_dir, strerror(errno));
-		return 2;
+	test_set *sets = calloc((size_t)o.n_roots, sizeof(test_set));
+	size_t total = 0;
+	for (int k = 0; k < o.n_roots; k++) {
+		test_set *ts = &sets[k];
+		ts->dir = o.roots[k];
+		ts->label = xstrdup(o.roots[k]);
+		while (strlen(ts->label) > 1 && ts->label[strlen(ts->label) - 1] == '/')
+			ts->label[strlen(ts->label) - 1] = 0;
+		const char *base = strrchr(ts->label, '/');
+		if (base && base[1])
+			memmove(ts->label, base + 1, strlen(base + 1) + 1);
+		if (load_set(&o, ts, o.n_roots > 1) != 0)
+			return 2;
+		total += ts->n;
 	}
-	size_t cap = 64, n = 0;
-	char **names = malloc(cap * sizeof(char *));
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		if (o.filter && !strstr(e->d_name, o.filter))
-			continue;
-		char *p = fmt("%s/%s", o.tests_dir, e->d_name);
-		int dir = is_dir(p);
-		free(p);
-		if (!dir)
-			continue;
-		if (n == cap)
-			names = realloc(names, (cap *= 2) * sizeof(char *));
-		names[n++] = xstrdup(e->d_name);
-	}
-	closedir(d);
-	qsort(names, n, sizeof(char *), cmp_str);
-	if (n == 0)
-		fprintf(stderr, "conformance: no test directories in %s%s%s\n", o.tests_dir,
+	if (total == 0)
+		fprintf(stderr, "conformance: no test directories%s%s\n",
 			o.filter ? " matching " : "", o.filter ? o.filter : "");
-
-	test_case *cases = calloc(n + 1, sizeof(test_case));
-	for (size_t i = 0; i < n; i++) {
-		cases[i].name = names[i];
-		cases[i].dir = fmt("%s/%s", o.tests_dir, names[i]);
-		classify(&cases[i]);
-	}
 
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	run_all(&o, cases, n);
+	for (int k = 0; k < o.n_roots && !interrupted; k++) {
+		test_set *ts = &sets[k];
+		size_t run = 0;
+		for (size_t i = 0; i < ts->n; i++)
+			run += ts->cases[i].state != CASE_SKIP;
+		printf("conformance: set '%s' (%s): %zu test directories, %zu in scope\n", ts->label,
+		       ts->dir, ts->n, run);
+		fflush(stdout);
+		run_all(&o, ts->cases, ts->n);
+		count_set(ts);
+	}
 	if (interrupted) {
 		fprintf(stderr, "conformance: interrupted\n");
 		return 130;
 	}
-	return summarize(cases, n);
+	return summarize(sets, o.n_roots);
 }
