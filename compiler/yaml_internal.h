@@ -1,5 +1,5 @@
 /*
- * YAML front end: a ResNet described in a few lines (tests/yaml/FORMAT.md,
+ * YAML front end: a ResNet described in a few lines (docs/yaml.md,
  * schemas/resnet.schema.json) plus weights from a safetensors file with
  * torchvision state_dict() names, to the graph torch.onnx.export (opset 13,
  * BatchNorm kept) writes for the same torchvision model:
