@@ -1,7 +1,16 @@
 #include "graph_dot.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fsutil.h"
 
 #include "info.h"
 #include "lower.h"
@@ -167,4 +176,138 @@ void write_graph_dot(FILE *f, const Graph *g, const PlanStats *st, const char *t
 			fprintf(f, "  %s -> out%d;\n", a, i);
 	}
 	fputs("}\n", f);
+}
+
+/* ---- the output of `resnetc graph`: a file or standard output ---- */
+
+/* Creates the folders above path (for -o out/demo when out/ is missing). */
+static int make_parent(const char *path, Diag *d)
+{
+	char buf[PATH_MAX];
+	snprintf(buf, sizeof buf, "%s", path);
+	size_t n = strlen(buf);
+	while (n > 1 && buf[n - 1] == '/')
+		buf[--n] = 0;
+	char *slash = strrchr(buf, '/');
+	if (!slash || slash == buf)
+		return 0;
+	*slash = 0;
+	return mkdir_p(buf, d);
+}
+
+/* graph --svg: DOT through Graphviz. */
+static int find_in_path(const char *prog, char *out, size_t len)
+{
+	const char *path = getenv("PATH");
+	if (!path || !*path)
+		path = "/usr/bin:/bin";
+	while (*path) {
+		const char *end = strchr(path, ':');
+		size_t k = end ? (size_t)(end - path) : strlen(path);
+		snprintf(out, len, "%.*s/%s", (int)k, k ? path : ".", prog);
+		struct stat st;
+		if (stat(out, &st) == 0 && S_ISREG(st.st_mode) && access(out, X_OK) == 0)
+			return 0;
+		path += k + (end != NULL);
+	}
+	return -1;
+}
+
+/* Runs `dot -Tsvg` with text on its input and its output on fd out_fd. */
+static int render_svg(const char *text, size_t len, int out_fd, Diag *d)
+{
+	char dot[PATH_MAX];
+	if (find_in_path("dot", dot, sizeof dot) != 0)
+		return diag_set(d, "--svg needs Graphviz's dot program, which is not in PATH (Debian: apt-get install graphviz); "
+				   "without --svg resnetc writes DOT text");
+	int fds[2];
+	if (pipe(fds) != 0)
+		return diag_set(d, "cannot run dot: %s", strerror(errno));
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid < 0)
+		return diag_set(d, "cannot run dot: %s", strerror(errno));
+	if (pid == 0) {
+		dup2(fds[0], 0);
+		dup2(out_fd, 1);
+		close(fds[0]);
+		close(fds[1]);
+		execl(dot, "dot", "-Tsvg", (char *)NULL);
+		_exit(127);
+	}
+	close(fds[0]);
+	void (*old)(int) = signal(SIGPIPE, SIG_IGN);
+	size_t off = 0;
+	while (off < len) {
+		ssize_t w = write(fds[1], text + off, len - off);
+		if (w <= 0 && errno != EINTR)
+			break;
+		if (w > 0)
+			off += (size_t)w;
+	}
+	close(fds[1]);
+	signal(SIGPIPE, old);
+	int status;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return diag_set(d, "dot -Tsvg failed (%s %d)", WIFEXITED(status) ? "exit status" : "signal",
+				WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+	if (off < len)
+		return diag_set(d, "dot -Tsvg stopped reading its input");
+	return 0;
+}
+
+int write_graph_file(const Graph *g, const PlanStats *st, const char *title, const char *out, int svg, Diag *d)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&text, &len);
+	write_graph_dot(m, g, st, title);
+	fclose(m);
+	int rc = 0;
+	if (!out) {
+		if (svg)
+			rc = render_svg(text, len, 1, d);
+		else if (fwrite(text, 1, len, stdout) != len || fflush(stdout) != 0)
+			rc = diag_set(d, "cannot write to standard output: %s", strerror(errno));
+		free(text);
+		return rc;
+	}
+	char tmp[PATH_MAX + 32];
+	snprintf(tmp, sizeof tmp, "%s.tmpXXXXXX", out);
+	if (make_parent(out, d) != 0) {
+		free(text);
+		return -1;
+	}
+	int fd = mkstemp(tmp);
+	if (fd < 0) {
+		free(text);
+		return diag_set(d, "cannot write %s: %s", out, strerror(errno));
+	}
+	if (svg) {
+		rc = render_svg(text, len, fd, d);
+	} else {
+		size_t off = 0;
+		while (off < len) {
+			ssize_t w = write(fd, text + off, len - off);
+			if (w <= 0 && errno != EINTR)
+				break;
+			if (w > 0)
+				off += (size_t)w;
+		}
+		if (off < len)
+			rc = diag_set(d, "cannot write %s: %s", out, strerror(errno));
+	}
+	free(text);
+	if (close(fd) != 0 && !rc)
+		rc = diag_set(d, "cannot write %s: %s", out, strerror(errno));
+	if (!rc) {
+		chmod(tmp, 0644);
+		if (rename(tmp, out) != 0)
+			rc = diag_set(d, "cannot write %s: %s", out, strerror(errno));
+	}
+	if (rc)
+		unlink(tmp);
+	return rc;
 }

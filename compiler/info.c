@@ -3,7 +3,6 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "lower.h"
 #include "passes.h"
@@ -182,108 +181,6 @@ int64_t graph_weight_bytes(const Graph *g)
 			b += (int64_t)tensor_bytes(&g->tensors[i]);
 	free(used);
 	return b;
-}
-
-/* ---- passes with a record ---- */
-
-typedef struct {
-	const char *op[64];
-	int count[64];
-	int n;
-} OpCounts;
-
-static void count_ops(const Graph *g, OpCounts *c)
-{
-	c->n = 0;
-	for (int i = 0; i < g->n_nodes; i++) {
-		const Node *nd = &g->nodes[i];
-		if (nd->dead)
-			continue;
-		int k = 0;
-		while (k < c->n && strcmp(c->op[k], nd->op_type))
-			k++;
-		if (k == c->n) {
-			if (c->n == 64)
-				continue;
-			c->op[c->n] = nd->op_type;
-			c->count[c->n++] = 0;
-		}
-		c->count[k]++;
-	}
-}
-
-static int count_of(const OpCounts *c, const char *op)
-{
-	for (int k = 0; k < c->n; k++)
-		if (!strcmp(c->op[k], op))
-			return c->count[k];
-	return 0;
-}
-
-/* "imported    53 nodes: Conv 20, BatchNormalization 20, ..." */
-static void histogram(FILE *f, const OpCounts *c, const char *label)
-{
-	int total = 0;
-	for (int k = 0; k < c->n; k++)
-		total += c->count[k];
-	fprintf(f, "%-10s %4d nodes:", label, total);
-	for (int k = 0; k < c->n; k++)
-		fprintf(f, " %s %d%s", c->op[k], c->count[k], k + 1 < c->n ? "," : "");
-	fprintf(f, "\n");
-}
-
-static int shared_tensors(const Graph *g)
-{
-	int k = 0;
-	for (int i = 0; i < g->n_tensors; i++)
-		k += g->tensors[i].alias >= 0;
-	return k;
-}
-
-static double seconds_now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-int run_passes_logged(Graph *g, const int *enabled, PassResult *results, FILE *hist, Diag *d)
-{
-	OpCounts before, after;
-	count_ops(g, &before);
-	if (hist)
-		histogram(hist, &before, "imported");
-	for (int i = 0; i < n_passes; i++) {
-		PassResult *r = &results[i];
-		memset(r, 0, sizeof *r);
-		r->name = passes[i].name;
-		r->enabled = enabled[i];
-		r->nodes_before = r->nodes_after = graph_live_nodes(g);
-		r->shared_before = r->shared_after = shared_tensors(g);
-		if (!enabled[i]) {
-			if (hist)
-				fprintf(hist, "%-10s (disabled)\n", passes[i].name);
-			continue;
-		}
-		double t0 = seconds_now();
-		if (passes[i].run(g, d) != 0)
-			return -1;
-		r->seconds = seconds_now() - t0;
-		r->nodes_after = graph_live_nodes(g);
-		r->shared_after = shared_tensors(g);
-		count_ops(g, &after);
-		for (int k = 0; k < before.n && r->n_removed < 16; k++) {
-			int gone = before.count[k] - count_of(&after, before.op[k]);
-			if (gone > 0) {
-				r->removed_op[r->n_removed] = before.op[k];
-				r->removed_count[r->n_removed++] = gone;
-			}
-		}
-		if (hist)
-			histogram(hist, &after, passes[i].name);
-		before = after;
-	}
-	return 0;
 }
 
 /* ---- the table ---- */

@@ -1,7 +1,6 @@
 /*
  * Reports about a lowered, planned graph: `resnetc info` (a table, or JSON
- * for scripts), the per-layer facts `resnetc graph` draws, and the passes
- * run with a record of what each one changed (for --passes and -v).
+ * for scripts) and the per-layer facts `resnetc graph` draws.
  * Nothing here exits; printing goes to the FILE given.
  */
 #ifndef RESNETC_INFO_H
@@ -10,6 +9,7 @@
 #include <stdio.h>
 
 #include "ir.h"
+#include "passes.h"
 #include "plan.h"
 
 /* Multiply-accumulates of node n (convolutions and matrix products). */
@@ -38,21 +38,6 @@ int64_t graph_params(const Graph *g);
 int64_t graph_macs(const Graph *g);
 int64_t graph_weight_bytes(const Graph *g);
 int graph_live_nodes(const Graph *g);
-
-/* What one pass changed. */
-typedef struct {
-	const char *name;
-	int enabled;
-	int nodes_before, nodes_after;
-	int shared_before, shared_after; /* tensors using another's memory */
-	const char *removed_op[16];      /* ops whose nodes the pass removed */
-	int removed_count[16], n_removed;
-	double seconds;
-} PassResult;
-
-/* Runs the enabled passes in order, filling results[n_passes]. With
- * histogram != NULL prints the op counts after each pass (info --passes). */
-int run_passes_logged(Graph *g, const int *enabled, PassResult *results, FILE *histogram, Diag *d);
 
 typedef struct {
 	const char *model;        /* the path given */

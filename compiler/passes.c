@@ -2,7 +2,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "info.h"
 #include "lower.h"
 #include "ops.h"
 
@@ -45,46 +47,113 @@ Node *producer(Graph *g, int t)
 	return &g->nodes[p];
 }
 
-/* Op histogram of live nodes, as "Conv 20, Relu 17, ..." in first-seen order. */
-static void histogram(FILE *f, const Graph *g, const char *label)
+/* ---- the runner ---- */
+
+_Static_assert(sizeof passes / sizeof passes[0] <= PASS_MAX, "PASS_MAX is too small for passes[]");
+
+typedef struct {
+	const char *op[64];
+	int count[64];
+	int n;
+} OpCounts;
+
+/* Live nodes per op, in first-seen order. */
+static void count_ops(const Graph *g, OpCounts *c)
 {
-	const char *ops[64];
-	int counts[64], n = 0, total = 0;
+	c->n = 0;
 	for (int i = 0; i < g->n_nodes; i++) {
 		const Node *nd = &g->nodes[i];
 		if (nd->dead)
 			continue;
-		total++;
 		int k = 0;
-		while (k < n && strcmp(ops[k], nd->op_type))
+		while (k < c->n && strcmp(c->op[k], nd->op_type))
 			k++;
-		if (k == n && n < 64) {
-			ops[n] = nd->op_type;
-			counts[n++] = 0;
+		if (k == c->n) {
+			if (c->n == 64)
+				continue;
+			c->op[c->n] = nd->op_type;
+			c->count[c->n++] = 0;
 		}
-		if (k < 64)
-			counts[k]++;
+		c->count[k]++;
 	}
+}
+
+static int count_of(const OpCounts *c, const char *op)
+{
+	for (int k = 0; k < c->n; k++)
+		if (!strcmp(c->op[k], op))
+			return c->count[k];
+	return 0;
+}
+
+/* "imported    53 nodes: Conv 20, BatchNormalization 20, ..." */
+static void histogram(FILE *f, const OpCounts *c, const char *label)
+{
+	int total = 0;
+	for (int k = 0; k < c->n; k++)
+		total += c->count[k];
 	fprintf(f, "%-10s %4d nodes:", label, total);
-	for (int k = 0; k < n; k++)
-		fprintf(f, " %s %d%s", ops[k], counts[k], k + 1 < n ? "," : "");
+	for (int k = 0; k < c->n; k++)
+		fprintf(f, " %s %d%s", c->op[k], c->count[k], k + 1 < c->n ? "," : "");
 	fprintf(f, "\n");
 }
 
-int run_passes(Graph *g, const int *enabled, FILE *report, Diag *d)
+static int shared_tensors(const Graph *g)
 {
-	if (report)
-		histogram(report, g, "imported");
+	int k = 0;
+	for (int i = 0; i < g->n_tensors; i++)
+		k += g->tensors[i].alias >= 0;
+	return k;
+}
+
+static double seconds_now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+int run_passes(Graph *g, const int *enabled, PassLog *log, Diag *d)
+{
+	FILE *hist = log ? log->histogram : NULL;
+	OpCounts before, after;
+	if (log)
+		count_ops(g, &before);
+	if (hist)
+		histogram(hist, &before, "imported");
 	for (int i = 0; i < n_passes; i++) {
+		PassResult *r = log ? &log->pass[i] : NULL;
+		if (r) {
+			memset(r, 0, sizeof *r);
+			r->name = passes[i].name;
+			r->enabled = enabled[i];
+			r->nodes_before = r->nodes_after = graph_live_nodes(g);
+			r->shared_before = r->shared_after = shared_tensors(g);
+		}
 		if (!enabled[i]) {
-			if (report)
-				fprintf(report, "%-10s (disabled)\n", passes[i].name);
+			if (hist)
+				fprintf(hist, "%-10s (disabled)\n", passes[i].name);
 			continue;
 		}
+		double t0 = seconds_now();
 		if (passes[i].run(g, d) != 0)
 			return -1;
-		if (report)
-			histogram(report, g, passes[i].name);
+		if (!r)
+			continue;
+		r->seconds = seconds_now() - t0;
+		r->nodes_after = graph_live_nodes(g);
+		r->shared_after = shared_tensors(g);
+		count_ops(g, &after);
+		for (int k = 0; k < before.n && r->n_removed < 16; k++) {
+			int gone = before.count[k] - count_of(&after, before.op[k]);
+			if (gone > 0) {
+				r->removed_op[r->n_removed] = before.op[k];
+				r->removed_count[r->n_removed++] = gone;
+			}
+		}
+		if (hist)
+			histogram(hist, &after, passes[i].name);
+		before = after;
 	}
 	return 0;
 }

@@ -35,9 +35,31 @@ int pass_fuse_act(Graph *g, Diag *d);
 int pass_views(Graph *g, Diag *d);
 int pass_inplace(Graph *g, Diag *d);
 
-/* Runs the passes whose enabled[i] is set, in order. If report is not
- * NULL, prints node counts per op before and after each pass. */
-int run_passes(Graph *g, const int *enabled, FILE *report, Diag *d);
+/* The most passes there are: the size of enabled[] and PassLog arrays. */
+#define PASS_MAX 16
+
+/* What one pass changed. */
+typedef struct {
+	const char *name;
+	int enabled;
+	int nodes_before, nodes_after;
+	int shared_before, shared_after; /* tensors using another's memory */
+	const char *removed_op[16];      /* ops whose nodes the pass removed */
+	int removed_count[16], n_removed;
+	double seconds;
+} PassResult;
+
+/* A record of a run: what each pass did (info --json and --passes,
+ * compile -v), and optionally the op counts after each one. */
+typedef struct {
+	FILE *histogram;          /* in: if set, "imported", then each pass's line
+				   * of node counts per op is printed there */
+	PassResult pass[PASS_MAX]; /* out: one per entry of passes[] */
+} PassLog;
+
+/* Runs the passes whose enabled[i] is set, in order. log may be NULL
+ * (nothing recorded). Returns 0, or -1 with d set by the failing pass. */
+int run_passes(Graph *g, const int *enabled, PassLog *log, Diag *d);
 
 /* ---- helpers for passes (passes.c) ---- */
 /* Redoes lowering of one node after a pass changed it. */

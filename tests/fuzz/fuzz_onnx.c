@@ -1,9 +1,10 @@
 /*
- * ONNX bytes -> IR: the importer, shape inference and constant folding
- * (lower_graph), every pass, kernel selection with weight packing, the
- * memory plan, and the reports of `info` and `graph`. Any input must end in
- * success or in one error line; the sanitizers and libFuzzer's leak check
- * watch everything in between; a model that compiles is emitted as C too.
+ * ONNX bytes -> IR through the pipeline `resnetc` runs (pipeline.h): the
+ * importer, shape inference and constant folding (lower_graph), every
+ * pass, kernel selection with weight packing, the memory plan; then the
+ * reports of `info` and `graph`. Any input must end in success or in one
+ * error line; the sanitizers and libFuzzer's leak check watch everything
+ * in between; a model that compiles is emitted as C too.
  *
  * The model is written to model.onnx in a scratch folder that also holds
  * ext.bin (4 KiB), a target for external-data references, and a symlink
@@ -14,14 +15,10 @@
 #include <sys/stat.h>
 
 #include "emit.h"
-#include "frontend.h"
 #include "fsutil.h"
 #include "graph_dot.h"
 #include "info.h"
-#include "ops.h"
-#include "passes.h"
-#include "plan.h"
-#include "target.h"
+#include "pipeline.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -45,30 +42,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ShapePin pin = {"", 4, {1, 3, 8, 8}};
 	/* Odd sizes pin the only input's shape, to reach dynamic-dim models. */
 	ImportOptions opt = {&pin, (int)(size & 1), NULL, 0};
-	Graph *g = onnx_import(path, &opt, &d);
-	if (!g) {
-		fz_check_message(d.msg);
-		return 0;
-	}
-	/* The steps of `resnetc compile` and `info`, in main.c's order. */
-	int enabled[16];
-	for (int i = 0; i < 16; i++)
-		enabled[i] = 1;
-	PassResult results[16];
 	CodegenOptions cg = {target_find("native"), 1 + (int)(size % 3 == 0), 0, 0};
-	PlanStats st;
-	if (lower_graph(g, &d) != 0 || run_passes_logged(g, enabled, results, NULL, &d) != 0 ||
-	    select_kernels(g, &cg, &d) != 0 || plan_memory(g, &st, &d) != 0) {
+	/* The phases of `resnetc compile` and `info`: the pipeline main.c runs. */
+	PipelineOptions po = {.model = path, .import = &opt, .cg = &cg};
+	Pipeline p;
+	if (pipeline_run(&po, &p, &d) != 0) {
 		fz_check_message(d.msg);
-		graph_free(g);
+		pipeline_free(&p);
 		return 0;
 	}
+	Graph *g = p.g;
 	FILE *f = fopen("/dev/null", "w");
 	if (f) {
-		InfoContext ic = {path, "onnx", graph_params(g), results};
-		print_info(f, g, &st, &ic);
-		print_info_json(f, g, &st, &ic);
-		write_graph_dot(f, g, &st, "model.onnx");
+		InfoContext ic = {path, p.format, p.params_imported, p.passes.pass};
+		print_info(f, g, &p.plan, &ic);
+		print_info_json(f, g, &p.plan, &ic);
+		write_graph_dot(f, g, &p.plan, "model.onnx");
 		fclose(f);
 	}
 	/* The C a model compiles to, written to out/ and removed again. */
@@ -76,9 +65,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	snprintf(out, sizeof out, "%s/out", fz_scratch());
 	EmitOptions eo = {.name = "model", .model_file = "model.onnx", .runtime_dir = FUZZ_ROOT "/runtime",
 			  .include_dir = FUZZ_ROOT "/include/resnetc", .cg = &cg};
-	if (mkdir(out, 0777) != 0 || emit_c(g, &st, out, &eo, &d) != 0)
+	if (mkdir(out, 0777) != 0 || emit_c(g, &p.plan, out, &eo, &d) != 0)
 		fz_check_message(d.msg);
 	remove_tree(out);
-	graph_free(g);
+	pipeline_free(&p);
 	return 0;
 }

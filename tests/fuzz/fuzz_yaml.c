@@ -1,7 +1,7 @@
 /*
- * YAML text -> IR: the YAML front end (description, weights, random init),
- * then shape inference, the passes, kernel selection and the memory plan,
- * as for ONNX.
+ * YAML text -> IR through the pipeline `resnetc` runs (pipeline.h): the
+ * YAML front end (description, weights, random init), then shape
+ * inference, the passes, kernel selection and the memory plan, as for ONNX.
  *
  * The text is written to model.yaml in a scratch folder that holds
  * w.safetensors (the weights of the corpus' tiny networks, copied from
@@ -11,11 +11,7 @@
 #include "fuzz_common.h"
 
 #include "frontend.h"
-#include "info.h"
-#include "ops.h"
-#include "passes.h"
-#include "plan.h"
-#include "target.h"
+#include "pipeline.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -42,20 +38,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *path = fz_write("model.yaml", data, size);
 	Diag d = {{0}};
-	Graph *g = yaml_import(path, NULL, &d);
-	if (!g) {
-		fz_check_message(d.msg);
-		return 0;
-	}
-	int enabled[16];
-	for (int i = 0; i < 16; i++)
-		enabled[i] = 1;
-	PassResult results[16];
 	CodegenOptions cg = {target_find("native"), 1, 0, 0};
-	PlanStats st;
-	if (lower_graph(g, &d) != 0 || run_passes_logged(g, enabled, results, NULL, &d) != 0 ||
-	    select_kernels(g, &cg, &d) != 0 || plan_memory(g, &st, &d) != 0)
+	PipelineOptions po = {.model = path, .cg = &cg};
+	Pipeline p;
+	if (pipeline_run(&po, &p, &d) != 0)
 		fz_check_message(d.msg);
-	graph_free(g);
+	pipeline_free(&p);
 	return 0;
 }
