@@ -41,10 +41,10 @@
 # the CPU's flags.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+LIB_NAME=run_bench.sh
+# shellcheck source-path=SCRIPTDIR source=../tests/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../tests/lib.sh"
 HERE="$ROOT/bench"
-PYTHON=/usr/bin/python3
-RESNETC=${RESNETC:-$ROOT/build/resnetc}
 BENCH_DIR=${BENCH_DIR:-$ROOT/build/bench}
 THREADS=${BENCH_THREADS:-1 2}
 ROUNDS=${BENCH_ROUNDS:-5}
@@ -53,13 +53,11 @@ OPENBLAS=${BENCH_OPENBLAS:-auto}
 BLAS_THREADS=${BENCH_OPENBLAS_THREADS:-1}
 NICE=${BENCH_NICE:-}
 RESULTS=${BENCH_RESULTS:-$HERE/RESULTS.md}
-MAKE_JOBS=${MAKE_JOBS:-2}
 CC=${CC:-cc}
 
 if [ $# -gt 0 ]; then MODELS=("$@"); else MODELS=(resnet18 resnet50); fi
 read -r -a THREADS <<<"$THREADS"
 
-die() { echo "run_bench.sh: error: $*" >&2; exit 2; }
 say() { echo "== $*"; }
 
 posint() { [[ $2 =~ ^[1-9][0-9]*$ ]] || die "$1 must be a positive integer, not '$2'"; }
@@ -73,14 +71,10 @@ NICE_CMD=()
 [ -z "$NICE" ] || NICE_CMD=(nice -n "$NICE")
 for m in "${MODELS[@]}"; do [[ $m =~ ^[a-z0-9_]+$ ]] || die "'$m' is not a torchvision model name"; done
 
-[ -x "$RESNETC" ] || die "$RESNETC not found or not executable (build it first: make)"
-[ -x "$PYTHON" ] || die "$PYTHON not found (needs Debian's python3-torch, python3-torchvision)"
-command -v node >/dev/null || die "node not found (needs Node.js for onnxruntime-node)"
+need_resnetc
+need_python python3-torch, python3-torchvision
+need_ort
 E2E="$ROOT/tests/e2e"
-if [ ! -d "$E2E/node_modules/onnxruntime-node" ]; then
-    say "installing onnxruntime-node into tests/e2e/node_modules (npm ci)"
-    (cd "$E2E" && ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund) || die "npm ci in tests/e2e failed"
-fi
 mkdir -p "$BENCH_DIR/models"
 
 # run LOG CMD...: CMD's output to LOG; on failure show the log's end and stop.
@@ -89,7 +83,7 @@ run() {
     shift
     if ! "$@" >"$log" 2>&1; then
         echo "run_bench.sh: error: '$*' failed; last lines of $log:" >&2
-        tail -n 15 "$log" | sed 's/^/  | /' >&2
+        log_tail "$log" >&2
         exit 1
     fi
 }
@@ -100,7 +94,7 @@ cpu_run() {
     shift
     if ! { time "$@" >"$log" 2>&1; } 2>"$log.cpu"; then
         echo "run_bench.sh: error: '$*' failed; last lines of $log:" >&2
-        tail -n 15 "$log" | sed 's/^/  | /' >&2
+        log_tail "$log" >&2
         exit 1
     fi
     CPU=$(awk 'END { printf "%.3f", $1 + $2 }' "$log.cpu")
@@ -176,13 +170,10 @@ resnetc_sum=$( (cat "$RESNETC"; find "$ROOT/runtime" "$ROOT/include" -type f | L
 for model in "${MODELS[@]}"; do
     onnx="$BENCH_DIR/models/$model.onnx"
     input="$BENCH_DIR/models/$model.input.npy"
-    if [ ! -f "$onnx" ] || [ ! -f "$input" ]; then
-        say "$model: exporting (torchvision, random weights, 1x3x224x224)"
-        run "$BENCH_DIR/models/$model.export.log" "$PYTHON" "$E2E/export_torchvision.py" \
-            --model "$model" --out "$onnx.tmp" --input-npy "$input.tmp.npy" --batch 1 --size 224
-        mv "$onnx.tmp" "$onnx"
-        mv "$input.tmp.npy" "$input"
-    fi
+    say "$model: torchvision, random weights, 1x3x224x224"
+    cached_export "$BENCH_DIR/models/$model.export.log" "$onnx" "$input" -- "$PYTHON" "$E2E/export_torchvision.py" \
+        --model "$model" --out "$(tmpname "$onnx")" --input-npy "$(tmpname "$input")" --batch 1 --size 224 ||
+        die "exporting $model failed"
     ONNX[$model]=$onnx
     INPUT[$model]=$input
     mkdir -p "$BENCH_DIR/$model"
@@ -206,8 +197,7 @@ for model in "${MODELS[@]}"; do
             run "$out.compile.log" "$RESNETC" compile "$onnx" -o "$out" --name "$model" --force $flags
             run "$out.make.log" make -C "$out" -j"$MAKE_JOBS"
             echo "$key" >"$out.key"
-            awk -v a="$t0" -v b="$EPOCHREALTIME" -v m="$model" -v v="$v" -v f="$flags" \
-                'BEGIN { printf "  %s %s: compiled and built in %.0fs (%s)\n", m, v, b - a, f }'
+            echo "  $model $v: compiled and built in $(seconds_since "$t0" 0)s ($flags)"
         done
     done
 done
@@ -281,7 +271,7 @@ for model in "${MODELS[@]}"; do
     done
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
-t_total=$(awk -v a="$t_start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }')
+t_total=$(seconds_since "$t_start" 0)
 
 # ---- table ---------------------------------------------------------------------
 table() {

@@ -26,8 +26,9 @@
 # Last line of output: "N passed, M failed". Exit status 1 if any failed.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-RESNETC=${RESNETC:-$ROOT/build/resnetc}
+LIB_NAME=check_freestanding.sh
+# shellcheck source-path=SCRIPTDIR source=../lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 CC=${CC:-cc}
 WORK=${CROSS_DIR:-$ROOT/build/cross}/freestanding
 MODEL=${1:-$ROOT/examples/demo/demo.onnx}
@@ -35,8 +36,7 @@ NAME=demo
 [ $# -gt 0 ] && NAME=$(basename "${MODEL%.*}" | tr -c 'A-Za-z0-9_\n' _)
 FREESTANDING_CFLAGS="-O2 -ffreestanding -fno-builtin"
 
-die() { echo "check_freestanding.sh: error: $*" >&2; exit 2; }
-[ -x "$RESNETC" ] || die "$RESNETC not found or not executable (build it first: make)"
+need_resnetc
 command -v "$CC" >/dev/null || die "$CC not found"
 
 # binutils of the compiler's target: aarch64-linux-gnu-gcc -> aarch64-linux-gnu-nm
@@ -61,14 +61,8 @@ linker='^_GLOBAL_OFFSET_TABLE_$'
 gcc_freestanding='^(memcpy|memmove|memset|memcmp)$'
 libgcc='^__(aeabi_[a-z0-9]+|(u?(div|mod|divmod)|mul|ash[lr]|lshr|neg|pop|clz|ctz|ffs|parity|bswap|cmp|ucmp)[sdt]i[0-9]|(float|fix|fixuns|extend|trunc)[a-z0-9]+)$'
 
-passed=0
-failed=0
 result() { # NAME STATUS
-    if [ "$2" -eq 0 ]; then
-        echo "  PASS $1"; passed=$((passed + 1))
-    else
-        echo "  FAIL $1"; failed=$((failed + 1))
-    fi
+    if [ "$2" -eq 0 ]; then case_done 1 "$1"; else case_done 0 "$1"; fi
 }
 
 rm -rf "$WORK"
@@ -136,7 +130,7 @@ if make -C "$out" "lib$NAME.a" CC="$CC" AR="${prefix}ar" CFLAGS="$FREESTANDING_C
             echo "  linked with -nostdlib -lm: $(readelf -d "$WORK/$NAME-linked" | grep NEEDED |
                 sed 's/.*\[\(.*\)\]/\1/' | tr '\n' ' ')"
         else
-            tail -n 15 "$WORK/link.log" | sed 's/^/    | /'
+            log_tail "$WORK/link.log"
             status=1
         fi
     fi
@@ -168,10 +162,9 @@ if "$RESNETC" compile "$ROOT/examples/demo/demo.onnx" -o "$emb/demo" --name demo
     echo "  embed: $(cat "$emb/run.log"), exit status $code, $(stat -c %s "$emb/embed") bytes"
     [ "$code" -eq 9 ] || status=1
 else
-    tail -n 15 "$emb/build.log" | sed 's/^/    | /'
+    log_tail "$emb/build.log"
     status=1
 fi
 result "examples/embed builds freestanding and classifies its image (exit status 9)" $status
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

@@ -29,20 +29,17 @@
 # Last line of output: "N passed, M failed". Exit status 1 if any failed.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+LIB_NAME=run_cross.sh
+# shellcheck source-path=SCRIPTDIR source=../lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 E2E=$ROOT/tests/e2e
-PYTHON=/usr/bin/python3
-RESNETC=${RESNETC:-$ROOT/build/resnetc}
 WORK=${CROSS_DIR:-$ROOT/build/cross}
 E2E_DIR=${E2E_DIR:-$ROOT/build/e2e}
 SIZE=${CROSS_SIZE:-224}
-MAKE_JOBS=${MAKE_JOBS:-2}
 TIMEOUT=${CROSS_TIMEOUT:-600}
 FASHION_MNIST_DIR=${FASHION_MNIST_DIR:-/usr/share/datasets/fashion-mnist}
 
 if [ $# -gt 0 ]; then ARCHS=("$@"); else ARCHS=(aarch64 armv7 riscv64); fi
-
-die() { echo "run_cross.sh: error: $*" >&2; exit 2; }
 
 # ARCH -> GNU triple (cross compiler prefix, sysroot /usr/<triple>),
 # qemu-user binary, Debian package of the compiler
@@ -55,39 +52,14 @@ arch_info() {
     esac
 }
 
-[ -x "$RESNETC" ] || die "$RESNETC not found or not executable (build it first: make)"
-[ -x "$PYTHON" ] || die "$PYTHON not found (needs Debian's python3-torch, python3-torchvision)"
-command -v node >/dev/null || die "node not found (needs Node.js for onnxruntime-node)"
-[ -d "$E2E/node_modules/onnxruntime-node" ] ||
-    (cd "$E2E" && ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund) ||
-    die "npm ci in tests/e2e failed"
+need_resnetc
+need_python python3-torch, python3-torchvision
+need_ort
 for a in "${ARCHS[@]}"; do
     arch_info "$a" >/dev/null || die "$a: unknown architecture (aarch64, armv7, riscv64)"
 done
 case $SIZE in '' | *[!0-9]*) die "CROSS_SIZE must be a number, not '$SIZE'" ;; esac
 
-# step NAME LOG CMD...: run CMD with output to LOG, print its time; on failure
-# show the end of LOG and return non-zero.
-step() {
-    local name=$1 log=$2
-    shift 2
-    local t0=$EPOCHREALTIME status=0
-    "$@" >"$log" 2>&1 || status=$?
-    local secs
-    secs=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
-    if [ "$status" -eq 0 ]; then
-        printf '  %-9s %6ss\n' "$name" "$secs"
-    else
-        printf '  %-9s %6ss  FAILED (exit %d), last lines of %s:\n' "$name" "$secs" "$status" "$log"
-        tail -n 15 "$log" | sed 's/^/    | /'
-    fi
-    return "$status"
-}
-
-passed=0
-failed=0
-failed_names=()
-t_all=$EPOCHREALTIME
 mkdir -p "$WORK/ref" "$E2E_DIR/models"
 
 # ---- models, inputs and onnxruntime's outputs, once for all architectures
@@ -97,8 +69,8 @@ demo_in=$WORK/ref/demo.input.npy
 key="resnet18_opset13_b1_${SIZE}px_seed0_bnkeep" # tests/e2e/run_e2e.sh's cache key
 r18_onnx=$E2E_DIR/models/$key.onnx
 r18_in=$E2E_DIR/models/$key.input.npy
-refs_ok=1
-step demo-in "$WORK/ref/demo-input.log" "$PYTHON" - "$FASHION_MNIST_DIR" "$demo_in" <<'EOF' || refs_ok=0
+ok=1
+next_step demo-in "$WORK/ref/demo-input.log" "$PYTHON" - "$FASHION_MNIST_DIR" "$demo_in" <<'EOF'
 import gzip, sys
 import numpy as np
 d, out = sys.argv[1], sys.argv[2]
@@ -108,17 +80,12 @@ with gzip.open(d + "/t10k-images-idx3-ubyte.gz") as f:
 x = (pixels.astype(np.float32) / np.float32(255.0) - np.float32(0.2860)) / np.float32(0.3530)
 np.save(out, x.reshape(1, 1, 28, 28))
 EOF
-if [ -f "$r18_onnx" ] && [ -f "$r18_in" ]; then
-    echo "  export    cached ($r18_onnx)"
-else
-    step export "$WORK/ref/export.log" "$PYTHON" "$E2E/export_torchvision.py" --model resnet18 \
-        --out "$r18_onnx.tmp" --input-npy "$r18_in.tmp.npy" --size "$SIZE" --seed 0 --bn keep &&
-        mv "$r18_onnx.tmp" "$r18_onnx" && mv "$r18_in.tmp.npy" "$r18_in" || refs_ok=0
-fi
-[ $refs_ok = 1 ] && { step ort-demo "$WORK/ref/ort-demo.log" node "$E2E/ort_run.js" "$demo_onnx" "$demo_in" \
-    "$WORK/ref/demo.ref.npy" || refs_ok=0; }
-[ $refs_ok = 1 ] && { step ort-r18 "$WORK/ref/ort-r18.log" node "$E2E/ort_run.js" "$r18_onnx" "$r18_in" \
-    "$WORK/ref/resnet18.ref.npy" || refs_ok=0; }
+cached_export "$WORK/ref/export.log" "$r18_onnx" "$r18_in" -- "$PYTHON" "$E2E/export_torchvision.py" \
+    --model resnet18 --out "$(tmpname "$r18_onnx")" --input-npy "$(tmpname "$r18_in")" --size "$SIZE" \
+    --seed 0 --bn keep || ok=0
+next_step ort-demo "$WORK/ref/ort-demo.log" node "$E2E/ort_run.js" "$demo_onnx" "$demo_in" "$WORK/ref/demo.ref.npy"
+next_step ort-r18 "$WORK/ref/ort-r18.log" node "$E2E/ort_run.js" "$r18_onnx" "$r18_in" "$WORK/ref/resnet18.ref.npy"
+refs_ok=$ok
 
 # one_case ARCH CASE ONNX NAME INPUT REF [--target T] [-- MAKE ARGS...]
 one_case() {
@@ -140,30 +107,17 @@ one_case() {
     elif ! command -v "$qemu" >/dev/null; then
         echo "  $qemu not found (Debian package qemu-user)"; ok=0
     fi
-    [ $ok = 1 ] && { step compile "$work/compile.log" "$RESNETC" compile "$onnx" -o "$out" --name "$name" \
-        "${target[@]}" || ok=0; }
-    [ $ok = 1 ] && { step make "$work/make.log" make -C "$out" -j"$MAKE_JOBS" "${make_args[@]}" || ok=0; }
+    next_step compile "$work/compile.log" "$RESNETC" compile "$onnx" -o "$out" --name "$name" \
+        "${target[@]}"
+    next_step make "$work/make.log" make -C "$out" -j"$MAKE_JOBS" "${make_args[@]}"
     if [ $ok = 1 ] && ! grep -q "^$triple-gcc " "$work/make.log"; then
         echo "  make did not compile with $triple-gcc:"; grep -m1 -- ' -c ' "$work/make.log" | sed 's/^/    | /'
         ok=0
     fi
-    [ $ok = 1 ] && { step run "$work/run.log" timeout "$TIMEOUT" "$qemu" -L "/usr/$triple" "$out/$name" \
-        "$input" "$work/ours.npy" || ok=0; }
-    if [ $ok = 1 ]; then
-        if step compare "$work/compare.log" "$PYTHON" "$E2E/compare.py" "$work/ours.npy" "$ref"; then
-            sed 's/^/  /' "$work/compare.log"
-        else
-            ok=0
-        fi
-    fi
-    if [ $ok = 1 ]; then
-        echo "  PASS $arch $case"
-        passed=$((passed + 1))
-    else
-        echo "  FAIL $arch $case"
-        failed=$((failed + 1))
-        failed_names+=("$arch/$case")
-    fi
+    next_step run "$work/run.log" timeout "$TIMEOUT" "$qemu" -L "/usr/$triple" "$out/$name" \
+        "$input" "$work/ours.npy"
+    shown_step compare "$work/compare.log" "$PYTHON" "$E2E/compare.py" "$work/ours.npy" "$ref"
+    case_done $ok "$arch/$case"
 }
 
 for arch in "${ARCHS[@]}"; do
@@ -173,8 +127,4 @@ for arch in "${ARCHS[@]}"; do
     one_case "$arch" resnet18 "$r18_onnx" resnet18 "$r18_in" "$WORK/ref/resnet18.ref.npy" --target "$arch"
 done
 
-total=$(awk -v a="$t_all" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }')
-echo "== total ${total}s"
-[ "$failed" -gt 0 ] && echo "failed: ${failed_names[*]}"
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish
