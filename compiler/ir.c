@@ -98,9 +98,45 @@ void graph_free(Graph *g)
 	free(g->nodes);
 	free(g->inputs);
 	free(g->outputs);
+	free(g->name_slots);
 	free(g->name);
 	free(g->path);
 	free(g);
+}
+
+/* FNV-1a: names are short, and exporters' names differ in their digits. */
+static uint32_t name_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+/* The slot holding `name`, or the empty slot where it would go. The table
+ * is never full: it doubles past half. */
+static int *name_slot(const Graph *g, const char *name)
+{
+	uint32_t mask = (uint32_t)g->n_slots - 1, i = name_hash(name) & mask;
+	while (g->name_slots[i] >= 0 && strcmp(g->tensors[g->name_slots[i]].name, name) != 0)
+		i = (i + 1) & mask;
+	return &g->name_slots[i];
+}
+
+/* Sizes the table for n tensors and indexes tensors 0..n-1 in order, so a
+ * later one replaces an earlier one of the same name. */
+static void name_index_build(Graph *g, int n)
+{
+	int slots = 64;
+	while (slots < 2 * n + 2)
+		slots *= 2;
+	free(g->name_slots);
+	g->name_slots = xmalloc((size_t)slots * sizeof *g->name_slots);
+	g->n_slots = slots;
+	for (int i = 0; i < slots; i++)
+		g->name_slots[i] = -1;
+	for (int i = 0; i < n; i++)
+		*name_slot(g, g->tensors[i].name) = i;
 }
 
 int graph_add_tensor(Graph *g, const char *name, TensorKind kind, int dtype)
@@ -119,16 +155,16 @@ int graph_add_tensor(Graph *g, const char *name, TensorKind kind, int dtype)
 	t->alias = -1;
 	t->offset = -1;
 	t->first_use = t->last_use = -1;
+	if (2 * (g->n_tensors + 1) > g->n_slots)
+		name_index_build(g, g->n_tensors + 1);
+	else
+		*name_slot(g, name) = g->n_tensors;
 	return g->n_tensors++;
 }
 
 int graph_find_tensor(const Graph *g, const char *name)
 {
-	/* Graphs are a few thousand tensors at most; a scan keeps this simple. */
-	for (int i = g->n_tensors - 1; i >= 0; i--)
-		if (strcmp(g->tensors[i].name, name) == 0)
-			return i;
-	return -1;
+	return g->n_slots ? *name_slot(g, name) : -1;
 }
 
 int graph_add_node(Graph *g, const char *name, const char *op_type,
@@ -261,40 +297,120 @@ Tensor *node_input(Graph *g, const Node *n, int i)
 	return &g->tensors[n->in[i]];
 }
 
+/* A binary min-heap of node placements, key = sweep * n_nodes + index. */
+typedef struct {
+	int64_t *k;
+	int n;
+} Heap;
+
+static void heap_push(Heap *h, int64_t key)
+{
+	int i = h->n++;
+	while (i > 0 && h->k[(i - 1) / 2] > key) {
+		h->k[i] = h->k[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	h->k[i] = key;
+}
+
+static int64_t heap_pop(Heap *h)
+{
+	int64_t top = h->k[0], last = h->k[--h->n];
+	int i = 0;
+	for (;;) {
+		int c = 2 * i + 1;
+		if (c >= h->n)
+			break;
+		if (c + 1 < h->n && h->k[c + 1] < h->k[c])
+			c++;
+		if (h->k[c] >= last)
+			break;
+		h->k[i] = h->k[c];
+		i = c;
+	}
+	if (h->n)
+		h->k[i] = last;
+	return top;
+}
+
 int graph_toposort(Graph *g, Diag *d)
 {
-	int nn = g->n_nodes;
+	/* The order is that of repeated stable sweeps over the nodes (each
+	 * sweep takes, in node order, every node whose inputs are available by
+	 * then; already-sorted graphs, what exporters write, take one sweep),
+	 * computed without sweeping: node i is placed in sweep
+	 *   max over its inputs of (the producer's sweep, + 1 if the producer
+	 *   comes after i), at least 1,
+	 * and the nodes are taken in (sweep, index) order from a heap as their
+	 * last input becomes available. */
+	int nn = g->n_nodes, nt = g->n_tensors;
+	int *avail = xcalloc(nt, sizeof *avail);
+	int *wait = xcalloc(nn, sizeof *wait);    /* inputs not yet available */
+	int64_t *sweep = xcalloc(nn, sizeof *sweep);
 	int *state = xcalloc(nn, sizeof *state); /* 0 new, 1 placed */
-	int *avail = xcalloc(g->n_tensors, sizeof *avail);
+	int *first = xcalloc((size_t)nt + 1, sizeof *first); /* readers of tensor t: */
 	Node *sorted = xmalloc((nn ? nn : 1) * sizeof *sorted);
 	int done = 0;
 
-	for (int i = 0; i < g->n_tensors; i++)
+	for (int i = 0; i < nt; i++)
 		avail[i] = g->tensors[i].kind != T_ACT;
-	/* Repeated stable sweeps: linear for graphs already in order, which is
-	 * what exporters write. */
-	while (done < nn) {
-		int progress = 0;
-		for (int i = 0; i < nn; i++) {
-			Node *n = &g->nodes[i];
-			if (state[i])
-				continue;
-			int ready = 1;
-			for (int j = 0; j < n->n_in && ready; j++)
-				if (n->in[j] >= 0 && !avail[n->in[j]])
-					ready = 0;
-			if (!ready)
-				continue;
-			for (int j = 0; j < n->n_out; j++)
-				if (n->out[j] >= 0) /* -1: an omitted optional output */
-					avail[n->out[j]] = 1;
-			state[i] = 1;
-			sorted[done++] = *n;
-			progress = 1;
+	/* readers[first[t] .. first[t+1]) are the nodes reading t, once per
+	 * input that names it */
+	for (int i = 0; i < nn; i++)
+		for (int j = 0; j < g->nodes[i].n_in; j++) {
+			int t = g->nodes[i].in[j];
+			if (t >= 0 && !avail[t]) {
+				first[t + 1]++;
+				wait[i]++;
+			}
 		}
-		if (!progress)
-			break;
+	for (int t = 0; t < nt; t++)
+		first[t + 1] += first[t];
+	int *readers = xmalloc(((size_t)first[nt] + 1) * sizeof *readers);
+	int *fill = xmalloc(((size_t)nt + 1) * sizeof *fill);
+	for (int t = 0; t < nt; t++)
+		fill[t] = first[t];
+	for (int i = 0; i < nn; i++)
+		for (int j = 0; j < g->nodes[i].n_in; j++) {
+			int t = g->nodes[i].in[j];
+			if (t >= 0 && !avail[t])
+				readers[fill[t]++] = i;
+		}
+	free(fill);
+
+	Heap h = {xmalloc((nn ? nn : 1) * sizeof *h.k), 0};
+	for (int i = 0; i < nn; i++) {
+		sweep[i] = 1;
+		if (!wait[i])
+			heap_push(&h, (int64_t)nn + i);
 	}
+	while (h.n) {
+		int64_t key = heap_pop(&h);
+		int64_t k = key / nn;
+		int p = (int)(key % nn);
+		Node *n = &g->nodes[p];
+		state[p] = 1;
+		sorted[done++] = *n;
+		for (int j = 0; j < n->n_out; j++) {
+			int t = n->out[j];
+			if (t < 0 || avail[t]) /* -1: an omitted optional output */
+				continue;
+			avail[t] = 1;
+			for (int r = first[t]; r < first[t + 1]; r++) {
+				int i = readers[r];
+				int64_t want = i > p ? k : k + 1;
+				if (want > sweep[i])
+					sweep[i] = want;
+				if (--wait[i] == 0)
+					heap_push(&h, sweep[i] * nn + i);
+			}
+		}
+	}
+	free(h.k);
+	free(readers);
+	free(first);
+	free(sweep);
+	free(wait);
 	int rc = 0;
 	if (done < nn) {
 		/* Name the first blocked node and what it waits for. */
@@ -320,8 +436,8 @@ int graph_toposort(Graph *g, Diag *d)
 				sorted[done++] = g->nodes[i];
 		rc = -1;
 	}
-	if (nn) /* a graph without nodes has no array */
-		memcpy(g->nodes, sorted, nn * sizeof *sorted);
+	if (nn > 0) /* a graph without nodes has no array */
+		memcpy(g->nodes, sorted, (size_t)nn * sizeof *sorted);
 	for (int i = 0; i < nn; i++)
 		for (int j = 0; j < g->nodes[i].n_out; j++)
 			if (g->nodes[i].out[j] >= 0)

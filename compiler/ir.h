@@ -93,6 +93,9 @@ typedef struct {
 	int *inputs, n_inputs;
 	int *outputs, n_outputs;
 	int64_t arena_bytes;     /* memory plan result */
+	/* graph_find_tensor's index: open addressing on the name's hash, each
+	 * slot the last tensor added under a name, or -1 (ir.c keeps it). */
+	int *name_slots, n_slots;
 } Graph;
 
 Graph *graph_new(void);
@@ -100,6 +103,9 @@ void graph_free(Graph *g);
 
 /* Adds a tensor named `name` (copied); returns its index. */
 int graph_add_tensor(Graph *g, const char *name, TensorKind kind, int dtype);
+/* The tensor named `name` (the last one added, if several are), or -1.
+ * Constant time: names are hashed as tensors are added, so a tensor's name
+ * must not be changed in place. */
 int graph_find_tensor(const Graph *g, const char *name);
 /* Adds a node (name, op_type copied; in/out arrays copied). */
 int graph_add_node(Graph *g, const char *name, const char *op_type,
@@ -123,8 +129,9 @@ const char *attr_type_error(void);
 /* Input i of node n as a tensor, or NULL if absent/omitted. */
 Tensor *node_input(Graph *g, const Node *n, int i);
 
-/* Sorts g->nodes topologically (stable). Fails on cycles or on a node that
- * reads a tensor nobody produces. */
+/* Sorts g->nodes topologically (stable: in repeated sweeps over the nodes in
+ * their order, each sweep taking every node whose inputs are ready by
+ * then). Fails on cycles or on a node that reads a tensor nobody produces. */
 int graph_toposort(Graph *g, Diag *d);
 
 void *xmalloc(size_t n);

@@ -174,8 +174,41 @@ static int check_outputs(Graph *g, Node *n, Diag *d)
 	return 0;
 }
 
+/* Host pointers by tensor index for kernel_exec, kept across the nodes
+ * lower_graph folds: only a folded node's operands are set, and cleared
+ * after, so folding costs what the node touches, not the graph's size. */
+typedef struct {
+	void **ptr;
+	int cap;
+} HostPtrs;
+
+/* Sets (or with clear, resets) the pointers of every operand of n's steps:
+ * a constant's data, NULL for anything else. */
+static void host_ptrs(HostPtrs *h, const Graph *g, const Node *n, int clear)
+{
+	if (h->cap < g->n_tensors) {
+		int cap = h->cap ? h->cap : 64;
+		while (cap < g->n_tensors)
+			cap *= 2;
+		h->ptr = xrealloc(h->ptr, (size_t)cap * sizeof *h->ptr);
+		memset(h->ptr + h->cap, 0, (size_t)(cap - h->cap) * sizeof *h->ptr);
+		h->cap = cap;
+	}
+	for (int i = 0; i < n->n_steps; i++) {
+		const Step *s = &n->steps[i];
+		for (int j = 0; j < 7; j++) {
+			int t = j < 5 ? s->in[j] : s->out[j - 5];
+			if (t >= 0)
+				h->ptr[t] = !clear && g->tensors[t].kind == T_CONST ? g->tensors[t].data : NULL;
+		}
+	}
+	for (int i = 0; clear && i < n->n_out; i++)
+		if (n->out[i] >= 0)
+			h->ptr[n->out[i]] = NULL;
+}
+
 /* Runs a node whose inputs are all constant, making its outputs constants. */
-static int fold_node(Graph *g, Node *n, Diag *d)
+static int fold_node(Graph *g, Node *n, HostPtrs *h, Diag *d)
 {
 	for (int i = 0; i < n->n_out; i++)
 		if (n->out[i] >= 0 && g->tensors[n->out[i]].kind != T_CONST &&
@@ -183,10 +216,8 @@ static int fold_node(Graph *g, Node *n, Diag *d)
 			return node_error(d, n, "output '%s' computed at compile time would be %lld bytes, more than %lld",
 					  g->tensors[n->out[i]].name, (long long)tensor_bytes(&g->tensors[n->out[i]]),
 					  (long long)MAX_CONST_BYTES);
-	void **ptr = xcalloc(g->n_tensors, sizeof *ptr);
-	for (int i = 0; i < g->n_tensors; i++)
-		if (g->tensors[i].kind == T_CONST)
-			ptr[i] = g->tensors[i].data;
+	host_ptrs(h, g, n, 0);
+	void **ptr = h->ptr;
 	for (int i = 0; i < n->n_out; i++) {
 		if (n->out[i] < 0)
 			continue;
@@ -199,7 +230,7 @@ static int fold_node(Graph *g, Node *n, Diag *d)
 	int rc = 0;
 	for (int i = 0; i < n->n_steps && rc == 0; i++)
 		rc = kernel_exec(g, &n->steps[i], ptr, d);
-	free(ptr);
+	host_ptrs(h, g, n, 1);
 	if (rc)
 		return node_error(d, n, "%s", d->msg);
 	for (int i = 0; i < n->n_out; i++)
@@ -212,7 +243,7 @@ static int fold_node(Graph *g, Node *n, Diag *d)
 	return 0;
 }
 
-int lower_graph(Graph *g, Diag *d)
+static int lower_nodes(Graph *g, HostPtrs *h, Diag *d)
 {
 	for (int i = 0; i < g->n_nodes; i++) {
 		Node *n = &g->nodes[i];
@@ -254,7 +285,7 @@ int lower_graph(Graph *g, Diag *d)
 			return node_error(d, n, "%s", bad);
 		if (rc != 0 || check_outputs(g, n, d) != 0)
 			return -1;
-		if (all_const && fold_node(g, n, d) != 0)
+		if (all_const && fold_node(g, n, h, d) != 0)
 			return -1;
 		/* Shape, Constant: outputs known without running anything. */
 		int outs_const = 1;
@@ -267,6 +298,14 @@ int lower_graph(Graph *g, Diag *d)
 			return node_error(d, n, "its first output is left out (only a later one is used); not supported");
 	}
 	return 0;
+}
+
+int lower_graph(Graph *g, Diag *d)
+{
+	HostPtrs h = {NULL, 0};
+	int rc = lower_nodes(g, &h, d);
+	free(h.ptr);
+	return rc;
 }
 
 int add_const(Graph *g, const Node *n, const char *suffix, int dtype, int rank,

@@ -535,9 +535,8 @@ static int import_graph(Graph *g, const Onnx__ModelProto *m, const char *dir, co
 		int t = graph_find_tensor(g, name);
 		if (t < 0)
 			return diag_set(d, "output '%s' is not produced by any node", name);
-		for (int j = 0; j < g->n_outputs; j++)
-			if (g->outputs[j] == t)
-				return diag_set(d, "output '%s' is listed twice", name);
+		if (g->tensors[t].is_output)
+			return diag_set(d, "output '%s' is listed twice", name);
 		g->outputs = xrealloc(g->outputs, (g->n_outputs + 1) * sizeof *g->outputs);
 		g->outputs[g->n_outputs++] = t;
 		g->tensors[t].is_output = 1;

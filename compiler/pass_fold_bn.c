@@ -7,6 +7,7 @@
 
 #include "ops.h"
 #include "passes.h"
+#include "readers.h"
 
 static int all_const(Graph *g, const Node *n, int from, int to)
 {
@@ -20,14 +21,17 @@ static int all_const(Graph *g, const Node *n, int from, int to)
 
 int pass_fold_bn(Graph *g, Diag *d)
 {
-	for (int i = 0; i < g->n_nodes; i++) {
+	Readers r;
+	readers_init(&r, g);
+	int rc = 0;
+	for (int i = 0; i < g->n_nodes && rc == 0; i++) {
 		Node *bn = &g->nodes[i];
 		if (bn->dead || strcmp(bn->op_type, "BatchNormalization") || !all_const(g, bn, 1, 5))
 			continue;
 		int x = bn->in[0];
 		Node *conv = producer(g, x);
 		if (!conv || strcmp(conv->op_type, "Conv") || conv->act != RN_ACT_NONE || conv->residual >= 0 ||
-		    consumers(g, x) != 1 || !all_const(g, conv, 1, conv->n_in > 2 && conv->in[2] >= 0 ? 3 : 2))
+		    readers_of(&r, x) != 1 || !all_const(g, conv, 1, conv->n_in > 2 && conv->in[2] >= 0 ? 3 : 2))
 			continue;
 		Tensor *w = node_input(g, conv, 1), *b = node_input(g, conv, 2);
 		int64_t m = w->dims[0], per = tensor_numel(w) / m;
@@ -47,6 +51,8 @@ int pass_fold_bn(Graph *g, Diag *d)
 		memcpy(wd, w->dims, sizeof wd);
 		int tw = add_const(g, conv, "weight_bn", RN_F32, wr, wd, nw);
 		int tb = add_const(g, conv, "bias_bn", RN_F32, 1, &m, nb);
+		readers_node(&r, conv, -1);
+		readers_node(&r, bn, -1);
 		if (conv->n_in < 3) {
 			conv->in = xrealloc(conv->in, 3 * sizeof *conv->in);
 			conv->n_in = 3;
@@ -55,9 +61,10 @@ int pass_fold_bn(Graph *g, Diag *d)
 		conv->in[2] = tb;
 		conv->out[0] = bn->out[0];
 		g->tensors[bn->out[0]].producer = (int)(conv - g->nodes);
+		readers_node(&r, conv, 1);
 		bn->dead = 1;
-		if (relower(g, conv, d))
-			return -1;
+		rc = relower(g, conv, d);
 	}
-	return 0;
+	readers_free(&r);
+	return rc;
 }

@@ -5,10 +5,14 @@
 #include "lower.h"
 #include "ops.h"
 #include "passes.h"
+#include "readers.h"
 
 int pass_fuse_act(Graph *g, Diag *d)
 {
-	for (int i = 0; i < g->n_nodes; i++) {
+	Readers r;
+	readers_init(&r, g);
+	int rc = 0;
+	for (int i = 0; i < g->n_nodes && rc == 0; i++) {
 		Node *act = &g->nodes[i];
 		if (act->dead || act->n_steps != 1 || act->steps[0].kernel != K_UNARY)
 			continue;
@@ -18,16 +22,17 @@ int pass_fuse_act(Graph *g, Diag *d)
 		int x = act->in[0];
 		Node *p = producer(g, x);
 		if (!p || (strcmp(p->op_type, "Conv") && strcmp(p->op_type, "Gemm")) || p->act != RN_ACT_NONE ||
-		    consumers(g, x) != 1)
+		    readers_of(&r, x) != 1)
 			continue;
 		p->act = u->act;
 		p->act_alpha = u->alpha;
 		p->act_beta = u->beta;
 		p->out[0] = act->out[0];
 		g->tensors[act->out[0]].producer = (int)(p - g->nodes);
+		readers_node(&r, act, -1);
 		act->dead = 1;
-		if (relower(g, p, d))
-			return -1;
+		rc = relower(g, p, d);
 	}
-	return 0;
+	readers_free(&r);
+	return rc;
 }

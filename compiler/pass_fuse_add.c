@@ -5,6 +5,7 @@
 
 #include "ops.h"
 #include "passes.h"
+#include "readers.h"
 
 static int same_shape(const Tensor *a, const Tensor *b)
 {
@@ -16,16 +17,19 @@ static int same_shape(const Tensor *a, const Tensor *b)
 	return 1;
 }
 
-static int fusable_conv(Graph *g, int t)
+static int fusable_conv(Graph *g, const Readers *r, int t)
 {
 	Node *c = producer(g, t);
 	return c && !strcmp(c->op_type, "Conv") && c->act == RN_ACT_NONE && c->residual < 0 &&
-	       consumers(g, t) == 1;
+	       readers_of(r, t) == 1;
 }
 
 int pass_fuse_add(Graph *g, Diag *d)
 {
-	for (int i = 0; i < g->n_nodes; i++) {
+	Readers r;
+	readers_init(&r, g);
+	int rc = 0;
+	for (int i = 0; i < g->n_nodes && rc == 0; i++) {
 		Node *add = &g->nodes[i];
 		if (add->dead || strcmp(add->op_type, "Add") || add->n_in != 2)
 			continue;
@@ -33,7 +37,7 @@ int pass_fuse_add(Graph *g, Diag *d)
 		if (a == b || !same_shape(&g->tensors[a], &g->tensors[b]) ||
 		    !same_shape(&g->tensors[a], &g->tensors[add->out[0]]))
 			continue;
-		int fa = fusable_conv(g, a), fb = fusable_conv(g, b);
+		int fa = fusable_conv(g, &r, a), fb = fusable_conv(g, &r, b);
 		if (!fa && !fb)
 			continue;
 		if (fa && fb && g->tensors[b].producer > g->tensors[a].producer) {
@@ -49,12 +53,15 @@ int pass_fuse_add(Graph *g, Diag *d)
 		/* The residual must be computed before the conv runs. */
 		if (g->tensors[b].producer > (int)(conv - g->nodes))
 			continue;
+		readers_node(&r, conv, -1);
+		readers_node(&r, add, -1);
 		conv->residual = b;
 		conv->out[0] = add->out[0];
 		g->tensors[add->out[0]].producer = (int)(conv - g->nodes);
 		add->dead = 1;
-		if (relower(g, conv, d))
-			return -1;
+		readers_node(&r, conv, 1);
+		rc = relower(g, conv, d);
 	}
-	return 0;
+	readers_free(&r);
+	return rc;
 }
