@@ -1,5 +1,16 @@
-/* The kernel table's two faces: run a Step on the host (constant folding)
- * and print it as C (the emitter). Keep the two switches in step. */
+/*
+ * The kernel table: one row per KernelKind (lower.h) with the names reports
+ * use and the kernel's two faces, both from the same Step:
+ *
+ *   exec   runs the step on host buffers (constant folding, lower.c)
+ *   emit   prints it as C for the generated model (emit_c.c)
+ *
+ * Adding a kernel is one enum entry, one row and its two functions. A
+ * parameter struct is printed by one printer (print_conv_params, ...) for
+ * every kernel that passes it, so a field cannot be printed by one kernel
+ * and forgotten by another; tests/unit/test_kernel_emit.c sets every field
+ * and looks for it in the text.
+ */
 #include "lower.h"
 
 #include <inttypes.h>
@@ -7,148 +18,32 @@
 #include <math.h>
 #include <string.h>
 
-static const char *const kernel_names[K_COUNT] = {
-	[K_VIEW] = "view",
-	[K_COPY] = "memcpy",
-	[K_COPY2D] = "rn_copy2d",
-	[K_CONV2D] = "rn_conv2d_f32",
-	[K_POOL] = "rn_pool",
-	[K_GLOBAL_AVG] = "rn_global_avg_f32",
-	[K_GLOBAL_MAX] = "rn_global_max_f32",
-	[K_REDUCE_MEAN] = "rn_reduce_mean_f32",
-	[K_SCALE_SHIFT] = "rn_scale_shift_f32",
-	[K_BATCHNORM] = "rn_batchnorm_f32",
-	[K_BINARY] = "rn_binary",
-	[K_UNARY] = "rn_unary_f32",
-	[K_GEMM] = "rn_gemm_f32",
-	[K_MATMUL] = "rn_matmul_f32",
-	[K_SOFTMAX] = "rn_softmax_f32",
-	[K_TRANSPOSE] = "rn_transpose",
-	[K_PAD] = "rn_pad",
-	[K_SLICE] = "rn_slice",
-	[K_GATHER] = "rn_gather",
-	[K_CAST] = "rn_cast",
-	[K_CONV2D_PACKED] = "rn_conv2d_packed_f32",
-};
+/* A step's operands on the host: in[i] is NULL for an absent operand. */
+typedef struct {
+	const void *in[5];
+	void *out[2];
+} KernelIO;
 
-static const char *const algo_names[] = {"RN_CONV_DIRECT", "RN_CONV_GEMM", "RN_CONV_WINOGRAD",
-					 "RN_CONV_DEPTHWISE", "RN_CONV_BLAS", "RN_CONV_WINOGRAD_F2"};
+/* What an emit function prints with: the step's operands as C
+ * expressions ("NULL" when absent), and `id`, which names the step's
+ * static parameters (p<id>, d<id>, ...). */
+typedef struct {
+	const Graph *g;
+	int id;
+	char in[5][160], out[2][160];
+	TensorRef ref; /* for addresses at an offset, and the scratch area */
+	void *ctx;
+} EmitArgs;
 
-const char *kernel_label(const Step *s)
-{
-	static const char *const short_algo[] = {"direct",    "gemm",     "winograd F(4x4,3x3)",
-						 "depthwise", "openblas", "winograd F(2x2,3x3)"};
-	if (s->kernel == K_CONV2D_PACKED && s->algo >= 0 &&
-	    s->algo < (int)(sizeof short_algo / sizeof short_algo[0]))
-		return short_algo[s->algo];
-	if (s->kernel == K_CONV2D)
-		return "direct";
-	return kernel_name(s->kernel);
-}
+typedef struct {
+	const char *name;  /* the runtime kernel, for reports (kernel_name) */
+	const char *label; /* in words for reports (kernel_label); NULL: name */
+	/* 0, or a runtime error code (RN_E_*) */
+	int (*exec)(const Graph *g, const Step *s, const KernelIO *io);
+	void (*emit)(FILE *f, const Step *s, const EmitArgs *e);
+} KernelDef;
 
-const char *kernel_name(int kernel)
-{
-	return kernel >= 0 && kernel < K_COUNT ? kernel_names[kernel] : "?";
-}
-
-static int runtime_error(Diag *d, int rc)
-{
-	if (rc == RN_E_INDEX)
-		return diag_set(d, "index out of range");
-	if (rc == RN_E_DIVZERO)
-		return diag_set(d, "integer division by zero");
-	return diag_set(d, "kernel failed (code %d)", rc);
-}
-
-int kernel_exec(const Graph *g, const Step *s, void *const *ptr, Diag *d)
-{
-	const void *x = s->in[0] >= 0 ? ptr[s->in[0]] : NULL;
-	const void *in1 = s->in[1] >= 0 ? ptr[s->in[1]] : NULL;
-	const void *in2 = s->in[2] >= 0 ? ptr[s->in[2]] : NULL;
-	void *y = (char *)ptr[s->out[0]];
-	int rc = 0;
-
-	switch (s->kernel) {
-	case K_VIEW:
-		memcpy(y, x, tensor_bytes(&g->tensors[s->out[0]]));
-		break;
-	case K_COPY:
-		memcpy((char *)y + s->dst_off, x, (size_t)s->p.bytes);
-		break;
-	case K_COPY2D:
-		rn_copy2d((char *)y + s->p.copy.dst_off, s->p.copy.dst_pitch, x, s->p.copy.src_pitch,
-			  s->p.copy.rows, s->p.copy.row_bytes);
-		break;
-	case K_CONV2D:
-		rn_conv2d_f32(&s->p.conv, x, in1, in2, s->in[3] >= 0 ? ptr[s->in[3]] : NULL, y);
-		break;
-	case K_POOL:
-		rn_pool(&s->p.pool, x, y, s->out[1] >= 0 ? ptr[s->out[1]] : NULL, NULL);
-		break;
-	case K_GLOBAL_AVG:
-		rn_global_avg_f32(s->p.global.outer, s->p.global.inner, x, y);
-		break;
-	case K_GLOBAL_MAX:
-		rn_global_max_f32(s->p.global.outer, s->p.global.inner, x, y);
-		break;
-	case K_REDUCE_MEAN:
-		rn_reduce_mean_f32(s->p.reduce.rank, s->p.reduce.dims, s->p.reduce.mask, x, y);
-		break;
-	case K_SCALE_SHIFT:
-		rn_scale_shift_f32(s->p.affine.n, s->p.affine.c, s->p.affine.spatial, x, in1, in2, y);
-		break;
-	case K_BATCHNORM:
-		rn_batchnorm_f32(s->p.affine.n, s->p.affine.c, s->p.affine.spatial, s->p.affine.eps, x,
-				 in1, in2, ptr[s->in[3]], ptr[s->in[4]], y);
-		break;
-	case K_BINARY:
-		rc = rn_binary(&s->p.binary, x, in1, y);
-		break;
-	case K_UNARY:
-		rn_unary_f32(s->p.unary.act, s->p.unary.alpha, s->p.unary.beta, s->p.unary.n, x, y);
-		break;
-	case K_GEMM:
-		rn_gemm_f32(&s->p.gemm, x, in1, in2, y, NULL);
-		break;
-	case K_MATMUL:
-		rn_matmul_f32(&s->p.matmul, x, in1, y);
-		break;
-	case K_SOFTMAX:
-		rn_softmax_f32(s->p.softmax.outer, s->p.softmax.len, s->p.softmax.inner, s->p.softmax.log, x, y);
-		break;
-	case K_TRANSPOSE:
-		rn_transpose(s->p.transpose.elem, s->p.transpose.rank, s->p.transpose.dims,
-			     s->p.transpose.perm, x, y);
-		break;
-	case K_PAD:
-		rn_pad(s->p.pad.elem, s->p.pad.rank, s->p.pad.dims, s->p.pad.begin, s->p.pad.end,
-		       s->p.pad.mode, s->p.pad.value, x, y);
-		break;
-	case K_SLICE:
-		rn_slice(s->p.slice.elem, s->p.slice.rank, s->p.slice.dims, s->p.slice.start,
-			 s->p.slice.step, s->p.slice.out, x, y);
-		break;
-	case K_GATHER:
-		rc = rn_gather(s->p.gather.elem, s->p.gather.outer, s->p.gather.axis_len, s->p.gather.inner,
-			       x, s->p.gather.idx_dtype, in1, s->p.gather.nidx, y);
-		break;
-	case K_CAST:
-		rc = rn_cast(s->p.cast.from, s->p.cast.to, (size_t)s->p.cast.n, x, y);
-		break;
-	case K_CONV2D_PACKED: {
-		void *scratch = xmalloc((size_t)s->scratch + 64);
-		rn_conv2d_packed_f32(s->algo, &s->p.conv, x, in1, s->in[3] >= 0 ? ptr[s->in[3]] : NULL, y,
-				     (void *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63), NULL);
-		free(scratch);
-		break;
-	}
-	default:
-		return diag_set(d, "internal error: unknown kernel %d", s->kernel);
-	}
-	return rc ? runtime_error(d, rc) : 0;
-}
-
-/* ---- emission ---- */
+/* ---- printing helpers ---- */
 
 /* A float as a C literal that reads back to the same float. */
 static const char *flt(float v, char *buf, size_t len)
@@ -164,6 +59,7 @@ static const char *flt(float v, char *buf, size_t len)
 	return buf;
 }
 
+/* " .field = {1, 2, 3}," */
 static void ints64(FILE *f, const char *field, const int64_t *v, int n)
 {
 	fprintf(f, " .%s = {", field);
@@ -180,6 +76,15 @@ static void ints(FILE *f, const char *field, const int *v, int n)
 	fprintf(f, "},");
 }
 
+/* "\tstatic const int64_t d7[] = {1, 2, 3};\n" */
+static void array64(FILE *f, const char *name, int id, const int64_t *v, int n)
+{
+	fprintf(f, "\tstatic const int64_t %s%d[] = {", name, id);
+	for (int i = 0; i < n; i++)
+		fprintf(f, "%s%" PRId64, i ? ", " : "", v[i]);
+	fprintf(f, "};\n");
+}
+
 static const char *const act_names[] = {
 	"RN_ACT_NONE", "RN_ACT_RELU", "RN_ACT_LEAKY_RELU", "RN_ACT_CLIP", "RN_ACT_SIGMOID",
 	"RN_ACT_HARD_SIGMOID", "RN_ACT_HARD_SWISH", "RN_ACT_IDENTITY",
@@ -187,196 +92,479 @@ static const char *const act_names[] = {
 static const char *const binop_names[] = {
 	"RN_ADD", "RN_SUB", "RN_MUL", "RN_DIV", "RN_MAX", "RN_MIN", "RN_PRELU",
 };
+static const char *const pad_modes[] = {"RN_PAD_CONSTANT", "RN_PAD_REFLECT", "RN_PAD_EDGE", "RN_PAD_WRAP"};
+
+/* The packed convolution's algorithms (RN_CONV_*): the C constant and the
+ * label reports use. */
+static const struct {
+	const char *c_name, *label;
+} conv_algos[] = {
+	[RN_CONV_DIRECT] = {"RN_CONV_DIRECT", "direct"},
+	[RN_CONV_GEMM] = {"RN_CONV_GEMM", "gemm"},
+	[RN_CONV_WINOGRAD] = {"RN_CONV_WINOGRAD", "winograd F(4x4,3x3)"},
+	[RN_CONV_DEPTHWISE] = {"RN_CONV_DEPTHWISE", "depthwise"},
+	[RN_CONV_BLAS] = {"RN_CONV_BLAS", "openblas"},
+	[RN_CONV_WINOGRAD_F2] = {"RN_CONV_WINOGRAD_F2", "winograd F(2x2,3x3)"},
+};
+static const int n_conv_algos = sizeof conv_algos / sizeof conv_algos[0];
+
+/* ---- the parameter structs, one printer each ---- */
+
+static void print_conv_params(FILE *f, int id, const rn_conv2d_params *p)
+{
+	char f1[40], f2[40];
+	fprintf(f, "\tstatic const rn_conv2d_params p%d = {\n", id);
+	fprintf(f, "\t\t.n = %d, .c = %d, .h = %d, .w = %d, .m = %d, .oh = %d, .ow = %d,\n",
+		p->n, p->c, p->h, p->w, p->m, p->oh, p->ow);
+	fprintf(f, "\t\t.kh = %d, .kw = %d, .sh = %d, .sw = %d, .dh = %d, .dw = %d,\n",
+		p->kh, p->kw, p->sh, p->sw, p->dh, p->dw);
+	fprintf(f, "\t\t.pt = %d, .pl = %d, .group = %d, .act = %s, .alpha = %s, .beta = %s,\n\t};\n",
+		p->pt, p->pl, p->group, act_names[p->act], flt(p->alpha, f1, sizeof f1),
+		flt(p->beta, f2, sizeof f2));
+}
+
+static void print_pool_params(FILE *f, int id, const rn_pool_params *p)
+{
+	fprintf(f, "\tstatic const rn_pool_params p%d = {\n\t\t.kind = %s, .dtype = %d, .nc = %" PRId64
+		", .nsp = %d,\n\t\t", id, p->kind == RN_POOL_MAX ? "RN_POOL_MAX" : "RN_POOL_AVG",
+		p->dtype, p->nc, p->nsp);
+	ints64(f, "in", p->in, p->nsp);
+	ints64(f, "out", p->out, p->nsp);
+	ints(f, "k", p->k, p->nsp);
+	ints(f, "s", p->s, p->nsp);
+	ints(f, "d", p->d, p->nsp);
+	fprintf(f, "\n\t\t");
+	ints(f, "pad_begin", p->pad_begin, p->nsp);
+	ints(f, "pad_end", p->pad_end, p->nsp);
+	fprintf(f, " .count_include_pad = %d, .storage_order = %d,\n\t};\n", p->count_include_pad,
+		p->storage_order);
+}
+
+static void print_binary_params(FILE *f, int id, const rn_binary_params *p)
+{
+	fprintf(f, "\tstatic const rn_binary_params p%d = {\n\t\t.op = %s, .dtype = %d, .rank = %d,",
+		id, binop_names[p->op], p->dtype, p->rank);
+	ints64(f, "dims", p->dims, p->rank);
+	fprintf(f, "\n\t\t");
+	ints64(f, "sa", p->sa, p->rank);
+	ints64(f, "sb", p->sb, p->rank);
+	fprintf(f, "\n\t};\n");
+}
+
+static void print_gemm_params(FILE *f, int id, const rn_gemm_params *p)
+{
+	char f1[40], f2[40];
+	fprintf(f, "\tstatic const rn_gemm_params p%d = {\n\t\t.m = %" PRId64 ", .n = %" PRId64
+		", .k = %" PRId64 ", .trans_a = %d, .trans_b = %d,\n", id, p->m, p->n, p->k,
+		p->trans_a, p->trans_b);
+	fprintf(f, "\t\t.alpha = %s, .beta = %s, .c_sm = %" PRId64 ", .c_sn = %" PRId64 ",\n",
+		flt(p->alpha, f1, sizeof f1), flt(p->beta, f2, sizeof f2), p->c_sm, p->c_sn);
+	fprintf(f, "\t\t.act = %s, .act_alpha = %s,", act_names[p->act], flt(p->act_alpha, f1, sizeof f1));
+	fprintf(f, " .act_beta = %s,\n\t};\n", flt(p->act_beta, f2, sizeof f2));
+}
+
+static void print_matmul_params(FILE *f, int id, const rn_matmul_params *p)
+{
+	fprintf(f, "\tstatic const rn_matmul_params p%d = {\n\t\t.batch_rank = %d,", id, p->batch_rank);
+	if (p->batch_rank) {
+		ints64(f, "batch", p->batch, p->batch_rank);
+		ints64(f, "sa", p->sa, p->batch_rank);
+		ints64(f, "sb", p->sb, p->batch_rank);
+	}
+	fprintf(f, "\n\t\t.m = %" PRId64 ", .n = %" PRId64 ", .k = %" PRId64 ",\n\t};\n", p->m, p->n, p->k);
+}
+
+/* The compiler's own parameter structs go into calls as arguments (and
+ * static arrays): "n, c, spatial" of AffineParams, and so on. */
+static void print_affine_args(FILE *f, const AffineParams *p)
+{
+	fprintf(f, "%" PRId64 ", %" PRId64 ", %" PRId64, p->n, p->c, p->spatial);
+}
+
+/* ---- the kernels: exec (host) and emit (C) of each ---- */
+
+static int exec_view(const Graph *g, const Step *s, const KernelIO *io)
+{
+	memcpy(io->out[0], io->in[0], tensor_bytes(&g->tensors[s->out[0]]));
+	return 0;
+}
+
+static void emit_view(FILE *f, const Step *s, const EmitArgs *e)
+{
+	/* a copy: no libc, so freestanding builds link */
+	fprintf(f, "\trn_copy2d(%s, 0, %s, 0, 1, %zu);\n", e->out[0], e->in[0], tensor_bytes(&e->g->tensors[s->out[0]]));
+}
+
+static int exec_copy(const Graph *g, const Step *s, const KernelIO *io)
+{
+	memcpy((char *)io->out[0] + s->dst_off, io->in[0], (size_t)s->p.bytes);
+	return 0;
+}
+
+static void emit_copy(FILE *f, const Step *s, const EmitArgs *e)
+{
+	char o[160];
+	e->ref(e->ctx, s->out[0], s->dst_off, o, sizeof o);
+	fprintf(f, "\trn_copy2d(%s, 0, %s, 0, 1, %" PRId64 ");\n", o, e->in[0], s->p.bytes);
+}
+
+static int exec_copy2d(const Graph *g, const Step *s, const KernelIO *io)
+{
+	const CopyParams *c = &s->p.copy;
+	rn_copy2d((char *)io->out[0] + c->dst_off, c->dst_pitch, io->in[0], c->src_pitch, c->rows, c->row_bytes);
+	return 0;
+}
+
+static void emit_copy2d(FILE *f, const Step *s, const EmitArgs *e)
+{
+	const CopyParams *c = &s->p.copy;
+	char o[160];
+	e->ref(e->ctx, s->out[0], c->dst_off, o, sizeof o);
+	fprintf(f, "\trn_copy2d(%s, %" PRId64 ", %s, %" PRId64 ", %" PRId64 ", %" PRId64 ");\n",
+		o, c->dst_pitch, e->in[0], c->src_pitch, c->rows, c->row_bytes);
+}
+
+static int exec_conv2d(const Graph *g, const Step *s, const KernelIO *io)
+{
+	rn_conv2d_f32(&s->p.conv, io->in[0], io->in[1], io->in[2], io->in[3], io->out[0]);
+	return 0;
+}
+
+static void emit_conv2d(FILE *f, const Step *s, const EmitArgs *e)
+{
+	print_conv_params(f, e->id, &s->p.conv);
+	fprintf(f, "\trn_conv2d_f32(&p%d, %s, %s, %s, %s, %s);\n", e->id, e->in[0], e->in[1], e->in[2], e->in[3],
+		e->out[0]);
+}
+
+static int exec_conv2d_packed(const Graph *g, const Step *s, const KernelIO *io)
+{
+	void *scratch = xmalloc((size_t)s->scratch + 64);
+	rn_conv2d_packed_f32(s->algo, &s->p.conv, io->in[0], io->in[1], io->in[3], io->out[0],
+			     (void *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63), NULL);
+	free(scratch);
+	return 0;
+}
+
+static void emit_conv2d_packed(FILE *f, const Step *s, const EmitArgs *e)
+{
+	char sc[160];
+	print_conv_params(f, e->id, &s->p.conv);
+	e->ref(e->ctx, -1, 0, sc, sizeof sc);
+	fprintf(f, "\trn_conv2d_packed_f32(%s, &p%d, %s, %s, %s, %s, %s, tp);\n", conv_algos[s->algo].c_name, e->id,
+		e->in[0], e->in[1], e->in[3], e->out[0], sc);
+}
+
+static int exec_pool(const Graph *g, const Step *s, const KernelIO *io)
+{
+	rn_pool(&s->p.pool, io->in[0], io->out[0], io->out[1], NULL);
+	return 0;
+}
+
+static void emit_pool(FILE *f, const Step *s, const EmitArgs *e)
+{
+	print_pool_params(f, e->id, &s->p.pool);
+	fprintf(f, "\trn_pool(&p%d, %s, %s, %s, tp);\n", e->id, e->in[0], e->out[0], e->out[1]);
+}
+
+static int exec_global_avg(const Graph *g, const Step *s, const KernelIO *io)
+{
+	rn_global_avg_f32(s->p.global.outer, s->p.global.inner, io->in[0], io->out[0]);
+	return 0;
+}
+
+static int exec_global_max(const Graph *g, const Step *s, const KernelIO *io)
+{
+	rn_global_max_f32(s->p.global.outer, s->p.global.inner, io->in[0], io->out[0]);
+	return 0;
+}
+
+/* rn_global_avg_f32 and rn_global_max_f32 */
+static void emit_global(FILE *f, const Step *s, const EmitArgs *e)
+{
+	fprintf(f, "\t%s(%" PRId64 ", %" PRId64 ", %s, %s);\n", kernel_name(s->kernel), s->p.global.outer,
+		s->p.global.inner, e->in[0], e->out[0]);
+}
+
+static int exec_reduce_mean(const Graph *g, const Step *s, const KernelIO *io)
+{
+	rn_reduce_mean_f32(s->p.reduce.rank, s->p.reduce.dims, s->p.reduce.mask, io->in[0], io->out[0]);
+	return 0;
+}
+
+static void emit_reduce_mean(FILE *f, const Step *s, const EmitArgs *e)
+{
+	const ReduceParams *p = &s->p.reduce;
+	array64(f, "d", e->id, p->dims, p->rank);
+	fprintf(f, "\trn_reduce_mean_f32(%d, d%d, 0x%xu, %s, %s);\n", p->rank, e->id, p->mask, e->in[0], e->out[0]);
+}
+
+static int exec_scale_shift(const Graph *g, const Step *s, const KernelIO *io)
+{
+	const AffineParams *p = &s->p.affine;
+	rn_scale_shift_f32(p->n, p->c, p->spatial, io->in[0], io->in[1], io->in[2], io->out[0]);
+	return 0;
+}
+
+/* (eps is BatchNormalization's: the scale and shift already hold it) */
+static void emit_scale_shift(FILE *f, const Step *s, const EmitArgs *e)
+{
+	fprintf(f, "\trn_scale_shift_f32(");
+	print_affine_args(f, &s->p.affine);
+	fprintf(f, ", %s, %s, %s, %s);\n", e->in[0], e->in[1], e->in[2], e->out[0]);
+}
+
+static int exec_batchnorm(const Graph *g, const Step *s, const KernelIO *io)
+{
+	const AffineParams *p = &s->p.affine;
+	rn_batchnorm_f32(p->n, p->c, p->spatial, p->eps, io->in[0], io->in[1], io->in[2], io->in[3], io->in[4],
+			 io->out[0]);
+	return 0;
+}
+
+static void emit_batchnorm(FILE *f, const Step *s, const EmitArgs *e)
+{
+	char f1[40];
+	fprintf(f, "\trn_batchnorm_f32(");
+	print_affine_args(f, &s->p.affine);
+	fprintf(f, ", %s, %s, %s, %s, %s, %s, %s);\n", flt(s->p.affine.eps, f1, sizeof f1), e->in[0], e->in[1],
+		e->in[2], e->in[3], e->in[4], e->out[0]);
+}
+
+static int exec_binary(const Graph *g, const Step *s, const KernelIO *io)
+{
+	return rn_binary(&s->p.binary, io->in[0], io->in[1], io->out[0]);
+}
+
+static void emit_binary(FILE *f, const Step *s, const EmitArgs *e)
+{
+	print_binary_params(f, e->id, &s->p.binary);
+	fprintf(f, "\tif ((rc = rn_binary(&p%d, %s, %s, %s)) != 0)\n\t\treturn rc;\n", e->id, e->in[0], e->in[1],
+		e->out[0]);
+}
+
+static int exec_unary(const Graph *g, const Step *s, const KernelIO *io)
+{
+	const UnaryParams *p = &s->p.unary;
+	rn_unary_f32(p->act, p->alpha, p->beta, p->n, io->in[0], io->out[0]);
+	return 0;
+}
+
+static void emit_unary(FILE *f, const Step *s, const EmitArgs *e)
+{
+	const UnaryParams *p = &s->p.unary;
+	char f1[40], f2[40];
+	fprintf(f, "\trn_unary_f32(%s, %s, %s, %" PRId64 ", %s, %s);\n", act_names[p->act],
+		flt(p->alpha, f1, sizeof f1), flt(p->beta, f2, sizeof f2), p->n, e->in[0], e->out[0]);
+}
+
+static int exec_gemm(const Graph *g, const Step *s, const KernelIO *io)
+{
+	rn_gemm_f32(&s->p.gemm, io->in[0], io->in[1], io->in[2], io->out[0], NULL);
+	return 0;
+}
+
+static void emit_gemm(FILE *f, const Step *s, const EmitArgs *e)
+{
+	print_gemm_params(f, e->id, &s->p.gemm);
+	fprintf(f, "\trn_gemm_f32(&p%d, %s, %s, %s, %s, tp);\n", e->id, e->in[0], e->in[1], e->in[2], e->out[0]);
+}
+
+static int exec_matmul(const Graph *g, const Step *s, const KernelIO *io)
+{
+	rn_matmul_f32(&s->p.matmul, io->in[0], io->in[1], io->out[0]);
+	return 0;
+}
+
+static void emit_matmul(FILE *f, const Step *s, const EmitArgs *e)
+{
+	print_matmul_params(f, e->id, &s->p.matmul);
+	fprintf(f, "\trn_matmul_f32(&p%d, %s, %s, %s);\n", e->id, e->in[0], e->in[1], e->out[0]);
+}
+
+static int exec_softmax(const Graph *g, const Step *s, const KernelIO *io)
+{
+	const SoftmaxParams *p = &s->p.softmax;
+	rn_softmax_f32(p->outer, p->len, p->inner, p->log, io->in[0], io->out[0]);
+	return 0;
+}
+
+static void emit_softmax(FILE *f, const Step *s, const EmitArgs *e)
+{
+	const SoftmaxParams *p = &s->p.softmax;
+	fprintf(f, "\trn_softmax_f32(%" PRId64 ", %" PRId64 ", %" PRId64 ", %d, %s, %s);\n", p->outer, p->len,
+		p->inner, p->log, e->in[0], e->out[0]);
+}
+
+static int exec_transpose(const Graph *g, const Step *s, const KernelIO *io)
+{
+	const TransposeParams *p = &s->p.transpose;
+	rn_transpose(p->elem, p->rank, p->dims, p->perm, io->in[0], io->out[0]);
+	return 0;
+}
+
+static void emit_transpose(FILE *f, const Step *s, const EmitArgs *e)
+{
+	const TransposeParams *p = &s->p.transpose;
+	array64(f, "d", e->id, p->dims, p->rank);
+	fprintf(f, "\tstatic const int perm%d[] = {", e->id);
+	for (int i = 0; i < p->rank; i++)
+		fprintf(f, "%s%d", i ? ", " : "", p->perm[i]);
+	fprintf(f, "};\n\trn_transpose(%d, %d, d%d, perm%d, %s, %s);\n", p->elem, p->rank, e->id, e->id, e->in[0],
+		e->out[0]);
+}
+
+static int exec_pad(const Graph *g, const Step *s, const KernelIO *io)
+{
+	const PadParams *p = &s->p.pad;
+	rn_pad(p->elem, p->rank, p->dims, p->begin, p->end, p->mode, p->value, io->in[0], io->out[0]);
+	return 0;
+}
+
+static void emit_pad(FILE *f, const Step *s, const EmitArgs *e)
+{
+	const PadParams *p = &s->p.pad;
+	array64(f, "d", e->id, p->dims, p->rank);
+	array64(f, "b", e->id, p->begin, p->rank);
+	array64(f, "e", e->id, p->end, p->rank);
+	fprintf(f, "\tstatic const unsigned char v%d[8] = {", e->id);
+	for (int i = 0; i < 8; i++)
+		fprintf(f, "%s%u", i ? ", " : "", p->value[i]);
+	fprintf(f, "};\n\trn_pad(%d, %d, d%d, b%d, e%d, %s, v%d, %s, %s);\n", p->elem, p->rank, e->id, e->id, e->id,
+		pad_modes[p->mode], e->id, e->in[0], e->out[0]);
+}
+
+static int exec_slice(const Graph *g, const Step *s, const KernelIO *io)
+{
+	const SliceParams *p = &s->p.slice;
+	rn_slice(p->elem, p->rank, p->dims, p->start, p->step, p->out, io->in[0], io->out[0]);
+	return 0;
+}
+
+static void emit_slice(FILE *f, const Step *s, const EmitArgs *e)
+{
+	const SliceParams *p = &s->p.slice;
+	array64(f, "d", e->id, p->dims, p->rank);
+	array64(f, "st", e->id, p->start, p->rank);
+	array64(f, "sp", e->id, p->step, p->rank);
+	array64(f, "o", e->id, p->out, p->rank);
+	fprintf(f, "\trn_slice(%d, %d, d%d, st%d, sp%d, o%d, %s, %s);\n", p->elem, p->rank, e->id, e->id, e->id, e->id,
+		e->in[0], e->out[0]);
+}
+
+static int exec_gather(const Graph *g, const Step *s, const KernelIO *io)
+{
+	const GatherParams *p = &s->p.gather;
+	return rn_gather(p->elem, p->outer, p->axis_len, p->inner, io->in[0], p->idx_dtype, io->in[1], p->nidx,
+			 io->out[0]);
+}
+
+static void emit_gather(FILE *f, const Step *s, const EmitArgs *e)
+{
+	const GatherParams *p = &s->p.gather;
+	fprintf(f, "\tif ((rc = rn_gather(%d, %" PRId64 ", %" PRId64 ", %" PRId64 ", %s, %d, %s, %" PRId64
+		", %s)) != 0)\n\t\treturn rc;\n", p->elem, p->outer, p->axis_len, p->inner, e->in[0], p->idx_dtype,
+		e->in[1], p->nidx, e->out[0]);
+}
+
+static int exec_cast(const Graph *g, const Step *s, const KernelIO *io)
+{
+	return rn_cast(s->p.cast.from, s->p.cast.to, (size_t)s->p.cast.n, io->in[0], io->out[0]);
+}
+
+static void emit_cast(FILE *f, const Step *s, const EmitArgs *e)
+{
+	fprintf(f, "\trn_cast(%d, %d, %" PRId64 ", %s, %s);\n", s->p.cast.from, s->p.cast.to, s->p.cast.n, e->in[0],
+		e->out[0]);
+}
+
+/* ---- the table ---- */
+
+static const KernelDef kernels[K_COUNT] = {
+	[K_VIEW] = {"view", NULL, exec_view, emit_view},
+	[K_COPY] = {"memcpy", NULL, exec_copy, emit_copy},
+	[K_COPY2D] = {"rn_copy2d", NULL, exec_copy2d, emit_copy2d},
+	[K_CONV2D] = {"rn_conv2d_f32", "direct", exec_conv2d, emit_conv2d},
+	[K_POOL] = {"rn_pool", NULL, exec_pool, emit_pool},
+	[K_GLOBAL_AVG] = {"rn_global_avg_f32", NULL, exec_global_avg, emit_global},
+	[K_GLOBAL_MAX] = {"rn_global_max_f32", NULL, exec_global_max, emit_global},
+	[K_REDUCE_MEAN] = {"rn_reduce_mean_f32", NULL, exec_reduce_mean, emit_reduce_mean},
+	[K_SCALE_SHIFT] = {"rn_scale_shift_f32", NULL, exec_scale_shift, emit_scale_shift},
+	[K_BATCHNORM] = {"rn_batchnorm_f32", NULL, exec_batchnorm, emit_batchnorm},
+	[K_BINARY] = {"rn_binary", NULL, exec_binary, emit_binary},
+	[K_UNARY] = {"rn_unary_f32", NULL, exec_unary, emit_unary},
+	[K_GEMM] = {"rn_gemm_f32", NULL, exec_gemm, emit_gemm},
+	[K_MATMUL] = {"rn_matmul_f32", NULL, exec_matmul, emit_matmul},
+	[K_SOFTMAX] = {"rn_softmax_f32", NULL, exec_softmax, emit_softmax},
+	[K_TRANSPOSE] = {"rn_transpose", NULL, exec_transpose, emit_transpose},
+	[K_PAD] = {"rn_pad", NULL, exec_pad, emit_pad},
+	[K_SLICE] = {"rn_slice", NULL, exec_slice, emit_slice},
+	[K_GATHER] = {"rn_gather", NULL, exec_gather, emit_gather},
+	[K_CAST] = {"rn_cast", NULL, exec_cast, emit_cast},
+	/* labelled by its algorithm (conv_algos) */
+	[K_CONV2D_PACKED] = {"rn_conv2d_packed_f32", NULL, exec_conv2d_packed, emit_conv2d_packed},
+};
+
+/* The row of a kind, or NULL for a kind out of range or without a row. */
+static const KernelDef *kernel_def(int kind)
+{
+	return kind >= 0 && kind < K_COUNT && kernels[kind].name ? &kernels[kind] : NULL;
+}
+
+const char *kernel_name(int kernel)
+{
+	const KernelDef *k = kernel_def(kernel);
+	return k ? k->name : "?";
+}
+
+const char *kernel_label(const Step *s)
+{
+	if (s->kernel == K_CONV2D_PACKED && s->algo >= 0 && s->algo < n_conv_algos && conv_algos[s->algo].label)
+		return conv_algos[s->algo].label;
+	const KernelDef *k = kernel_def(s->kernel);
+	return k && k->label ? k->label : kernel_name(s->kernel);
+}
+
+static int runtime_error(Diag *d, int rc)
+{
+	if (rc == RN_E_INDEX)
+		return diag_set(d, "index out of range");
+	if (rc == RN_E_DIVZERO)
+		return diag_set(d, "integer division by zero");
+	return diag_set(d, "kernel failed (code %d)", rc);
+}
+
+int kernel_exec(const Graph *g, const Step *s, void *const *ptr, Diag *d)
+{
+	const KernelDef *k = kernel_def(s->kernel);
+	if (!k || !k->exec)
+		return diag_set(d, "internal error: unknown kernel %d", s->kernel);
+	KernelIO io;
+	for (int i = 0; i < 5; i++)
+		io.in[i] = s->in[i] >= 0 ? ptr[s->in[i]] : NULL;
+	for (int i = 0; i < 2; i++)
+		io.out[i] = s->out[i] >= 0 ? ptr[s->out[i]] : NULL;
+	int rc = k->exec(g, s, &io);
+	return rc ? runtime_error(d, rc) : 0;
+}
 
 void kernel_emit(FILE *f, const Graph *g, const Step *s, int id, TensorRef ref, void *ctx)
 {
-	char a[5][160], o[2][160], f1[40], f2[40];
+	const KernelDef *k = kernel_def(s->kernel);
+	if (!k || !k->emit) {
+		fprintf(f, "#error unknown kernel %d\n", s->kernel);
+		return;
+	}
+	EmitArgs e = {.g = g, .id = id, .ref = ref, .ctx = ctx};
 	for (int i = 0; i < 5; i++)
 		if (s->in[i] >= 0)
-			ref(ctx, s->in[i], 0, a[i], sizeof a[i]);
+			ref(ctx, s->in[i], 0, e.in[i], sizeof e.in[i]);
 		else
-			strcpy(a[i], "NULL");
+			strcpy(e.in[i], "NULL");
 	for (int i = 0; i < 2; i++)
 		if (s->out[i] >= 0)
-			ref(ctx, s->out[i], 0, o[i], sizeof o[i]);
+			ref(ctx, s->out[i], 0, e.out[i], sizeof e.out[i]);
 		else
-			strcpy(o[i], "NULL");
-
-	switch (s->kernel) {
-	case K_VIEW: /* a copy: no libc, so freestanding builds link */
-		fprintf(f, "\trn_copy2d(%s, 0, %s, 0, 1, %zu);\n", o[0], a[0], tensor_bytes(&g->tensors[s->out[0]]));
-		break;
-	case K_COPY:
-		ref(ctx, s->out[0], s->dst_off, o[0], sizeof o[0]);
-		fprintf(f, "\trn_copy2d(%s, 0, %s, 0, 1, %" PRId64 ");\n", o[0], a[0], s->p.bytes);
-		break;
-	case K_COPY2D: {
-		const CopyParams *c = &s->p.copy;
-		ref(ctx, s->out[0], c->dst_off, o[0], sizeof o[0]);
-		fprintf(f, "\trn_copy2d(%s, %" PRId64 ", %s, %" PRId64 ", %" PRId64 ", %" PRId64 ");\n",
-			o[0], c->dst_pitch, a[0], c->src_pitch, c->rows, c->row_bytes);
-		break;
-	}
-	case K_CONV2D:
-	case K_CONV2D_PACKED: {
-		const rn_conv2d_params *p = &s->p.conv;
-		fprintf(f, "\tstatic const rn_conv2d_params p%d = {\n", id);
-		fprintf(f, "\t\t.n = %d, .c = %d, .h = %d, .w = %d, .m = %d, .oh = %d, .ow = %d,\n",
-			p->n, p->c, p->h, p->w, p->m, p->oh, p->ow);
-		fprintf(f, "\t\t.kh = %d, .kw = %d, .sh = %d, .sw = %d, .dh = %d, .dw = %d,\n",
-			p->kh, p->kw, p->sh, p->sw, p->dh, p->dw);
-		fprintf(f, "\t\t.pt = %d, .pl = %d, .group = %d, .act = %s, .alpha = %s, .beta = %s,\n\t};\n",
-			p->pt, p->pl, p->group, act_names[p->act], flt(p->alpha, f1, sizeof f1),
-			flt(p->beta, f2, sizeof f2));
-		if (s->kernel == K_CONV2D) {
-			fprintf(f, "\trn_conv2d_f32(&p%d, %s, %s, %s, %s, %s);\n", id, a[0], a[1], a[2], a[3], o[0]);
-		} else {
-			char sc[160];
-			ref(ctx, -1, 0, sc, sizeof sc);
-			fprintf(f, "\trn_conv2d_packed_f32(%s, &p%d, %s, %s, %s, %s, %s, tp);\n", algo_names[s->algo], id,
-				a[0], a[1], a[3], o[0], sc);
-		}
-		break;
-	}
-	case K_POOL: {
-		const rn_pool_params *p = &s->p.pool;
-		fprintf(f, "\tstatic const rn_pool_params p%d = {\n\t\t.kind = %s, .dtype = %d, .nc = %" PRId64
-			", .nsp = %d,\n\t\t", id, p->kind == RN_POOL_MAX ? "RN_POOL_MAX" : "RN_POOL_AVG",
-			p->dtype, p->nc, p->nsp);
-		ints64(f, "in", p->in, p->nsp);
-		ints64(f, "out", p->out, p->nsp);
-		ints(f, "k", p->k, p->nsp);
-		ints(f, "s", p->s, p->nsp);
-		ints(f, "d", p->d, p->nsp);
-		fprintf(f, "\n\t\t");
-		ints(f, "pad_begin", p->pad_begin, p->nsp);
-		ints(f, "pad_end", p->pad_end, p->nsp);
-		fprintf(f, " .count_include_pad = %d, .storage_order = %d,\n\t};\n", p->count_include_pad,
-			p->storage_order);
-		fprintf(f, "\trn_pool(&p%d, %s, %s, %s, tp);\n", id, a[0], o[0], o[1]);
-		break;
-	}
-	case K_GLOBAL_AVG:
-	case K_GLOBAL_MAX:
-		fprintf(f, "\t%s(%" PRId64 ", %" PRId64 ", %s, %s);\n", kernel_name(s->kernel),
-			s->p.global.outer, s->p.global.inner, a[0], o[0]);
-		break;
-	case K_REDUCE_MEAN:
-		fprintf(f, "\tstatic const int64_t d%d[] = {", id);
-		for (int i = 0; i < s->p.reduce.rank; i++)
-			fprintf(f, "%s%" PRId64, i ? ", " : "", s->p.reduce.dims[i]);
-		fprintf(f, "};\n\trn_reduce_mean_f32(%d, d%d, 0x%xu, %s, %s);\n", s->p.reduce.rank, id,
-			s->p.reduce.mask, a[0], o[0]);
-		break;
-	case K_SCALE_SHIFT:
-		fprintf(f, "\trn_scale_shift_f32(%" PRId64 ", %" PRId64 ", %" PRId64 ", %s, %s, %s, %s);\n",
-			s->p.affine.n, s->p.affine.c, s->p.affine.spatial, a[0], a[1], a[2], o[0]);
-		break;
-	case K_BATCHNORM:
-		fprintf(f, "\trn_batchnorm_f32(%" PRId64 ", %" PRId64 ", %" PRId64 ", %s, %s, %s, %s, %s, %s, %s);\n",
-			s->p.affine.n, s->p.affine.c, s->p.affine.spatial, flt(s->p.affine.eps, f1, sizeof f1),
-			a[0], a[1], a[2], a[3], a[4], o[0]);
-		break;
-	case K_BINARY: {
-		const rn_binary_params *p = &s->p.binary;
-		fprintf(f, "\tstatic const rn_binary_params p%d = {\n\t\t.op = %s, .dtype = %d, .rank = %d,",
-			id, binop_names[p->op], p->dtype, p->rank);
-		ints64(f, "dims", p->dims, p->rank);
-		fprintf(f, "\n\t\t");
-		ints64(f, "sa", p->sa, p->rank);
-		ints64(f, "sb", p->sb, p->rank);
-		fprintf(f, "\n\t};\n\tif ((rc = rn_binary(&p%d, %s, %s, %s)) != 0)\n\t\treturn rc;\n", id, a[0],
-			a[1], o[0]);
-		break;
-	}
-	case K_UNARY:
-		fprintf(f, "\trn_unary_f32(%s, %s, %s, %" PRId64 ", %s, %s);\n", act_names[s->p.unary.act],
-			flt(s->p.unary.alpha, f1, sizeof f1), flt(s->p.unary.beta, f2, sizeof f2), s->p.unary.n,
-			a[0], o[0]);
-		break;
-	case K_GEMM: {
-		const rn_gemm_params *p = &s->p.gemm;
-		fprintf(f, "\tstatic const rn_gemm_params p%d = {\n\t\t.m = %" PRId64 ", .n = %" PRId64
-			", .k = %" PRId64 ", .trans_a = %d, .trans_b = %d,\n", id, p->m, p->n, p->k,
-			p->trans_a, p->trans_b);
-		fprintf(f, "\t\t.alpha = %s, .beta = %s, .c_sm = %" PRId64 ", .c_sn = %" PRId64 ",\n",
-			flt(p->alpha, f1, sizeof f1), flt(p->beta, f2, sizeof f2), p->c_sm, p->c_sn);
-		fprintf(f, "\t\t.act = %s, .act_alpha = %s,", act_names[p->act], flt(p->act_alpha, f1, sizeof f1));
-		fprintf(f, " .act_beta = %s,\n\t};\n", flt(p->act_beta, f2, sizeof f2));
-		fprintf(f, "\trn_gemm_f32(&p%d, %s, %s, %s, %s, tp);\n", id, a[0], a[1], a[2], o[0]);
-		break;
-	}
-	case K_MATMUL: {
-		const rn_matmul_params *p = &s->p.matmul;
-		fprintf(f, "\tstatic const rn_matmul_params p%d = {\n\t\t.batch_rank = %d,", id, p->batch_rank);
-		if (p->batch_rank) {
-			ints64(f, "batch", p->batch, p->batch_rank);
-			ints64(f, "sa", p->sa, p->batch_rank);
-			ints64(f, "sb", p->sb, p->batch_rank);
-		}
-		fprintf(f, "\n\t\t.m = %" PRId64 ", .n = %" PRId64 ", .k = %" PRId64 ",\n\t};\n", p->m, p->n, p->k);
-		fprintf(f, "\trn_matmul_f32(&p%d, %s, %s, %s);\n", id, a[0], a[1], o[0]);
-		break;
-	}
-	case K_SOFTMAX:
-		fprintf(f, "\trn_softmax_f32(%" PRId64 ", %" PRId64 ", %" PRId64 ", %d, %s, %s);\n",
-			s->p.softmax.outer, s->p.softmax.len, s->p.softmax.inner, s->p.softmax.log, a[0], o[0]);
-		break;
-	case K_TRANSPOSE: {
-		const TransposeParams *p = &s->p.transpose;
-		fprintf(f, "\tstatic const int64_t d%d[] = {", id);
-		for (int i = 0; i < p->rank; i++)
-			fprintf(f, "%s%" PRId64, i ? ", " : "", p->dims[i]);
-		fprintf(f, "};\n\tstatic const int perm%d[] = {", id);
-		for (int i = 0; i < p->rank; i++)
-			fprintf(f, "%s%d", i ? ", " : "", p->perm[i]);
-		fprintf(f, "};\n\trn_transpose(%d, %d, d%d, perm%d, %s, %s);\n", p->elem, p->rank, id, id, a[0], o[0]);
-		break;
-	}
-	case K_PAD: {
-		const PadParams *p = &s->p.pad;
-		static const char *const modes[] = {"RN_PAD_CONSTANT", "RN_PAD_REFLECT", "RN_PAD_EDGE", "RN_PAD_WRAP"};
-		const char *arr[3] = {"d", "b", "e"};
-		const int64_t *vals[3] = {p->dims, p->begin, p->end};
-		for (int k = 0; k < 3; k++) {
-			fprintf(f, "\tstatic const int64_t %s%d[] = {", arr[k], id);
-			for (int i = 0; i < p->rank; i++)
-				fprintf(f, "%s%" PRId64, i ? ", " : "", vals[k][i]);
-			fprintf(f, "};\n");
-		}
-		fprintf(f, "\tstatic const unsigned char v%d[8] = {", id);
-		for (int i = 0; i < 8; i++)
-			fprintf(f, "%s%u", i ? ", " : "", p->value[i]);
-		fprintf(f, "};\n\trn_pad(%d, %d, d%d, b%d, e%d, %s, v%d, %s, %s);\n", p->elem, p->rank, id, id,
-			id, modes[p->mode], id, a[0], o[0]);
-		break;
-	}
-	case K_SLICE: {
-		const SliceParams *p = &s->p.slice;
-		const char *arr[4] = {"d", "st", "sp", "o"};
-		const int64_t *vals[4] = {p->dims, p->start, p->step, p->out};
-		for (int k = 0; k < 4; k++) {
-			fprintf(f, "\tstatic const int64_t %s%d[] = {", arr[k], id);
-			for (int i = 0; i < p->rank; i++)
-				fprintf(f, "%s%" PRId64, i ? ", " : "", vals[k][i]);
-			fprintf(f, "};\n");
-		}
-		fprintf(f, "\trn_slice(%d, %d, d%d, st%d, sp%d, o%d, %s, %s);\n", p->elem, p->rank, id, id, id,
-			id, a[0], o[0]);
-		break;
-	}
-	case K_GATHER: {
-		const GatherParams *p = &s->p.gather;
-		fprintf(f, "\tif ((rc = rn_gather(%d, %" PRId64 ", %" PRId64 ", %" PRId64 ", %s, %d, %s, %" PRId64
-			", %s)) != 0)\n\t\treturn rc;\n", p->elem, p->outer, p->axis_len, p->inner, a[0],
-			p->idx_dtype, a[1], p->nidx, o[0]);
-		break;
-	}
-	case K_CAST:
-		fprintf(f, "\trn_cast(%d, %d, %" PRId64 ", %s, %s);\n", s->p.cast.from, s->p.cast.to,
-			s->p.cast.n, a[0], o[0]);
-		break;
-	default:
-		fprintf(f, "#error unknown kernel %d\n", s->kernel);
-	}
+			strcpy(e.out[i], "NULL");
+	k->emit(f, s, &e);
 }

@@ -14,6 +14,8 @@
 
 #include "ir.h"
 
+/* Each kind is one row of kernels.c's table: names for reports, and the
+ * exec and emit functions of the two faces below. */
 typedef enum {
 	K_VIEW = 0,     /* out[0] is in[0] with another shape: no code (copy if needed) */
 	K_COPY,         /* memcpy(out + dst_off, in, bytes) */
@@ -126,6 +128,8 @@ typedef struct Step {
 
 /* Appends a zeroed step of `kernel` to n and returns it. */
 Step *node_add_step(Node *n, int kernel);
+
+/* ---- the kernel table (kernels.c) ---- */
 
 /* Name of the runtime kernel a step calls, for reports ("rn_conv2d_f32"). */
 const char *kernel_name(int kernel);
