@@ -28,6 +28,13 @@ typedef struct {
 	int n_pins;
 	const Binding *binds;
 	int n_binds;
+	/* Notes: a default the front end chose where the model left it open
+	 * (a symbolic batch size taken as 1), one line each, starting with the
+	 * model's path. With note set they go to note(note_ctx, line);
+	 * otherwise to stderr as "resnetc: note: LINE", unless quiet (-q). */
+	int quiet;
+	void (*note)(void *ctx, const char *line);
+	void *note_ctx;
 } ImportOptions;
 
 int binding_parse(const char *arg, Binding *b, Diag *d);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -282,6 +283,59 @@ static const ShapePin *find_pin(const ImportOptions *opt, const char *name, size
 	return NULL;
 }
 
+/* A dimension's symbolic name, or NULL when it has none (no dim_value and
+ * no dim_param). */
+static const char *dim_name(const Onnx__TensorShapeProto__Dimension *dim)
+{
+	if (dim && dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM && dim->dim_param &&
+	    *dim->dim_param)
+		return dim->dim_param;
+	return NULL;
+}
+
+/* A note for the user (see ImportOptions); names in it come from the
+ * model, so control characters are replaced as diag_set does. */
+static void import_note(const ImportOptions *opt, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void import_note(const ImportOptions *opt, const char *fmt, ...)
+{
+	if (opt && opt->quiet && !opt->note)
+		return;
+	char line[768];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	for (char *p = line; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	if (opt && opt->note)
+		opt->note(opt->note_ctx, line);
+	else
+		fprintf(stderr, "resnetc: note: %s\n", line);
+}
+
+/* The input's dims as an --input-shape value: axis 0 as `batch` when that
+ * is not NULL, an axis the model leaves open as Dn (n its index). */
+static const char *pin_hint(const Tensor *x, unsigned open_axes, const char *batch, char *buf, size_t len)
+{
+	size_t k = 0;
+	buf[0] = 0;
+	for (int i = 0; i < x->rank && k < len; i++) {
+		const char *sep = i ? "x" : "";
+		if (i == 0 && batch)
+			k += (size_t)snprintf(buf + k, len - k, "%s", batch);
+		else if (open_axes >> i & 1)
+			k += (size_t)snprintf(buf + k, len - k, "%sD%d", sep, i);
+		else
+			k += (size_t)snprintf(buf + k, len - k, "%s%lld", sep, (long long)x->dims[i]);
+	}
+	return buf;
+}
+
+/* Input shapes: --input-shape pins every axis. Otherwise each axis is the
+ * model's dim_value; a symbolic batch axis (axis 0: a dim_param, or no
+ * value at all) is taken as 1, with a note; any other symbolic axis is an
+ * error whose hint spells the model's shape with Dn for each open axis. */
 static int add_input(Graph *g, const Onnx__ValueInfoProto *vi, const ImportOptions *opt,
 		     size_t n_real, Diag *d)
 {
@@ -306,6 +360,9 @@ static int add_input(Graph *g, const Onnx__ValueInfoProto *vi, const ImportOptio
 		return diag_set(d, "--input-shape for '%s' has rank %d, the model's input has rank %zu", name,
 				pin->rank, sh->n_dim);
 	x->rank = pin ? pin->rank : (int)sh->n_dim;
+	unsigned open_axes = 0;      /* symbolic axes past the batch axis */
+	int batch_open = 0;          /* axis 0 is symbolic and taken as 1 */
+	const char *batch_name = NULL;
 	for (int i = 0; i < x->rank; i++) {
 		const Onnx__TensorShapeProto__Dimension *dim = sh ? sh->dim[i] : NULL;
 		int fixed = dim && dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
@@ -318,17 +375,45 @@ static int add_input(Graph *g, const Onnx__ValueInfoProto *vi, const ImportOptio
 			if (dim->dim_value < 0)
 				return diag_set(d, "input '%s' has a negative dimension", name);
 			x->dims[i] = dim->dim_value;
+		} else if (i == 0) {
+			x->dims[i] = 1;
+			batch_open = 1;
+			batch_name = dim_name(dim);
 		} else {
-			const char *param = dim && dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM
-				? dim->dim_param : "?";
-			return diag_set(d, "input '%s' has a dynamic dimension '%s' (axis %d); pin it with --input-shape %s=%s",
-					name, param, i, name, "1x3x224x224");
+			x->dims[i] = 0;
+			open_axes |= 1u << i;
 		}
+	}
+	if (open_axes) {
+		char axes[320] = "", hint[160];
+		size_t k = 0;
+		int n_open = 0;
+		for (int i = 1; i < x->rank; i++) {
+			if (!(open_axes >> i & 1))
+				continue;
+			const char *p = dim_name(sh->dim[i]);
+			int last = !(open_axes >> (i + 1));
+			if (k < sizeof axes)
+				k += (size_t)snprintf(axes + k, sizeof axes - k, "%saxis %d%s%.40s%s",
+						      n_open ? (last ? " and " : ", ") : "", i, p ? " ('" : "", p ? p : "",
+						      p ? "')" : "");
+			n_open++;
+		}
+		/* a symbolic batch axis shows as the 1 it would be taken as */
+		return diag_set(d, "input '%s' has a symbolic size at %s; pin it with --input-shape %s=%s "
+				"(Dn: the size of axis n)", name, axes, name,
+				pin_hint(x, open_axes, batch_open ? "1" : NULL, hint, sizeof hint));
 	}
 	if (checked_numel(x->dims, x->rank) < 0)
 		return diag_set(d, "input '%s' is too large", name);
 	g->inputs = xrealloc(g->inputs, (g->n_inputs + 1) * sizeof *g->inputs);
 	g->inputs[g->n_inputs++] = t;
+	if (batch_open) {
+		char hint[160];
+		import_note(opt, "%s: input '%s' has a symbolic batch size%s%.40s%s: using 1 (pin it with --input-shape %s=%s)",
+			    g->path ? g->path : "model", name, batch_name ? " '" : "", batch_name ? batch_name : "",
+			    batch_name ? "'" : "", name, pin_hint(x, 0, "N", hint, sizeof hint));
+	}
 	return 0;
 }
 

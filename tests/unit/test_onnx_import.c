@@ -67,7 +67,8 @@ static void model_init(Model *b, int opset)
 	b->g.output = b->voutp;
 }
 
-/* dims: a value per axis; -1 stands for a symbolic dimension "N". */
+/* dims: a value per axis; -1 stands for a symbolic dimension "N", -2 for
+ * one with neither a value nor a name. */
 static Onnx__TypeProto *tensor_type(Model *b, int rank, const int64_t *dims)
 {
 	int k = b->n_types++;
@@ -88,7 +89,7 @@ static Onnx__TypeProto *tensor_type(Model *b, int rank, const int64_t *dims)
 		if (dims[i] >= 0) {
 			d->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
 			d->dim_value = dims[i];
-		} else {
+		} else if (dims[i] == -1) {
 			d->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM;
 			d->dim_param = "N";
 		}
@@ -227,24 +228,172 @@ static void test_initializer_bytes_must_match_dims(void **state)
 	assert_non_null(strstr(d.msg, "60 bytes"));
 }
 
-static void test_dynamic_dimension_asks_for_input_shape(void **state)
+/* Notes the importer gives, kept instead of printed. */
+static char notes[4][768];
+static int n_notes;
+
+static void keep_note(void *ctx, const char *line)
+{
+	(void)ctx;
+	if (n_notes < 4)
+		snprintf(notes[n_notes], sizeof notes[0], "%s", line);
+	n_notes++;
+}
+
+/* x -> Relu -> y, x of the given shape; dim_param names set by the caller */
+static void relu_model(Model *b, const char *input, int rank, const int64_t *dims)
+{
+	static char *in[1], *out[] = {"y"};
+	in[0] = (char *)input;
+	model_init(b, 13);
+	add_input(b, input, rank, dims);
+	add_node(b, "relu", "Relu", in, 1, out, 1);
+	add_output(b, "y");
+}
+
+static void test_symbolic_batch_is_taken_as_one(void **state)
 {
 	(void)state;
 	Model b;
 	matmul_model(&b, -1);
 	Diag d;
-	const char *path = save(&b, "dyn.onnx");
-	assert_null(onnx_import(path, NULL, &d));
-	assert_non_null(strstr(d.msg, "input 'x' has a dynamic dimension 'N'"));
-	assert_non_null(strstr(d.msg, "--input-shape"));
-
-	ShapePin pin;
-	assert_int_equal(shape_pin_parse("x=3x4", &pin, &d), 0);
-	ImportOptions opt = {.pins = &pin, .n_pins = 1};
+	const char *path = save(&b, "batch.onnx");
+	ImportOptions opt = {.note = keep_note};
+	n_notes = 0;
 	Graph *g = onnx_import(path, &opt, &d);
+	assert_non_null(g);
+	assert_int_equal(g->tensors[g->inputs[0]].dims[0], 1);
+	assert_int_equal(g->tensors[g->inputs[0]].dims[1], 4);
+	graph_free(g);
+	assert_int_equal(n_notes, 1);
+	char want[512];
+	snprintf(want, sizeof want,
+		 "%s: input 'x' has a symbolic batch size 'N': using 1 (pin it with --input-shape x=Nx4)", path);
+	assert_string_equal(notes[0], want);
+
+	/* tf2onnx's [unk__0, 32, 32, 3] */
+	relu_model(&b, "input_1", 4, (int64_t[]){-1, 32, 32, 3});
+	b.dims[0][0].dim_param = "unk__0";
+	path = save(&b, "tf.onnx");
+	n_notes = 0;
+	g = onnx_import(path, &opt, &d);
+	assert_non_null(g);
+	graph_free(g);
+	snprintf(want, sizeof want,
+		 "%s: input 'input_1' has a symbolic batch size 'unk__0': using 1 (pin it with --input-shape input_1=Nx32x32x3)",
+		 path);
+	assert_int_equal(n_notes, 1);
+	assert_string_equal(notes[0], want);
+
+	/* no dim_value and no name */
+	relu_model(&b, "x", 2, (int64_t[]){-2, 5});
+	path = save(&b, "unnamed.onnx");
+	n_notes = 0;
+	g = onnx_import(path, &opt, &d);
+	assert_non_null(g);
+	assert_int_equal(g->tensors[g->inputs[0]].dims[0], 1);
+	graph_free(g);
+	snprintf(want, sizeof want, "%s: input 'x' has a symbolic batch size: using 1 (pin it with --input-shape x=Nx5)",
+		 path);
+	assert_string_equal(notes[0], want);
+}
+
+static void test_symbolic_axis_past_the_batch_is_an_error_showing_the_models_dims(void **state)
+{
+	(void)state;
+	Model b;
+	Diag d;
+	ImportOptions opt = {.note = keep_note};
+	relu_model(&b, "input_1", 4, (int64_t[]){-1, -1, 32, 3});
+	b.dims[0][0].dim_param = "unk__0";
+	b.dims[0][1].dim_param = "unk__1";
+	n_notes = 0;
+	assert_null(onnx_import(save(&b, "tf2.onnx"), &opt, &d));
+	assert_string_equal(d.msg, "input 'input_1' has a symbolic size at axis 1 ('unk__1'); pin it with "
+				   "--input-shape input_1=1xD1x32x3 (Dn: the size of axis n)");
+	assert_int_equal(n_notes, 0); /* the error says it all */
+
+	relu_model(&b, "x", 4, (int64_t[]){2, 3, -1, -2});
+	b.dims[0][2].dim_param = "height";
+	assert_null(onnx_import(save(&b, "hw.onnx"), &opt, &d));
+	assert_string_equal(d.msg, "input 'x' has a symbolic size at axis 2 ('height') and axis 3; pin it with "
+				   "--input-shape x=2x3xD2xD3 (Dn: the size of axis n)");
+
+	relu_model(&b, "x", 4, (int64_t[]){-1, -1, -1, -1});
+	assert_null(onnx_import(save(&b, "all.onnx"), &opt, &d));
+	assert_string_equal(d.msg, "input 'x' has a symbolic size at axis 1 ('N'), axis 2 ('N') and axis 3 ('N'); pin it "
+				   "with --input-shape x=1xD1xD2xD3 (Dn: the size of axis n)");
+}
+
+static void test_input_shape_pins_symbolic_dims(void **state)
+{
+	(void)state;
+	Model b;
+	Diag d;
+	ShapePin pin;
+	ImportOptions opt = {.pins = &pin, .n_pins = 1, .note = keep_note};
+	relu_model(&b, "input_1", 4, (int64_t[]){-1, -1, 32, 3});
+	const char *path = save(&b, "pinned.onnx");
+	assert_int_equal(shape_pin_parse("input_1=2x5x32x3", &pin, &d), 0);
+	n_notes = 0;
+	Graph *g = onnx_import(path, &opt, &d);
+	assert_non_null(g);
+	const Tensor *x = &g->tensors[g->inputs[0]];
+	assert_int_equal(x->dims[0], 2);
+	assert_int_equal(x->dims[1], 5);
+	graph_free(g);
+	assert_int_equal(n_notes, 0);
+
+	/* the only input needs no name; the batch size is the pin's, no note */
+	matmul_model(&b, -1);
+	path = save(&b, "dyn.onnx");
+	assert_int_equal(shape_pin_parse("3x4", &pin, &d), 0);
+	g = onnx_import(path, &opt, &d);
 	assert_non_null(g);
 	assert_int_equal(g->tensors[g->inputs[0]].dims[0], 3);
 	graph_free(g);
+	assert_int_equal(n_notes, 0);
+
+}
+
+/* What onnx_import writes on stderr, read back from a file. */
+static const char *import_stderr(const char *path, const ImportOptions *opt)
+{
+	static char buf[1024];
+	char file[256];
+	snprintf(file, sizeof file, "%s/stderr.txt", dir);
+	fflush(stderr);
+	int saved = dup(2);
+	FILE *f = fopen(file, "w+");
+	dup2(fileno(f), 2);
+	Diag d;
+	Graph *g = onnx_import(path, opt, &d);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	graph_free(g);
+	rewind(f);
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	buf[n] = 0;
+	fclose(f);
+	return buf;
+}
+
+static void test_notes_go_to_stderr_unless_quiet(void **state)
+{
+	(void)state;
+	Model b;
+	matmul_model(&b, -1);
+	const char *path = save(&b, "note.onnx");
+	char want[512];
+	snprintf(want, sizeof want,
+		 "resnetc: note: %s: input 'x' has a symbolic batch size 'N': using 1 (pin it with --input-shape x=Nx4)\n",
+		 path);
+	assert_string_equal(import_stderr(path, NULL), want);
+	ImportOptions opt = {0};
+	assert_string_equal(import_stderr(path, &opt), want);
+	opt.quiet = 1;
+	assert_string_equal(import_stderr(path, &opt), "");
 }
 
 static void test_input_shape_must_agree_with_fixed_dims(void **state)
@@ -373,7 +522,10 @@ int main(void)
 		cmocka_unit_test(test_valid_model_imports_with_weights),
 		cmocka_unit_test(test_initializer_listed_as_input_is_a_constant),
 		cmocka_unit_test(test_initializer_bytes_must_match_dims),
-		cmocka_unit_test(test_dynamic_dimension_asks_for_input_shape),
+		cmocka_unit_test(test_symbolic_batch_is_taken_as_one),
+		cmocka_unit_test(test_symbolic_axis_past_the_batch_is_an_error_showing_the_models_dims),
+		cmocka_unit_test(test_input_shape_pins_symbolic_dims),
+		cmocka_unit_test(test_notes_go_to_stderr_unless_quiet),
 		cmocka_unit_test(test_input_shape_must_agree_with_fixed_dims),
 		cmocka_unit_test(test_unknown_input_tensor_is_named),
 		cmocka_unit_test(test_cycle_is_reported),
