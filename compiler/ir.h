@@ -43,7 +43,7 @@ typedef struct {
 	int producer;            /* node index, -1 if none */
 	int is_output;           /* listed in g->outputs */
 	/* memory plan (plan_memory.c) */
-	int alias;               /* tensor this one is a view of, or -1 */
+	int alias;               /* tensor whose storage this one uses, or -1 */
 	int64_t offset;          /* arena offset in bytes, -1 if not in the arena */
 	int first_use, last_use; /* step indices of the live range */
 } Tensor;

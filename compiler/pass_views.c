@@ -4,6 +4,7 @@
  * caller's), and the node copies into it. */
 #include "lower.h"
 #include "passes.h"
+#include "plan.h"
 
 int pass_views(Graph *g, Diag *d)
 {
@@ -13,8 +14,10 @@ int pass_views(Graph *g, Diag *d)
 		if (n->dead || n->n_steps != 1 || n->steps[0].kernel != K_VIEW)
 			continue;
 		Tensor *y = &g->tensors[n->steps[0].out[0]];
+		/* the storage itself, not the view it reads: a chain of views
+		 * stays one step from its storage for tensor_root() */
 		if (!y->is_output)
-			y->alias = n->steps[0].in[0];
+			y->alias = tensor_root(g, n->steps[0].in[0]);
 	}
 	return 0;
 }

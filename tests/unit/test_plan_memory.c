@@ -131,6 +131,37 @@ static void test_branches_keep_both_alive(void **state)
 	graph_free(g);
 }
 
+/* A chain of views names the storage itself, not the view before it, so
+ * finding a tensor's storage does not walk the chain. */
+static void test_view_chain_points_at_storage(void **state)
+{
+	(void)state;
+	Graph *g = relu_chain(2, 64); /* x -> t0 -> t1 (output) */
+	int t0 = graph_find_tensor(g, "t0"), prev = t0;
+	for (int i = 0; i < 1000; i++) {
+		char name[16];
+		snprintf(name, sizeof name, "v%d", i);
+		int v = graph_add_tensor(g, name, T_ACT, 0);
+		graph_add_node(g, name, "Identity", &prev, 1, &v, 1);
+		prev = v;
+	}
+	g->nodes[1].in[0] = prev; /* t1 = Relu(v999) */
+	Diag d;
+	assert_int_equal(graph_toposort(g, &d), 0);
+	assert_int_equal(lower_graph(g, &d), 0);
+	assert_int_equal(pass_views(g, &d), 0);
+	for (int i = 0; i < 1000; i++) {
+		char name[16];
+		snprintf(name, sizeof name, "v%d", i);
+		assert_int_equal(g->tensors[graph_find_tensor(g, name)].alias, t0);
+	}
+	PlanStats st;
+	assert_int_equal(plan_memory(g, &st, &d), 0);
+	assert_int_equal(st.n_steps, 2); /* the views need no code */
+	assert_int_equal(g->tensors[t0].last_use, 1);
+	graph_free(g);
+}
+
 /* A large chain still reuses two buffers (the overlap search and the
  * live-bytes count are exact, not only fast). */
 static void test_long_chain_reuses_two_buffers(void **state)
@@ -280,6 +311,7 @@ int main(void)
 		cmocka_unit_test(test_chain_reuses_two_buffers),
 		cmocka_unit_test(test_reshape_is_a_view),
 		cmocka_unit_test(test_branches_keep_both_alive),
+		cmocka_unit_test(test_view_chain_points_at_storage),
 		cmocka_unit_test(test_long_chain_reuses_two_buffers),
 		cmocka_unit_test(test_offsets_are_lowest_fit),
 		cmocka_unit_test(test_toposort_is_stable_sweeps),
