@@ -178,7 +178,7 @@ int parse_args(Args *a, int argc, char **argv)
 	a->cg = (CodegenOptions){target_find("native"), 1, 0, 0};
 	for (int i = 0; i < n_passes; i++)
 		a->enabled[i] = 1;
-	a->opt = (ImportOptions){a->pins, 0, a->binds, 0};
+	a->opt = (ImportOptions){.pins = a->pins, .binds = a->binds};
 	Diag d = {{0}};
 	for (int i = 2; i < argc; i++) {
 		const char *o = argv[i];
