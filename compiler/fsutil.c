@@ -11,9 +11,47 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-/* The temporary folder being written, removed if SIGINT, SIGTERM or
- * SIGHUP arrive before it is committed or removed. */
+/*
+ * What a fatal signal (SIGINT, SIGTERM, SIGHUP) must clean up so that an
+ * interrupted compile leaves nothing, as a failed one does:
+ *
+ *   pending_tmp   the temporary folder being written (make_temp_sibling),
+ *                 until commit_dir moved it to DIR or it was removed; or
+ *                 a temporary file (track_temp: graph -o)
+ *   pending_old   DIR.old-*: the output commit_dir replaced, until removed
+ *   made_path     the folders make_parents created above DIR: made_path
+ *                 cut at made_len[k] is one of them; removed if empty
+ *
+ * The handler only removes. DIR.old-* is never the one copy of the user's
+ * previous output while the new one is not in place: commit_dir swaps the
+ * two (DIR -> DIR.old-*, then the temporary folder -> DIR) with these
+ * signals blocked and records DIR.old-* only once DIR is the new output, so
+ * a signal comes either before the swap (DIR untouched; the temporary
+ * folder is removed) or after it (DIR is complete and DIR.old-* is what it
+ * replaced, removed as commit_dir would have). Restoring DIR.old-* in the
+ * handler instead would need to know which half of the swap was done;
+ * blocking makes the swap one step.
+ */
 static char pending_tmp[4096];
+static char pending_old[4096];
+static char made_path[4096];
+static int made_len[64], n_made;
+
+static const int fatal_sigs[] = {SIGINT, SIGTERM, SIGHUP};
+
+static void block_fatal(sigset_t *old)
+{
+	sigset_t block;
+	sigemptyset(&block);
+	for (int i = 0; i < 3; i++)
+		sigaddset(&block, fatal_sigs[i]);
+	sigprocmask(SIG_BLOCK, &block, old);
+}
+
+static void unblock_fatal(const sigset_t *old)
+{
+	sigprocmask(SIG_SETMASK, old, NULL);
+}
 
 /* One pass over an open folder, removing what it holds with system calls
  * only (no malloc, no stdio): it runs in a signal handler. Returns the
@@ -52,46 +90,84 @@ static int remove_pass(int dfd, int depth)
 	return removed;
 }
 
+/* Removes a folder tree, or a file, with system calls only (see
+ * remove_pass). */
+static void remove_now(const char *path)
+{
+	int dfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+	if (dfd < 0 && unlink(path) == 0)
+		return;
+	if (dfd >= 0) {
+		/* again until nothing is left: entries removed while reading
+		 * may be skipped */
+		while (remove_pass(dfd, 0) > 0)
+			;
+		close(dfd);
+	}
+	rmdir(path);
+}
+
+/* rmdir of the folders make_parents created, deepest first: only the
+ * empty ones go. Safe in a signal handler (writes only made_path). */
+static void remove_parents_now(void)
+{
+	for (int k = n_made - 1; k >= 0; k--) {
+		made_path[made_len[k]] = 0;
+		rmdir(made_path);
+	}
+	n_made = 0;
+}
+
 static void on_signal(int sig)
 {
-	if (pending_tmp[0]) {
-		int dfd = open(pending_tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-		if (dfd >= 0) {
-			/* again until nothing is left: entries removed while
-			 * reading may be skipped */
-			while (remove_pass(dfd, 0) > 0)
-				;
-			close(dfd);
-		}
-		rmdir(pending_tmp);
-	}
+	if (pending_tmp[0])
+		remove_now(pending_tmp);
+	if (pending_old[0])
+		remove_now(pending_old);
+	remove_parents_now();
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
 
-static void track_tmp(const char *tmp)
+/* Installs on_signal once; an ignored signal stays ignored (nohup,
+ * background jobs). */
+static void install_handlers(void)
 {
-	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
-	sigset_t block, old;
-	sigemptyset(&block);
-	for (int i = 0; i < 3; i++)
-		sigaddset(&block, sigs[i]);
-	sigprocmask(SIG_BLOCK, &block, &old);
-	if (tmp && strlen(tmp) < sizeof pending_tmp) {
-		strcpy(pending_tmp, tmp);
-		for (int i = 0; i < 3; i++) {
-			struct sigaction sa, prev;
-			memset(&sa, 0, sizeof sa);
-			sa.sa_handler = on_signal;
-			sigemptyset(&sa.sa_mask);
-			/* keep an ignored signal ignored (nohup, background jobs) */
-			if (sigaction(sigs[i], NULL, &prev) == 0 && prev.sa_handler != SIG_IGN)
-				sigaction(sigs[i], &sa, NULL);
-		}
-	} else if (!tmp) {
-		pending_tmp[0] = 0;
+	static int installed;
+	if (installed)
+		return;
+	installed = 1;
+	for (int i = 0; i < 3; i++) {
+		struct sigaction sa, prev;
+		memset(&sa, 0, sizeof sa);
+		sa.sa_handler = on_signal;
+		sigemptyset(&sa.sa_mask);
+		/* the handler runs with the others blocked: one cleanup */
+		for (int k = 0; k < 3; k++)
+			sigaddset(&sa.sa_mask, fatal_sigs[k]);
+		if (sigaction(fatal_sigs[i], NULL, &prev) == 0 && prev.sa_handler != SIG_IGN)
+			sigaction(fatal_sigs[i], &sa, NULL);
 	}
-	sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+/* Sets (path) or clears (NULL) what the handler removes, with the
+ * signals blocked so that it never sees half a path. */
+static void track(char *slot, const char *path)
+{
+	sigset_t old;
+	block_fatal(&old);
+	if (path && strlen(path) < sizeof pending_tmp) {
+		strcpy(slot, path);
+		install_handlers();
+	} else if (!path) {
+		slot[0] = 0;
+	}
+	unblock_fatal(&old);
+}
+
+void track_temp(const char *path)
+{
+	track(pending_tmp, path);
 }
 
 int mkdir_p(const char *path, Diag *d)
@@ -113,14 +189,69 @@ int mkdir_p(const char *path, Diag *d)
 	return 0;
 }
 
+int make_parents(const char *path, Diag *d)
+{
+	char buf[4096];
+	size_t n = strlen(path);
+	if (n >= sizeof buf)
+		return diag_set(d, "path too long: %s", path);
+	memcpy(buf, path, n + 1);
+	while (n > 1 && buf[n - 1] == '/')
+		buf[--n] = 0;
+	char *slash = strrchr(buf, '/');
+	if (!slash || slash == buf)
+		return 0;
+	*slash = 0;
+	n = strlen(buf);
+	/* the same walk as mkdir_p, recording each folder it made */
+	sigset_t old;
+	for (size_t i = 1; i <= n; i++) {
+		if (buf[i] != '/' && buf[i] != 0)
+			continue;
+		char c = buf[i];
+		buf[i] = 0;
+		block_fatal(&old);
+		int made = mkdir(buf, 0777) == 0, e = errno;
+		if (made && n_made < 64) {
+			install_handlers();
+			memcpy(made_path, buf, i + 1);
+			made_len[n_made++] = (int)i;
+		}
+		unblock_fatal(&old);
+		if (!made && e != EEXIST)
+			return diag_set(d, "cannot create %s: %s", buf, strerror(e));
+		buf[i] = c;
+	}
+	return 0;
+}
+
+void remove_made_parents(void)
+{
+	sigset_t old;
+	block_fatal(&old);
+	remove_parents_now();
+	unblock_fatal(&old);
+}
+
+void keep_made_parents(void)
+{
+	sigset_t old;
+	block_fatal(&old);
+	n_made = 0;
+	unblock_fatal(&old);
+}
+
 static void remove_tree_at(const char *path);
 
 void remove_tree(const char *path)
 {
 	remove_tree_at(path);
 	if (pending_tmp[0] && !strcmp(path, pending_tmp))
-		track_tmp(NULL);
+		track(pending_tmp, NULL);
+	if (pending_old[0] && !strcmp(path, pending_old))
+		track(pending_old, NULL);
 }
+
 
 static void remove_tree_at(const char *path)
 {
@@ -154,14 +285,8 @@ char *make_temp_sibling(const char *dir, Diag *d)
 	while (n > 1 && dir[n - 1] == '/')
 		n--;
 	/* -o a/b/c creates a/b as cc -o would not, but as users expect */
-	char parent[4096];
-	snprintf(parent, sizeof parent, "%.*s", (int)n, dir);
-	char *slash = strrchr(parent, '/');
-	if (slash && slash != parent) {
-		*slash = 0;
-		if (mkdir_p(parent, d))
-			return NULL;
-	}
+	if (make_parents(dir, d))
+		return NULL;
 	size_t len = n + 32;
 	char *tmp = xmalloc(len);
 	snprintf(tmp, len, "%.*s.tmp-XXXXXX", (int)n, dir);
@@ -170,7 +295,7 @@ char *make_temp_sibling(const char *dir, Diag *d)
 		free(tmp);
 		return NULL;
 	}
-	track_tmp(tmp);
+	track(pending_tmp, tmp);
 	return tmp;
 }
 
@@ -206,33 +331,53 @@ int check_output_dir(const char *dir, int force, Diag *d)
 int commit_dir(const char *tmp, const char *dir, int force, Diag *d)
 {
 	struct stat st;
+	sigset_t mask;
 	if (lstat(dir, &st) != 0) {
-		if (rename(tmp, dir) != 0)
-			return diag_set(d, "cannot create %s: %s", dir, strerror(errno));
-		track_tmp(NULL);
-		return 0;
+		block_fatal(&mask);
+		int rc = rename(tmp, dir), e = errno;
+		if (!rc)
+			pending_tmp[0] = 0;
+		unblock_fatal(&mask);
+		return rc ? diag_set(d, "cannot create %s: %s", dir, strerror(e)) : 0;
 	}
 	if (check_output_dir(dir, force, d))
 		return -1;
-	size_t n = strlen(dir) + 32;
-	char *old = xmalloc(n);
-	snprintf(old, n, "%s.old-XXXXXX", dir);
+	size_t n = strlen(dir);
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	char *old = xmalloc(n + 32);
+	snprintf(old, n + 32, "%.*s.old-XXXXXX", (int)n, dir);
+	/* From the name's making to the swap's end no fatal signal comes in
+	 * (see pending_old): its handler finds DIR either untouched or
+	 * replaced, never missing. */
+	block_fatal(&mask);
+	const char *fail = NULL;
+	int e = 0;
 	if (!mkdtemp(old)) {
-		free(old);
-		return diag_set(d, "cannot replace %s: %s", dir, strerror(errno));
+		fail = "cannot replace";
+		e = errno;
+	} else {
+		rmdir(old);
+		if (rename(dir, old) != 0) {
+			fail = "cannot replace";
+			e = errno;
+		} else if (rename(tmp, dir) != 0) {
+			fail = "cannot create";
+			e = errno;
+			rename(old, dir);
+		} else {
+			pending_tmp[0] = 0;
+			if (strlen(old) < sizeof pending_old) {
+				strcpy(pending_old, old);
+				install_handlers();
+			}
+		}
 	}
-	rmdir(old);
-	if (rename(dir, old) != 0) {
+	unblock_fatal(&mask);
+	if (fail) {
 		free(old);
-		return diag_set(d, "cannot replace %s: %s", dir, strerror(errno));
+		return diag_set(d, "%s %s: %s", fail, dir, strerror(e));
 	}
-	if (rename(tmp, dir) != 0) {
-		int e = errno;
-		rename(old, dir);
-		free(old);
-		return diag_set(d, "cannot create %s: %s", dir, strerror(e));
-	}
-	track_tmp(NULL);
 	remove_tree(old);
 	free(old);
 	return 0;

@@ -180,21 +180,6 @@ void write_graph_dot(FILE *f, const Graph *g, const PlanStats *st, const char *t
 
 /* ---- the output of `resnetc graph`: a file or standard output ---- */
 
-/* Creates the folders above path (for -o out/demo when out/ is missing). */
-static int make_parent(const char *path, Diag *d)
-{
-	char buf[PATH_MAX];
-	snprintf(buf, sizeof buf, "%s", path);
-	size_t n = strlen(buf);
-	while (n > 1 && buf[n - 1] == '/')
-		buf[--n] = 0;
-	char *slash = strrchr(buf, '/');
-	if (!slash || slash == buf)
-		return 0;
-	*slash = 0;
-	return mkdir_p(buf, d);
-}
-
 /* graph --svg: DOT through Graphviz. */
 static int find_in_path(const char *prog, char *out, size_t len)
 {
@@ -276,15 +261,19 @@ int write_graph_file(const Graph *g, const PlanStats *st, const char *title, con
 	}
 	char tmp[PATH_MAX + 32];
 	snprintf(tmp, sizeof tmp, "%s.tmpXXXXXX", out);
-	if (make_parent(out, d) != 0) {
+	if (make_parents(out, d) != 0) {
 		free(text);
+		remove_made_parents();
 		return -1;
 	}
 	int fd = mkstemp(tmp);
 	if (fd < 0) {
+		rc = diag_set(d, "cannot write %s: %s", out, strerror(errno));
 		free(text);
-		return diag_set(d, "cannot write %s: %s", out, strerror(errno));
+		remove_made_parents();
+		return rc;
 	}
+	track_temp(tmp);
 	if (svg) {
 		rc = render_svg(text, len, fd, d);
 	} else {
@@ -307,7 +296,12 @@ int write_graph_file(const Graph *g, const PlanStats *st, const char *title, con
 		if (rename(tmp, out) != 0)
 			rc = diag_set(d, "cannot write %s: %s", out, strerror(errno));
 	}
-	if (rc)
-		unlink(tmp);
+	if (rc) {
+		remove_tree(tmp);
+		remove_made_parents();
+	} else {
+		track_temp(NULL);
+		keep_made_parents();
+	}
 	return rc;
 }

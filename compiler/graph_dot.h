@@ -17,8 +17,8 @@ void write_graph_dot(FILE *f, const Graph *g, const PlanStats *st, const char *t
 
 /* `resnetc graph`: the DOT text, or with svg the SVG Graphviz's dot program
  * renders from it, written to out (through a temporary file renamed when
- * complete; missing parent folders are created) or, if out is NULL, to
- * standard output. */
+ * complete; missing parent folders are created, and removed again if it
+ * fails or a fatal signal comes) or, if out is NULL, to standard output. */
 int write_graph_file(const Graph *g, const PlanStats *st, const char *title, const char *out, int svg, Diag *d);
 
 #endif

@@ -96,7 +96,8 @@ static int graph(const Args *a, const Pipeline *p)
 }
 
 /* Writes the C into a temporary folder next to a->out, then moves it
- * there (fsutil.h). */
+ * there (fsutil.h). A failure removes the temporary folder and the parent
+ * folders it created. */
 static int compile(const Args *a, const Pipeline *p)
 {
 	Diag d = {{0}};
@@ -126,8 +127,11 @@ static int compile(const Args *a, const Pipeline *p)
 	if (rc && tmp)
 		remove_tree(tmp);
 	free(tmp);
-	if (rc) /* these messages name the output path themselves */
+	if (rc) { /* these messages name the output path themselves */
+		remove_made_parents();
 		return fail("%s", d.msg);
+	}
+	keep_made_parents();
 	progress_end(&progress, "%s: %s.c, %s.h, %s of weights, main.c, runtime/, Makefile", a->out, a->name, a->name,
 		     fmt_bytes(graph_weight_bytes(p->g), s1, sizeof s1));
 	if (progress.show)

@@ -167,6 +167,8 @@ check "... as FILE:LINE:COL" grep -Eq "^resnetc: error: $T/bad.yaml:[0-9]+:[0-9]
 expect 1 "graph --svg without dot in PATH: exit 1, one line" env PATH=/nonexistent "$RESNETC" graph examples/demo/demo.yaml --svg -o "$T/x.svg"
 check "... naming Graphviz" grep -q "Graphviz" "$T/err"
 check "... and leaving no file" test ! -e "$T/x.svg" -a -z "$(ls "$T" | grep 'x.svg.tmp')"
+env PATH=/nonexistent "$RESNETC" graph examples/demo/demo.yaml --svg -o "$T/made/here/x.svg" >/dev/null 2>&1
+check "... nor the folders it made for -o" test ! -e "$T/made"
 check "info --passes prints a histogram per pass" bash -c "'$RESNETC' info examples/demo/demo.yaml --passes | grep -q '^fold-bn .*nodes:'"
 
 echo "== progress"

@@ -15,8 +15,10 @@
 # files made here rather than kept: a node with 3,000,000 inputs (6 MB) and
 # a description over the 1 MiB limit; and the output folder rules: a foreign
 # folder is not replaced, a failed compile leaves the previous output as it
-# was, names from the model cannot write code into it (names/), SIGTERM
-# leaves no temporary folder.
+# was and removes the parent folders it created, names from the model
+# cannot write code into it (names/), and SIGTERM or SIGINT at any point
+# leave no temporary folder, no DIR.old-* and no parent folder of their
+# own, and DIR either as it was or the complete new output.
 # Each check runs in a fresh empty folder that must hold nothing new after
 # it (no OUT, no OUT.tmp-*), gets at most 120 s, and DIR must not change.
 # -j runs N checks at once (default: the number of CPUs). --table prints a
@@ -37,7 +39,7 @@ while [ $# -gt 0 ]; do
 	--no-valgrind) VALGRIND=(); shift ;;
 	--table) TABLE=1; shift ;;
 	-j) JOBS=$2; shift 2 ;;
-	-h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	-*) echo "run_hostile.sh: unknown option $1" >&2; exit 2 ;;
 	*) DIR=$1; shift ;;
 	esac
@@ -182,12 +184,23 @@ new_case; mkdir -p "$w/model/target"; ln -s target "$w/model/out"
 throttle; check "$id" "output: -o names a symlink" 1 "$RESNETC" compile "$GOOD" -o model/out &
 new_case; mkdir "$w/model"; "$RESNETC" compile "$GOOD" -o "$w/model/out" 2>/dev/null
 throttle; check "$id" "output: a failed compile keeps the previous output" 1 "$RESNETC" compile "$BAD" -o model/out &
+# A compile that fails after creating the parents of -o (the runtime is
+# missing, so writing the output fails) removes the parents it created,
+# and only those: keep/ was there before.
+new_case
+throttle; RESNETC_HOME=$w/no-runtime check "$id" "output: a failed compile removes the parents it created" 1 "$RESNETC" compile "$GOOD" -o a/b/out &
+new_case; parents_id=$id; mkdir "$w/keep"
+throttle; RESNETC_HOME=$w/no-runtime check "$id" "output: ... and only those" 1 "$RESNETC" compile "$GOOD" -o keep/b/out &
 new_case; force_id=$id; mkdir -p "$w/keep"; echo precious >"$w/keep/file"
 throttle; check "$id" "output: --force replaces a foreign folder" 0 "$RESNETC" compile "$GOOD" -o keep --force &
 wait
 w=$TMP/$force_id/w
 if [ -e "$w/keep/file" ] || [ ! -f "$w/keep/Makefile" ]; then
 	echo "FAIL FAIL  output: --force did not replace the folder" >"$TMP/res/$force_id"
+fi
+w=$TMP/$parents_id/w
+if [ ! -d "$w/keep" ] || [ -n "$(ls -A "$w/keep")" ]; then
+	echo "FAIL FAIL  output: a failed compile removed keep/ or left keep/$(ls -A "$w/keep" 2>/dev/null | head -n1)" >"$TMP/res/$parents_id"
 fi
 
 # Names from the model go into comments of the generated C: none of the
@@ -226,6 +239,82 @@ if [ $rc -eq 143 ] && [ -z "$left" ]; then
 else
 	echo "FAIL FAIL  output: SIGTERM while writing: exit status $rc, left '$left'" >"$TMP/res/$id"
 fi
+
+# result ID NAME WHY NOTE: ID's verdict, passed if WHY is empty (NOTE is
+# the --table row's).
+result() {
+	if [ -n "$3" ]; then
+		echo "FAIL FAIL  $2: $3" >"$TMP/res/$1"
+	elif [ $TABLE -eq 1 ]; then
+		printf 'PASS | `%s` | (%s) |\n' "$2" "$4" >"$TMP/res/$1"
+	else
+		echo "PASS ok    $2" >"$TMP/res/$1"
+	fi
+}
+
+# interrupt SIG GLOB CMD...: runs CMD with SIG's default action (a
+# script's background jobs would ignore SIGINT), sends SIG once a path
+# matching GLOB exists; sets rc (CMD's exit status) and caught (1 if SIG
+# went while GLOB matched).
+interrupt() {
+	local sig=$1 glob=$2 pid
+	shift 2
+	env --default-signal="$sig" "$@" 2>/dev/null &
+	pid=$!
+	caught=0
+	while kill -0 $pid 2>/dev/null; do
+		if compgen -G "$glob" >/dev/null; then
+			kill -"$sig" $pid 2>/dev/null && caught=1
+			break
+		fi
+		sleep 0.01
+	done
+	wait $pid
+	rc=$?
+}
+
+# SIGINT while writing into parents it created: they go too.
+new_case
+interrupt INT "$w/p/q/out.tmp-*" "$RESNETC" compile examples/resnet50.yaml -o "$w/p/q/out"
+left=$(echo $(ls -A "$w"))
+why=""
+[ $caught -eq 1 ] && [ $rc -eq 130 ] || why="exit status $rc (signalled while writing: $caught)"
+[ -z "$left" ] || why="${why:+$why, }left '$left'"
+result "$id" "output: SIGINT while writing removes the parents it created" "$why" "killed; no folder left"
+
+# SIGINT while writing over a previous output: that output stays as it was.
+new_case
+"$RESNETC" compile -q "$GOOD" -o "$w/out"
+before=$(snapshot "$w/out")
+interrupt INT "$w/out.tmp-*" "$RESNETC" compile examples/resnet50.yaml -o "$w/out"
+left=$(echo $(ls -A "$w"))
+why=""
+[ $caught -eq 1 ] && [ $rc -eq 130 ] || why="exit status $rc (signalled while writing: $caught)"
+[ "$left" = out ] || why="${why:+$why, }left '$left'"
+[ "$before" = "$(snapshot "$w/out")" ] || why="${why:+$why, }the previous output changed"
+result "$id" "output: SIGINT while writing keeps the previous output" "$why" "killed; DIR as it was, nothing else"
+
+# SIGINT once the new output is in place, while the one it replaced (DIR.old-*,
+# 30,000 files to take long enough) is being removed: the new output
+# stays, DIR.old-* goes. Tried again if the compile ends before the signal
+# could be sent in that window.
+new_case
+why="the compile always ended before DIR.old-* could be signalled"
+for _ in 1 2 3; do
+	rm -rf "$w/out"
+	"$RESNETC" compile -q "$GOOD" -o "$w/out" && mkdir "$w/out/old" &&
+		perl -e 'for (1 .. 30000) { open my $f, ">", "$ARGV[0]/f$_" or die "$ARGV[0]/f$_: $!" }' "$w/out/old"
+	interrupt INT "$w/out.old-*" "$RESNETC" compile "$GOOD" -o "$w/out"
+	[ $caught -eq 1 ] || continue
+	left=$(echo $(ls -A "$w"))
+	why=""
+	[ $rc -eq 130 ] || why="exit status $rc"
+	[ "$left" = out ] || why="${why:+$why, }left '$left'"
+	[ -f "$w/out/.resnetc-output" ] && [ -f "$w/out/tiny.c" ] && [ -f "$w/out/Makefile" ] && [ ! -e "$w/out/old" ] ||
+		why="${why:+$why, }DIR is not the new output"
+	break
+done
+result "$id" "output: SIGINT while removing the replaced output" "$why" "killed; DIR is the new output, DIR.old-* removed"
 [ "$dir_before" = "$(snapshot "$DIR")" ] || echo "FAIL FAIL  $DIR changed while the cases ran" >"$TMP/res/9999"
 
 pass=$(cat "$TMP"/res/* | grep -c '^PASS')
