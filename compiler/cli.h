@@ -8,8 +8,7 @@
 #include "frontend.h"
 #include "passes.h"
 #include "target.h"
-
-#define RESNETC_VERSION "0.1.0"
+#include "version.h"
 
 enum { CMD_COMPILE = 1, CMD_INFO = 2, CMD_GRAPH = 4, CMD_ALL = 7 };
 
