@@ -32,12 +32,15 @@
 #                           step "export" (CMD writes each FILE as its tmpname)
 #                           and rename them into place: an interrupted export
 #                           is never cached
-#   case_done OK NAME       count a case (OK 1 passed, 0 failed) and print
-#                           "  PASS NAME" or "  FAIL NAME"
+#   case_done OK NAME [DIR] count a case (OK 1 passed, 0 failed) and print
+#                           "  PASS NAME", or "  FAIL NAME (kept in DIR)". A
+#                           passed case's DIR (generated code, build products,
+#                           logs) is removed unless KEEP_PASSED=1; a failed
+#                           one is left for inspection
 #   finish                  "== total Ns", the failed cases, and last
 #                           "N passed, M failed"; returns 1 if any failed
 #
-# Environment: RESNETC, MAKE_JOBS.
+# Environment: RESNETC, MAKE_JOBS, KEEP_PASSED (1: keep passed cases' folders).
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PYTHON=/usr/bin/python3
@@ -138,12 +141,15 @@ failed_names=()
 t_all=$EPOCHREALTIME
 
 case_done() {
-    local ok=$1 name=$2
+    local ok=$1 name=$2 dir=${3:-}
     if [ "$ok" = 1 ]; then
         echo "  PASS $name"
         passed=$((passed + 1))
+        if [ -n "$dir" ] && [ "${KEEP_PASSED:-0}" != 1 ]; then
+            rm -rf "$dir"
+        fi
     else
-        echo "  FAIL $name"
+        echo "  FAIL $name${dir:+ (kept in ${dir#"$ROOT"/})}"
         failed=$((failed + 1))
         failed_names+=("$name")
     fi

@@ -21,7 +21,9 @@
 # such) are allowed, and so are memcpy, memmove, memset and memcmp, which
 # GCC may emit for struct copies and zeroed arrays on some targets and
 # which, by GCC's manual, every freestanding environment provides; the
-# host check allows none of them), CROSS_DIR (default build/cross).
+# host check allows none of them), CROSS_DIR (default build/cross). Its
+# work folder, CROSS_DIR/freestanding, is removed when every check passed
+# (KEEP_PASSED=1 keeps it) and kept for inspection otherwise.
 #
 # Last line of output: "N passed, M failed". Exit status 1 if any failed.
 set -euo pipefail
@@ -61,8 +63,8 @@ linker='^_GLOBAL_OFFSET_TABLE_$'
 gcc_freestanding='^(memcpy|memmove|memset|memcmp)$'
 libgcc='^__(aeabi_[a-z0-9]+|(u?(div|mod|divmod)|mul|ash[lr]|lshr|neg|pop|clz|ctz|ffs|parity|bswap|cmp|ucmp)[sdt]i[0-9]|(float|fix|fixuns|extend|trunc)[a-z0-9]+)$'
 
-result() { # NAME STATUS
-    if [ "$2" -eq 0 ]; then case_done 1 "$1"; else case_done 0 "$1"; fi
+result() { # NAME STATUS; the work folder is removed at the end if all passed
+    if [ "$2" -eq 0 ]; then case_done 1 "$1"; else case_done 0 "$1" "$WORK"; fi
 }
 
 rm -rf "$WORK"
@@ -167,4 +169,7 @@ else
 fi
 result "examples/embed builds freestanding and classifies its image (exit status 9)" $status
 
+if [ "$failed" -eq 0 ] && [ "${KEEP_PASSED:-0}" != 1 ]; then
+    rm -rf "$WORK"
+fi
 finish

@@ -16,7 +16,9 @@
 # and the binary runs as `qemu-<arch> -L /usr/<triple> DIR/NAME IN.npy OUT.npy`.
 # The demo's input is the first Fashion-MNIST test image (Debian's
 # dataset-fashion-mnist); ResNet-18's a seeded N(0,1) tensor of
-# 1x3xSIZExSIZE.
+# 1x3xSIZExSIZE. A passed case's folder build/cross/ARCH/CASE (generated
+# code, build products, logs) is removed (KEEP_PASSED=1 keeps it); a failed
+# one is kept, and its FAIL line names it.
 #
 # Environment: RESNETC (default build/resnetc), CROSS_DIR (default
 # build/cross), CROSS_SIZE (ResNet-18's input height and width, default
@@ -117,7 +119,8 @@ one_case() {
     next_step run "$work/run.log" timeout "$TIMEOUT" "$qemu" -L "/usr/$triple" "$out/$name" \
         "$input" "$work/ours.npy"
     shown_step compare "$work/compare.log" "$PYTHON" "$E2E/compare.py" "$work/ours.npy" "$ref"
-    case_done $ok "$arch/$case"
+    case_done $ok "$arch/$case" "$work"
+    rmdir "$WORK/$arch" 2>/dev/null || true # once its last case has gone
 }
 
 for arch in "${ARCHS[@]}"; do

@@ -10,6 +10,9 @@
 # build/e2e/models/, keyed by the export arguments), resnetc compile, make,
 # run the generated driver, run onnxruntime, compare (see compare.py for the
 # tolerance). Each step prints its time; logs go to build/e2e/<model>/.
+# A passed model's folder (generated code, build products, logs) is removed
+# (KEEP_PASSED=1 keeps it); a failed one is kept, and its FAIL line names it.
+# The exported models stay cached.
 #
 # Environment: RESNETC (default build/resnetc), RESNETC_FLAGS (extra compile
 # flags), E2E_DIR (default build/e2e), E2E_OPSET (13), E2E_BATCH (1),
@@ -79,6 +82,6 @@ for spec in "${MODELS[@]}"; do
         fi
     fi
 
-    case_done $ok "$name"
+    case_done $ok "$name" "$work"
 done
 finish

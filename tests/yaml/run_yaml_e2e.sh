@@ -12,7 +12,10 @@
 # under build/yaml-e2e/models/). The example YAML, with its weights line
 # pointing at the safetensors file, and the ONNX file are compiled by
 # resnetc, built with make -C, run on the input, and the outputs compared
-# (compare_outputs.py: max|yaml - onnx| <= 1e-5 * max|onnx|).
+# (compare_outputs.py: max|yaml - onnx| <= 1e-5 * max|onnx|). A passed
+# model's folder build/yaml-e2e/MODEL (generated code, build products, logs)
+# is removed (KEEP_PASSED=1 keeps it); a failed one is kept, and its FAIL
+# line names it. The exported files stay cached.
 #
 # Environment: RESNETC (default build/resnetc), YAML_E2E_DIR (default
 # build/yaml-e2e), YAML_E2E_SEED (0), MAKE_JOBS (2).
@@ -79,6 +82,6 @@ for m in "${MODELS[@]}"; do
     shown_step compare "$work/compare.log" "$PYTHON" "$HERE/compare_outputs.py" \
         "$work/yaml.npy" "$work/onnx.npy" "$cache.torch.npy"
 
-    case_done $ok "$m"
+    case_done $ok "$m" "$work"
 done
 finish
