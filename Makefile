@@ -15,8 +15,13 @@ ifeq ($(SANITIZE),1)
   LDSAN  := -fsanitize=address,undefined
 endif
 
-RT_SRCS   := $(filter-out runtime/driver.c,$(sort $(wildcard runtime/*.c)))
+# runtime/: a folder per kernel family or service; runtime/driver/ (the
+# .npy driver, the one part with I/O) is not in the kernels' objects.
+RT_HDRS   := $(wildcard include/resnetc/*.h runtime/*/*.h)
+RT_SRCS   := $(sort $(filter-out runtime/driver/%,$(wildcard runtime/*/*.c)))
 RT_OBJS   := $(RT_SRCS:%.c=$(B)/%.o)
+DRV_SRCS  := $(sort $(wildcard runtime/driver/*.c))
+DRV_OBJS  := $(DRV_SRCS:%.c=$(B)/%.o)
 CC_SRCS   := $(sort $(wildcard compiler/*.c))
 CC_LIB    := $(filter-out $(B)/compiler/main.o,$(CC_SRCS:%.c=$(B)/%.o))
 GEN       := $(B)/gen/onnx.pb-c.c
@@ -50,11 +55,11 @@ $(B)/gen/onnx.pb-c.h: $(GEN)
 $(GEN_OBJ): $(GEN)
 	$(CC) $(CFLAGS) -I$(B)/gen -c $< -o $@
 
-$(B)/%.o: %.c $(GEN) $(wildcard include/resnetc/*.h compiler/*.h runtime/*.h)
+$(B)/%.o: %.c $(GEN) $(wildcard compiler/*.h) $(RT_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -c $< -o $@
 
-$(B)/libresnetc_rt.a: $(RT_OBJS) $(B)/runtime/driver.o
+$(B)/libresnetc_rt.a: $(RT_OBJS) $(DRV_OBJS)
 	rm -f $@; ar rcs $@ $^
 
 $(B)/resnetc: $(B)/compiler/main.o $(CC_LIB) $(GEN_OBJ) $(RT_OBJS)
@@ -62,21 +67,21 @@ $(B)/resnetc: $(B)/compiler/main.o $(CC_LIB) $(GEN_OBJ) $(RT_OBJS)
 
 # (headers, and the driver test's #included driver.c, are prerequisites
 # only: not compiled on their own)
-$(B)/tests/%: tests/unit/%.c $(CC_LIB) $(GEN_OBJ) $(RT_OBJS) $(wildcard include/resnetc/*.h compiler/*.h runtime/*.h)
+$(B)/tests/%: tests/unit/%.c $(CC_LIB) $(GEN_OBJ) $(RT_OBJS) $(wildcard compiler/*.h) $(RT_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(filter-out %.h runtime/driver.c,$^) $(LDSAN) -lcmocka $(LIBS) -o $@
-$(B)/tests/test_runtime_driver: runtime/driver.c
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(filter-out %.h $(DRV_SRCS),$^) $(LDSAN) -lcmocka $(LIBS) -o $@
+$(B)/tests/test_runtime_driver: $(DRV_SRCS)
 
 # test_runtime_conv_sizes links the portable runtime and this copy of it,
 # built for this machine's ISA under RN_NAMESPACE=native_, and checks they
 # agree on packed and scratch sizes (the compiler sizes, the target runs).
 RT_NS_OBJS := $(RT_SRCS:%.c=$(B)/native_ns/%.o)
-$(B)/native_ns/%.o: %.c $(wildcard include/resnetc/*.h runtime/*.h)
+$(B)/native_ns/%.o: %.c $(RT_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CFLAGS) $(NATIVE_FLAG) -DRN_NAMESPACE=native_ $(CPPFLAGS) -c $< -o $@
 $(B)/tests/test_runtime_conv_sizes: $(RT_NS_OBJS)
 
-$(B)/tests/native/%: tests/unit/%.c $(RT_SRCS) $(wildcard include/resnetc/*.h runtime/*.h)
+$(B)/tests/native/%: tests/unit/%.c $(RT_SRCS) $(RT_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CFLAGS) $(NATIVE_FLAG) $(CPPFLAGS) $< $(RT_SRCS) $(LDSAN) -lcmocka -lm -lpthread -o $@
 
@@ -176,9 +181,11 @@ I_MAN1  := $(DESTDIR)$(PREFIX)/share/man/man1
 
 .PHONY: install uninstall cli-test
 install: $(B)/resnetc
-	$(INSTALL) -d $(I_BIN) $(I_SHARE)/runtime $(I_SHARE)/include/resnetc $(I_MAN1)
+	$(INSTALL) -d $(I_BIN) $(I_SHARE)/include/resnetc $(I_MAN1)
 	$(INSTALL) -m 755 $(B)/resnetc $(I_BIN)/resnetc
-	$(INSTALL) -m 644 $(wildcard runtime/*.c runtime/*.h) $(I_SHARE)/runtime
+	for d in $(sort $(dir $(wildcard runtime/*/*.c runtime/*/*.h))); do \
+		$(INSTALL) -d $(I_SHARE)/$$d && $(INSTALL) -m 644 $$d*.[ch] $(I_SHARE)/$$d || exit 1; \
+	done
 	$(INSTALL) -m 644 $(wildcard include/resnetc/*.h) $(I_SHARE)/include/resnetc
 	$(INSTALL) -m 644 compiler/resnetc.1 $(I_MAN1)/resnetc.1
 

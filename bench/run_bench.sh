@@ -15,7 +15,7 @@
 #             (intra-op threads T, inter-op 1, sequential, all optimizations)
 #   openblas  OPENBLAS_NUM_THREADS=1 DIR_blas/NAME --bench BENCH_RUNS IN.npy
 #             (resnetc's T threads split each convolution's column chunks and
-#             call a single-threaded cblas_sgemm each, as runtime/conv_blas.c
+#             call a single-threaded cblas_sgemm each, as runtime/conv/conv_blas.c
 #             prescribes; BENCH_OPENBLAS_THREADS=match sets OPENBLAS_NUM_THREADS=T
 #             instead, T x T threads in all)
 # Each prints the median of its timed runs (after warm-up); a cell of the

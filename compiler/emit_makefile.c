@@ -2,6 +2,7 @@
  * from the installation, and a Makefile that needs only a C compiler. */
 #include <dirent.h>
 #include <errno.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,23 +16,53 @@ static int name_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Sorted list of "*.c" / "*.h" files in dir. */
-static int list_sources(const char *dir, char ***out, int *n, Diag *d)
+static int is_source(const char *name)
 {
-	DIR *dp = opendir(dir);
+	size_t len = strlen(name);
+	return len > 2 && name[len - 2] == '.' && (name[len - 1] == 'c' || name[len - 1] == 'h');
+}
+
+/* Appends the "*.c" / "*.h" files of dir/sub (sub "" for dir itself) as
+ * "sub/file"; with recurse, those of its folders one level down too (the
+ * runtime's folder per kernel family). */
+static int add_sources(const char *dir, const char *sub, int recurse, char ***v, int *k, Diag *d)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s%s%s", dir, *sub ? "/" : "", sub);
+	DIR *dp = opendir(path);
 	if (!dp)
-		return diag_set(d, "cannot read runtime folder %s: %s", dir, strerror(errno));
+		return diag_set(d, "cannot read runtime folder %s: %s", path, strerror(errno));
 	struct dirent *de;
-	char **v = NULL;
-	int k = 0;
-	while ((de = readdir(dp))) {
-		size_t len = strlen(de->d_name);
-		if (len > 2 && de->d_name[len - 2] == '.' && (de->d_name[len - 1] == 'c' || de->d_name[len - 1] == 'h')) {
-			v = xrealloc(v, (k + 1) * sizeof *v);
-			v[k++] = xstrdup(de->d_name);
+	int rc = 0;
+	while (!rc && (de = readdir(dp))) {
+		char rel[512];
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(rel, sizeof rel, "%s%s%s", sub, *sub ? "/" : "", de->d_name);
+		if (is_source(de->d_name)) {
+			*v = xrealloc(*v, (*k + 1) * sizeof **v);
+			(*v)[(*k)++] = xstrdup(rel);
+			continue;
 		}
+		struct stat st;
+		char full[4096 + 512];
+		snprintf(full, sizeof full, "%s/%s", dir, rel);
+		if (recurse && stat(full, &st) == 0 && S_ISDIR(st.st_mode))
+			rc = add_sources(dir, rel, 0, v, k, d);
 	}
 	closedir(dp);
+	return rc;
+}
+
+/* Sorted list of the sources in dir and its folders ("conv/conv.c"). */
+static int list_sources(const char *dir, char ***out, int *n, Diag *d)
+{
+	char **v = NULL;
+	int k = 0;
+	if (add_sources(dir, "", 1, &v, &k, d)) {
+		emit_free_names(v, k);
+		return -1;
+	}
 	qsort(v, k, sizeof *v, name_cmp);
 	*out = v;
 	*n = k;
@@ -62,6 +93,11 @@ static int copy_tree(const char *src, const char *dst, char ***names, int *n, Di
 	for (int i = 0; i < *n; i++) {
 		snprintf(a, sizeof a, "%s/%s", src, (*names)[i]);
 		snprintf(b, sizeof b, "%s/%s", dst, (*names)[i]);
+		char *slash = strrchr(b, '/');
+		*slash = 0;
+		if (mkdir_p(b, d))
+			return -1;
+		*slash = '/';
 		if (copy_file(a, b, d))
 			return -1;
 	}
@@ -133,19 +169,26 @@ int emit_makefile(Emitter *e, const char *dir, char **rt, int n_rt, Diag *d)
 	fprintf(f, "\nRUNTIME_OBJS :=");
 	for (int i = 0; i < n_rt; i++) {
 		size_t len = strlen(rt[i]);
-		if (rt[i][len - 1] != 'c' || !strcmp(rt[i], "driver.c"))
+		if (rt[i][len - 1] != 'c' || !strncmp(rt[i], "driver/", 7))
 			continue;
-		if (cg->threads <= 1 && !strcmp(rt[i], "threadpool.c"))
+		if (cg->threads <= 1 && !strcmp(rt[i], "threads/threadpool.c"))
 			continue; /* one thread: no pthread dependency */
 		fprintf(f, " \\\n\truntime/%.*s.o", (int)(len - 2), rt[i]);
 	}
+	/* the driver: main.c's rn_driver_main, not part of libNAME.a */
+	fprintf(f, "\nDRIVER_OBJS :=");
+	for (int i = 0; i < n_rt; i++) {
+		size_t len = strlen(rt[i]);
+		if (rt[i][len - 1] == 'c' && !strncmp(rt[i], "driver/", 7))
+			fprintf(f, " runtime/%.*s.o", (int)(len - 2), rt[i]);
+	}
 	fprintf(f, "\n\nall: %s lib%s.a\n\n", nm, nm);
-	fprintf(f, "%s: main.o runtime/driver.o lib%s.a\n\t$(CC) $(LDFLAGS) -o $@ main.o runtime/driver.o lib%s.a $(LIBS)\n\n",
+	fprintf(f, "%s: main.o $(DRIVER_OBJS) lib%s.a\n\t$(CC) $(LDFLAGS) -o $@ main.o $(DRIVER_OBJS) lib%s.a $(LIBS)\n\n",
 		nm, nm, nm);
 	fprintf(f, "lib%s.a: $(MODEL_OBJS) $(RUNTIME_OBJS)\n\trm -f $@\n\t$(AR) rcs $@ $^\n\n", nm);
 	fprintf(f, "# Weights are one string literal each: no optimization needed.\n");
 	fprintf(f, "%s_w%%.o: %s_w%%.c\n\t$(CC) -std=c11 -c $< -o $@\n\n", nm, nm);
-	fprintf(f, "%%.o: %%.c $(wildcard *.h runtime/*.h include/resnetc/*.h)\n\t$(CC) $(ALL_CFLAGS) -c $< -o $@\n\n");
-	fprintf(f, "clean:\n\trm -f %s lib%s.a *.o runtime/*.o\n\n.PHONY: all clean\n", nm, nm);
+	fprintf(f, "%%.o: %%.c $(wildcard *.h runtime/*/*.h include/resnetc/*.h)\n\t$(CC) $(ALL_CFLAGS) -c $< -o $@\n\n");
+	fprintf(f, "clean:\n\trm -f %s lib%s.a *.o runtime/*/*.o\n\n.PHONY: all clean\n", nm, nm);
 	return emit_close(f, "Makefile", d);
 }

@@ -58,7 +58,7 @@ static int find_home(char *home, size_t len)
 		snprintf(probe, sizeof probe, "%s/%s/include/resnetc/runtime.h", exe, rel[i]);
 		if (access(probe, R_OK) != 0)
 			continue;
-		snprintf(probe, sizeof probe, "%s/%s/runtime/driver.c", exe, rel[i]);
+		snprintf(probe, sizeof probe, "%s/%s/runtime/driver/driver.c", exe, rel[i]);
 		if (access(probe, R_OK) != 0)
 			continue;
 		snprintf(home, len, "%s/%s", exe, rel[i]);

@@ -4,7 +4,7 @@
  * Memory model. Every tensor is a dense, row-major array of its element type.
  * Shapes are int64_t dims, ranks 0..RN_MAX_RANK. Activations of convolutions
  * and pools are NCHW (N, C, then spatial dims). No function allocates memory
- * or does I/O (except the driver, runtime/driver.c). Scratch space, where a
+ * or does I/O (except the driver, runtime/driver/). Scratch space, where a
  * kernel needs it, comes from the caller.
  *
  * Error convention. Functions that can fail on data seen only at run time
@@ -110,7 +110,7 @@ void rn_conv2d_f32(const rn_conv2d_params *p, const float *x, const float *w,
 /* ---- Threads ----
  * Kernels that split work call rn_parallel_for; with tp == NULL it is a
  * plain loop, so single-threaded code never references pthreads. A pool
- * (include/resnetc/threadpool.h, runtime/threadpool.c, only built with
+ * (include/resnetc/threadpool.h, runtime/threads/threadpool.c, only built with
  * --threads N > 1) runs the tasks on its workers and the caller. fn gets
  * the task index and the index (0..threads-1) of the thread running it, so
  * it can pick its own slice of scratch memory. */

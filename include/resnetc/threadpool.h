@@ -1,5 +1,5 @@
 /*
- * The thread pool behind rn_parallel_for (runtime/threadpool.c, pthreads).
+ * The thread pool behind rn_parallel_for (runtime/threads/threadpool.c, pthreads).
  *
  * A pool of `threads` counts the calling thread: it starts threads - 1
  * workers once and reuses them for every job. rn_parallel_for on a pool

@@ -5,7 +5,7 @@
 #   tests/cross/check_freestanding.sh [MODEL.onnx]     default: the demo model
 #
 # 1. headers   every system header the model code and runtime (all of
-#              libNAME.a: NAME.c, NAME_w*.c, runtime/*.c minus the driver)
+#              libNAME.a: NAME.c, NAME_w*.c, runtime/*/*.c minus the driver)
 #              include directly is a C11 freestanding header or math.h;
 # 2. symbols   `make libNAME.a CFLAGS="-O2 -ffreestanding -fno-builtin"`,
 #              all of it linked into one relocatable object (ld -r): its
@@ -119,7 +119,7 @@ if make -C "$out" "lib$NAME.a" CC="$CC" AR="${prefix}ar" CFLAGS="$FREESTANDING_C
     if [ -n "$other" ]; then
         echo "  not libm: $(echo "$other" | tr '\n' ' ')"
         for sym in $other; do # which objects need it
-            echo "    $sym: $(cd "$out" && "$NM" -Au -- *.o runtime/*.o 2>/dev/null |
+            echo "    $sym: $(cd "$out" && "$NM" -Au -- *.o runtime/*/*.o 2>/dev/null |
                 awk -v s="$sym" '$NF == s { sub(/:.*/, "", $1); print $1 }' | tr '\n' ' ')"
         done
         status=1

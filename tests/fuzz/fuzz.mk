@@ -48,11 +48,11 @@ $(FZ)/obj/gen/onnx.pb-c.o: $(FZ)/gen/onnx.pb-c.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -I$(FZ)/gen -c $< -o $@
 
-$(FZ)/obj/%.o: %.c $(FZ)/gen/onnx.pb-c.h $(wildcard include/resnetc/*.h compiler/*.h runtime/*.h)
+$(FZ)/obj/%.o: %.c $(FZ)/gen/onnx.pb-c.h $(wildcard compiler/*.h) $(RT_HDRS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(FUZZ_CPPFLAGS) -c $< -o $@
 
-$(FZ)/fuzz_npy: tests/fuzz/fuzz_npy.c tests/fuzz/fuzz_common.h runtime/driver.c $(FUZZ_LIB_OBJS)
+$(FZ)/fuzz_npy: tests/fuzz/fuzz_npy.c tests/fuzz/fuzz_common.h $(DRV_SRCS) $(FUZZ_LIB_OBJS)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(FUZZ_CPPFLAGS) $< $(filter %.o,$^) $(LIBS) -o $@
 
 $(FZ)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(FUZZ_LIB_OBJS)

@@ -8,7 +8,9 @@
 
 #include <sys/stat.h>
 
-#include "../../runtime/driver.c"
+#include "../../runtime/driver/npy.c"
+#include "../../runtime/driver/modes.c"
+#include "../../runtime/driver/driver.c"
 
 static int twice(void *ws, const void *const *in, void *const *out)
 {
@@ -38,7 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	snprintf(in, sizeof in, "%s", fz_write("in.npy", data, size));
 	snprintf(out, sizeof out, "%s/out.npy", fz_scratch());
 	for (size_t i = 0; i < sizeof io_other / sizeof io_other[0]; i++)
-		free(read_input(&model, &io_other[i], in));
+		free(rn_npy_read(&model, &io_other[i], in));
 
 	char *argv[] = {"fuzz_npy", in, out, NULL};
 	int rc = rn_driver_main(&model, 3, argv);

@@ -23,7 +23,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../runtime/driver.c"
+#include "../../runtime/driver/npy.c"
+#include "../../runtime/driver/modes.c"
+#include "../../runtime/driver/driver.c"
 
 /* ---- the fake model ---- */
 

@@ -1,5 +1,5 @@
 /*
- * The pthread pool (runtime/threadpool.c): every task of every job runs
+ * The pthread pool (runtime/threads/threadpool.c): every task of every job runs
  * exactly once and before rn_parallel_for returns, whatever the task count
  * (few tasks are claimed by bits, many by a counter), thread count and the
  * order threads arrive in; thread arguments stay below the pool's size;

@@ -20,7 +20,7 @@
  * stores only its new columns, because the residual may be y itself; the
  * last channel strip overlaps likewise. Stack use is about 10 KiB.
  */
-#include "internal.h"
+#include "../core/internal.h"
 
 enum {
 	MR = RN_TILE_MR,

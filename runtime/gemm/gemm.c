@@ -11,7 +11,7 @@
  * stores only its new rows. Columns are processed in blocks whose K x NC
  * slice of B stays in L2 while every strip of A sweeps it.
  */
-#include "internal.h"
+#include "../core/internal.h"
 
 enum { MR = RN_TILE_MR, NR = RN_TILE_NR };
 

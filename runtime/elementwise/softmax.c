@@ -6,7 +6,7 @@
  * contiguous memory. y may be x: every pass reads an element before it
  * writes it, and LogSoftmax never needs x after its output is written.
  */
-#include "internal.h"
+#include "../core/internal.h"
 
 enum { BLOCK = 256 };
 

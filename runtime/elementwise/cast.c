@@ -10,7 +10,7 @@
  * narrowing to float16 / bfloat16 rounds to nearest even once, not twice
  * (see to_f32_sticky).
  */
-#include "internal.h"
+#include "../core/internal.h"
 
 enum { BLK = 64 };
 

@@ -4,7 +4,7 @@
  * Gather. Each walks the output row by row with an odometer over the
  * outer axes; rows are copied with memcpy where the source is contiguous.
  */
-#include "internal.h"
+#include "../core/internal.h"
 
 /* Element strides of a dense row-major shape. */
 static void strides_of(int rank, const int64_t *dims, int64_t *s)

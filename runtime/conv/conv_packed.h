@@ -8,7 +8,7 @@
 #ifndef RESNETC_CONV_PACKED_H
 #define RESNETC_CONV_PACKED_H
 
-#include "internal.h"
+#include "../core/internal.h"
 
 /* Rounds n up to a multiple of a. */
 static inline int64_t rn_round_up(int64_t n, int64_t a)

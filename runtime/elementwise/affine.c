@@ -3,7 +3,7 @@
  * BatchNormalization (scale and shift known at compile time) and the
  * inference formula with statistics that arrive at run time.
  */
-#include "internal.h"
+#include "../core/internal.h"
 
 void rn_scale_shift_f32(int64_t n, int64_t c, int64_t spatial, const float *x,
 			const float *scale, const float *shift, float *y)

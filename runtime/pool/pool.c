@@ -9,7 +9,7 @@
  * path; every pool splits its planes over the thread pool. Means
  * accumulate in double.
  */
-#include "internal.h"
+#include "../core/internal.h"
 
 #if defined(__AVX512F__) && !defined(RN_GENERIC)
 #include <immintrin.h>

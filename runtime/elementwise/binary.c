@@ -17,7 +17,7 @@
  * wrapping to INT_MIN; float16 and bfloat16 compute in float and round
  * back to nearest even. Bool supports Max (or) and Min (and) only.
  */
-#include "internal.h"
+#include "../core/internal.h"
 
 enum { BLK = 16 };
 

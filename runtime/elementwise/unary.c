@@ -9,7 +9,7 @@
  * adds runtime alias checks), and x == y stays correct. The switch on
  * the activation is outside the element loop.
  */
-#include "internal.h"
+#include "../core/internal.h"
 
 enum { BLK = 64 };
 

@@ -22,7 +22,7 @@
 #ifndef RESNETC_MICROKERNELS_H
 #define RESNETC_MICROKERNELS_H
 
-#include "internal.h"
+#include "../core/internal.h"
 
 
 enum { RN_PANEL = 16 };
