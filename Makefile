@@ -22,11 +22,15 @@ RT_SRCS   := $(sort $(filter-out runtime/driver/%,$(wildcard runtime/*/*.c)))
 RT_OBJS   := $(RT_SRCS:%.c=$(B)/%.o)
 DRV_SRCS  := $(sort $(wildcard runtime/driver/*.c))
 DRV_OBJS  := $(DRV_SRCS:%.c=$(B)/%.o)
-CC_SRCS   := $(sort $(wildcard compiler/*.c))
-CC_LIB    := $(filter-out $(B)/compiler/main.o,$(CC_SRCS:%.c=$(B)/%.o))
+# compiler/: a folder per phase (frontend, ir, passes, backend, cli) around
+# pipeline.c; each folder's headers are found by name (-I per folder).
+CC_SRCS   := $(sort $(wildcard compiler/*.c compiler/*/*.c))
+CC_HDRS   := $(wildcard compiler/*.h compiler/*/*.h)
+CC_DIRS   := compiler $(patsubst %/,%,$(sort $(dir $(wildcard compiler/*/*.c))))
+CC_LIB    := $(filter-out $(B)/compiler/cli/main.o,$(CC_SRCS:%.c=$(B)/%.o))
 GEN       := $(B)/gen/onnx.pb-c.c
 GEN_OBJ   := $(B)/gen/onnx.pb-c.o
-CPPFLAGS  := -Iinclude -Icompiler -I$(B)/gen -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
+CPPFLAGS  := -Iinclude $(CC_DIRS:%=-I%) -I$(B)/gen -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 LIBS      := -lprotobuf-c -lyaml -lm
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
@@ -55,19 +59,19 @@ $(B)/gen/onnx.pb-c.h: $(GEN)
 $(GEN_OBJ): $(GEN)
 	$(CC) $(CFLAGS) -I$(B)/gen -c $< -o $@
 
-$(B)/%.o: %.c $(GEN) $(wildcard compiler/*.h) $(RT_HDRS)
+$(B)/%.o: %.c $(GEN) $(CC_HDRS) $(RT_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -c $< -o $@
 
 $(B)/libresnetc_rt.a: $(RT_OBJS) $(DRV_OBJS)
 	rm -f $@; ar rcs $@ $^
 
-$(B)/resnetc: $(B)/compiler/main.o $(CC_LIB) $(GEN_OBJ) $(RT_OBJS)
+$(B)/resnetc: $(B)/compiler/cli/main.o $(CC_LIB) $(GEN_OBJ) $(RT_OBJS)
 	$(CC) $(LDSAN) $^ $(LIBS) -o $@
 
 # (headers, and the driver test's #included driver.c, are prerequisites
 # only: not compiled on their own)
-$(B)/tests/%: tests/unit/%.c $(CC_LIB) $(GEN_OBJ) $(RT_OBJS) $(wildcard compiler/*.h) $(RT_HDRS)
+$(B)/tests/%: tests/unit/%.c $(CC_LIB) $(GEN_OBJ) $(RT_OBJS) $(CC_HDRS) $(RT_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(filter-out %.h $(DRV_SRCS),$^) $(LDSAN) -lcmocka $(LIBS) -o $@
 $(B)/tests/test_runtime_driver: $(DRV_SRCS)
@@ -187,7 +191,7 @@ install: $(B)/resnetc
 		$(INSTALL) -d $(I_SHARE)/$$d && $(INSTALL) -m 644 $$d*.[ch] $(I_SHARE)/$$d || exit 1; \
 	done
 	$(INSTALL) -m 644 $(wildcard include/resnetc/*.h) $(I_SHARE)/include/resnetc
-	$(INSTALL) -m 644 compiler/resnetc.1 $(I_MAN1)/resnetc.1
+	$(INSTALL) -m 644 compiler/cli/resnetc.1 $(I_MAN1)/resnetc.1
 
 uninstall:
 	rm -f $(I_BIN)/resnetc $(I_MAN1)/resnetc.1

@@ -10,7 +10,7 @@
  *   DEPTHWISE     [c][kh * kw], then bias[c]
  * Rows past m are zero. None depends on the ISA the kernels are built for.
  *
- * Which to pick is the compiler's cost model (compiler/target.c), with
+ * Which to pick is the compiler's cost model (compiler/backend/select_kernels.c), with
  * the measurements behind it. Scratch from
  * rn_conv2d_scratch_size(algo, p, T) serves any pool of
  * at most T threads.

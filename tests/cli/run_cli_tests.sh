@@ -124,14 +124,14 @@ else
 fi
 "$RESNETC" --help >"$T/help.txt"
 if have man; then
-    MANWIDTH=200 man -l "$ROOT/compiler/resnetc.1" >"$T/man.txt" 2>"$T/man.err"
+    MANWIDTH=200 man -l "$ROOT/compiler/cli/resnetc.1" >"$T/man.txt" 2>"$T/man.err"
     check "man page renders without warnings" test ! -s "$T/man.err"
 else
-    sed 's/\\-/-/g' "$ROOT/compiler/resnetc.1" >"$T/man.txt"
+    sed 's/\\-/-/g' "$ROOT/compiler/cli/resnetc.1" >"$T/man.txt"
 fi
 check "every option of --help is in README's table and the man page, and back" "$PY" "$HERE/cli_checks.py" options "$T/help.txt" "$ROOT/README.md" "$T/man.txt"
 if have groff; then
-    check "man page: groff -man -ww finds nothing to warn about" bash -c "groff -man -Tutf8 -ww -z '$ROOT/compiler/resnetc.1' 2>&1 | (! grep .)"
+    check "man page: groff -man -ww finds nothing to warn about" bash -c "groff -man -Tutf8 -ww -z '$ROOT/compiler/cli/resnetc.1' 2>&1 | (! grep .)"
 fi
 
 # ---- 3. contracts ----

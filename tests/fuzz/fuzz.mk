@@ -26,8 +26,8 @@ FUZZ_BINS        := $(FUZZ_NAMES:%=$(FZ)/fuzz_%)
 FUZZ_CFLAGS      := -std=c11 -O1 -g -fno-omit-frame-pointer \
                     -fsanitize=address,undefined -fno-sanitize-recover=all \
                     -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
-FUZZ_CPPFLAGS    := -Iinclude -Icompiler -I$(FZ)/gen -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
-FUZZ_LIB_SRCS    := $(filter-out compiler/main.c,$(sort $(wildcard compiler/*.c))) $(RT_SRCS)
+FUZZ_CPPFLAGS    := -Iinclude $(CC_DIRS:%=-I%) -I$(FZ)/gen -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
+FUZZ_LIB_SRCS    := $(filter-out compiler/cli/main.c,$(CC_SRCS)) $(RT_SRCS)
 FUZZ_LIB_OBJS    := $(FUZZ_LIB_SRCS:%.c=$(FZ)/obj/%.o) $(FZ)/obj/gen/onnx.pb-c.o
 # libFuzzer options of both targets: the code's own error lines hidden
 # (stderr closed; sanitizer reports still shown), a memory limit well
@@ -48,7 +48,7 @@ $(FZ)/obj/gen/onnx.pb-c.o: $(FZ)/gen/onnx.pb-c.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -I$(FZ)/gen -c $< -o $@
 
-$(FZ)/obj/%.o: %.c $(FZ)/gen/onnx.pb-c.h $(wildcard compiler/*.h) $(RT_HDRS)
+$(FZ)/obj/%.o: %.c $(FZ)/gen/onnx.pb-c.h $(CC_HDRS) $(RT_HDRS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(FUZZ_CPPFLAGS) -c $< -o $@
 
