@@ -59,9 +59,13 @@ $(B)/gen/onnx.pb-c.h: $(GEN)
 $(GEN_OBJ): $(GEN)
 	$(CC) $(CFLAGS) -I$(B)/gen -c $< -o $@
 
-$(B)/%.o: %.c $(GEN) $(CC_HDRS) $(RT_HDRS)
+# Each object depends on the headers it includes (-MMD: NAME.d beside it;
+# an object without one, from before, is rebuilt once).
+$(B)/%.d: ;
+.PRECIOUS: $(B)/%.d
+$(B)/%.o: %.c $(B)/%.d | $(GEN)
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -c $< -o $@
+	$(CC) $(WARN) $(CFLAGS) -MMD -MP $(CPPFLAGS) -c $< -o $@
 
 $(B)/libresnetc_rt.a: $(RT_OBJS) $(DRV_OBJS)
 	rm -f $@; ar rcs $@ $^
@@ -80,9 +84,9 @@ $(B)/tests/test_runtime_driver: $(DRV_SRCS)
 # built for this machine's ISA under RN_NAMESPACE=native_, and checks they
 # agree on packed and scratch sizes (the compiler sizes, the target runs).
 RT_NS_OBJS := $(RT_SRCS:%.c=$(B)/native_ns/%.o)
-$(B)/native_ns/%.o: %.c $(RT_HDRS)
+$(B)/native_ns/%.o: %.c $(B)/native_ns/%.d
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(CFLAGS) $(NATIVE_FLAG) -DRN_NAMESPACE=native_ $(CPPFLAGS) -c $< -o $@
+	$(CC) $(WARN) $(CFLAGS) -MMD -MP $(NATIVE_FLAG) -DRN_NAMESPACE=native_ $(CPPFLAGS) -c $< -o $@
 $(B)/tests/test_runtime_conv_sizes: $(RT_NS_OBJS)
 
 $(B)/tests/native/%: tests/unit/%.c $(RT_SRCS) $(RT_HDRS)
@@ -165,6 +169,8 @@ e2e: all
 	RESNETC=$(B)/resnetc E2E_OPSET=9 E2E_BATCH=2 E2E_SIZE=97 bash tests/e2e/run_e2e.sh resnext50_32x4d:fold
 	RESNETC=$(B)/resnetc bash tests/yaml/run_yaml_e2e.sh
 	/usr/bin/python3 tests/yaml/check_schema.py --resnetc $(B)/resnetc
+
+-include $(patsubst %.o,%.d,$(CC_SRCS:%.c=$(B)/%.o) $(RT_OBJS) $(DRV_OBJS) $(RT_NS_OBJS))
 
 include tests/fuzz/fuzz.mk
 
