@@ -121,12 +121,12 @@ static double time_algo(int algo, const rn_conv2d_params *p, const float *x, con
 	size_t sb = rn_conv2d_scratch_size(algo, p, threads);
 	void *scratch = aligned_alloc(64, (sb + 64) / 64 * 64);
 	rn_conv2d_pack(algo, p, w, b, packed);
-	rn_conv2d_packed_f32(algo, p, x, packed, y, y, scratch, tp);
+	rn_conv2d_packed_f32(algo, p, x, packed, y, y, scratch, sb, tp);
 	double best = 1e30;
 	for (int r = 0; r < reps; r++) {
 		flush_caches();
 		double t0 = now();
-		rn_conv2d_packed_f32(algo, p, x, packed, y, y, scratch, tp);
+		rn_conv2d_packed_f32(algo, p, x, packed, y, y, scratch, sb, tp);
 		double t = now() - t0;
 		best = t < best ? t : best;
 	}

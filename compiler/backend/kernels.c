@@ -239,11 +239,12 @@ static void emit_conv2d(FILE *f, const Step *s, const EmitArgs *e)
 
 static int exec_conv2d_packed(const Graph *g, const Step *s, const KernelIO *io)
 {
-	void *scratch = xmalloc((size_t)s->scratch + 64);
-	rn_conv2d_packed_f32(s->algo, &s->p.conv, io->in[0], io->in[1], io->in[3], io->out[0],
-			     (void *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63), NULL);
+	void *scratch = xmalloc((size_t)s->scratch + RN_ALIGN);
+	int rc = rn_conv2d_packed_f32(s->algo, &s->p.conv, io->in[0], io->in[1], io->in[3], io->out[0],
+				      (void *)(((uintptr_t)scratch + RN_ALIGN - 1) & ~(uintptr_t)(RN_ALIGN - 1)),
+				      (size_t)s->scratch, NULL);
 	free(scratch);
-	return 0;
+	return rc;
 }
 
 static void emit_conv2d_packed(FILE *f, const Step *s, const EmitArgs *e)
@@ -251,8 +252,8 @@ static void emit_conv2d_packed(FILE *f, const Step *s, const EmitArgs *e)
 	char sc[160];
 	print_conv_params(f, e->id, &s->p.conv);
 	e->ref(e->ctx, -1, 0, sc, sizeof sc);
-	fprintf(f, "\trn_conv2d_packed_f32(%s, &p%d, %s, %s, %s, %s, %s, tp);\n", conv_algos[s->algo].c_name, e->id,
-		e->in[0], e->in[1], e->in[3], e->out[0], sc);
+	fprintf(f, "\tif ((rc = rn_conv2d_packed_f32(%s, &p%d, %s, %s, %s, %s, %s, %" PRId64 ", tp)) != 0)\n\t\treturn rc;\n",
+		conv_algos[s->algo].c_name, e->id, e->in[0], e->in[1], e->in[3], e->out[0], sc, s->scratch);
 }
 
 static int exec_pool(const Graph *g, const Step *s, const KernelIO *io)
@@ -531,6 +532,10 @@ static int runtime_error(Diag *d, int rc)
 		return diag_set(d, "index out of range");
 	if (rc == RN_E_DIVZERO)
 		return diag_set(d, "integer division by zero");
+	if (rc == RN_E_UNSUPPORTED)
+		return diag_set(d, "the runtime does not implement this type or mode");
+	if (rc == RN_E_RANGE)
+		return diag_set(d, "an argument out of range (kernel scratch too small?)");
 	return diag_set(d, "kernel failed (code %d)", rc);
 }
 

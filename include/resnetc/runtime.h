@@ -140,8 +140,9 @@ int rn_threadpool_threads(const rn_threadpool *tp);
  *   RN_CONV_BLAS      im2col tiles + cblas_sgemm (runtime built with
  *                     -DRN_USE_OPENBLAS, linked with -lopenblas)
  * The epilogue is rn_conv2d_f32's: y = act(conv + bias + residual), and y
- * may be residual itself. scratch: rn_conv2d_scratch_size bytes, 64-byte
- * aligned. */
+ * may be residual itself. scratch: scratch_bytes, RN_ALIGN-aligned, at
+ * least rn_conv2d_scratch_size(algo, p, threads of tp); with less,
+ * rn_conv2d_packed_f32 computes nothing and returns RN_E_RANGE. */
 enum { RN_CONV_DIRECT = 0, RN_CONV_GEMM, RN_CONV_WINOGRAD, RN_CONV_DEPTHWISE, RN_CONV_BLAS,
        RN_CONV_WINOGRAD_F2 };
 
@@ -150,8 +151,8 @@ size_t rn_conv2d_packed_size(int algo, const rn_conv2d_params *p);
 /* w is OIHW, bias [m] or NULL (zeros). packed: rn_conv2d_packed_size bytes. */
 void rn_conv2d_pack(int algo, const rn_conv2d_params *p, const float *w, const float *bias, float *packed);
 size_t rn_conv2d_scratch_size(int algo, const rn_conv2d_params *p, int threads);
-void rn_conv2d_packed_f32(int algo, const rn_conv2d_params *p, const float *x, const float *packed,
-			  const float *residual, float *y, void *scratch, rn_threadpool *tp);
+int rn_conv2d_packed_f32(int algo, const rn_conv2d_params *p, const float *x, const float *packed,
+			 const float *residual, float *y, void *scratch, size_t scratch_bytes, rn_threadpool *tp);
 
 /* ---- Pooling over 1 to 3 spatial dims ----
  * x is [nc][in...], y is [nc][out...]. For each output position the window

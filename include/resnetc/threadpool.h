@@ -14,7 +14,7 @@
  * task must not start a job on the pool it runs on.
  *
  *   rn_threadpool *tp = rn_threadpool_global(2);
- *   rn_conv2d_packed_f32(RN_CONV_GEMM, &p, x, packed, NULL, y, scratch, tp);
+ *   rn_conv2d_packed_f32(RN_CONV_GEMM, &p, x, packed, NULL, y, scratch, scratch_bytes, tp);
  */
 #ifndef RESNETC_THREADPOOL_H
 #define RESNETC_THREADPOOL_H

@@ -118,27 +118,33 @@ size_t rn_conv2d_scratch_size(int algo, const rn_conv2d_params *p, int threads)
 	}
 }
 
-void rn_conv2d_packed_f32(int algo, const rn_conv2d_params *p, const float *x, const float *packed,
-			  const float *residual, float *y, void *scratch, rn_threadpool *tp)
+/* The scratch check costs a plan's arithmetic per layer, nothing beside a
+ * layer's work: the caller's sizing (the compiler's, perhaps built for
+ * another ISA, and for a thread count) is checked on every call. */
+int rn_conv2d_packed_f32(int algo, const rn_conv2d_params *p, const float *x, const float *packed,
+			 const float *residual, float *y, void *scratch, size_t scratch_bytes, rn_threadpool *tp)
 {
+	if (scratch_bytes < rn_conv2d_scratch_size(algo, p, rn_threadpool_threads(tp)))
+		return RN_E_RANGE;
 	switch (algo) {
 	case RN_CONV_GEMM:
 		rn_conv_gemm_run(p, x, packed, residual, y, scratch, tp);
-		return;
+		break;
 	case RN_CONV_WINOGRAD:
 		rn_conv_winograd_run(p, x, packed, residual, y, scratch, tp);
-		return;
+		break;
 	case RN_CONV_WINOGRAD_F2:
 		rn_conv_winograd2_run(p, x, packed, residual, y, scratch, tp);
-		return;
+		break;
 	case RN_CONV_DEPTHWISE:
 		rn_conv_depthwise_run(p, x, packed, residual, y, tp);
-		return;
+		break;
 	case RN_CONV_BLAS:
 		rn_conv_blas_run(p, x, packed, residual, y, scratch, tp);
-		return;
+		break;
 	default:
 		rn_conv2d_f32(p, x, packed, packed + (direct_floats(p) - (size_t)p->m), residual, y);
-		return;
+		break;
 	}
+	return RN_OK;
 }

@@ -315,7 +315,8 @@ static int make_case(int kind, Case *c)
 		s->in[2] = -1; /* the bias is packed with the weights */
 		fill_conv(&s->p.conv);
 		s->algo = RN_CONV_WINOGRAD_F2;
-		*h++ = "rn_conv2d_packed_f32(RN_CONV_WINOGRAD_F2, &p7, T0@0, T1@0, T3@0, T5@0, SCRATCH, tp);";
+		s->scratch = 90017;
+		*h++ = "rn_conv2d_packed_f32(RN_CONV_WINOGRAD_F2, &p7, T0@0, T1@0, T3@0, T5@0, SCRATCH, 90017, tp)";
 		break;
 	case K_POOL:
 		*s = step(kind, 1, 2);

@@ -178,8 +178,16 @@ static double run_case(int algo, const rn_conv2d_params *p, int res_mode, rn_thr
 	float *y = guarded(ny);
 	if (res_mode == 2)
 		memcpy(y, res, ny * sizeof(float));
-	rn_conv2d_packed_f32(algo, p, x, packed, res_mode == 1 ? res : res_mode == 2 ? y : NULL, y,
-			     scratch, tp);
+	/* one byte short of the scratch it needs: refused, nothing written */
+	if (sbytes > 0) {
+		float y0 = y[0];
+		assert_int_equal(rn_conv2d_packed_f32(algo, p, x, packed, NULL, y, scratch, sbytes - 1, tp),
+				 RN_E_RANGE);
+		assert_true(y[0] == y0 || (y[0] != y[0] && y0 != y0));
+	}
+	assert_int_equal(rn_conv2d_packed_f32(algo, p, x, packed, res_mode == 1 ? res : res_mode == 2 ? y : NULL, y,
+					      scratch, sbytes, tp),
+			 RN_OK);
 	check_guards(y, ny, "output");
 	for (size_t i = 0; i < 16; i++)
 		if (sbase[i] != SENTINEL || scratch[ns + i] != SENTINEL)
