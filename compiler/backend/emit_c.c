@@ -224,16 +224,6 @@ static int layer_of(const Graph *g, const Node *n)
 	return 0;
 }
 
-/* "Conv+Add+Relu": the op and what fusion folded into it. */
-static const char *fused_op(const Node *n, char *buf, size_t len)
-{
-	static const char *const acts[] = {"", "+Relu", "+LeakyRelu", "+Clip", "+Sigmoid", "+HardSigmoid",
-					   "+HardSwish", ""};
-	snprintf(buf, len, "%s%s%s", n->op_type, n->residual >= 0 ? "+Add" : "",
-		 n->act >= 0 && n->act < 8 ? acts[n->act] : "");
-	return buf;
-}
-
 static void c_string(FILE *f, const char *s)
 {
 	for (; *s; s++) {
@@ -306,7 +296,7 @@ static int emit_source(Emitter *e, const PlanStats *st, const char *dir, Diag *d
 		char op[96];
 		fprintf(f, "\t{\"");
 		c_string(f, n->name);
-		fprintf(f, "\", \"%s\", \"%s\", %.0f},\n", fused_op(n, op, sizeof op), kernel_label(&n->steps[0]),
+		fprintf(f, "\", \"%s\", \"%s\", %.0f},\n", node_fused_op(n, op, sizeof op), kernel_label(&n->steps[0]),
 			2.0 * (double)node_macs(g, n));
 	}
 	fprintf(f, "};\n\n#define PROFILE(layer, end) do { if (rn_profile_hook) rn_profile_hook(layer, end); } while (0)\n\n");
@@ -347,7 +337,7 @@ static int emit_source(Emitter *e, const PlanStats *st, const char *dir, Diag *d
 			continue;
 		char sh[96], op[96];
 		fprintf(f, "\t/* %s (%s) -> %s */\n\tPROFILE(%d, 0);\n", emit_comment(n->name, cm, sizeof cm),
-			fused_op(n, op, sizeof op),
+			node_fused_op(n, op, sizeof op),
 			shape_str(&g->tensors[n->out[0]], sh, sizeof sh), layer);
 		for (int k = 0; k < n->n_steps; k++)
 			if (!step_is_noop(g, &n->steps[k]))

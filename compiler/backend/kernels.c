@@ -85,10 +85,35 @@ static void array64(FILE *f, const char *name, int id, const int64_t *v, int n)
 	fprintf(f, "};\n");
 }
 
-static const char *const act_names[] = {
-	"RN_ACT_NONE", "RN_ACT_RELU", "RN_ACT_LEAKY_RELU", "RN_ACT_CLIP", "RN_ACT_SIGMOID",
-	"RN_ACT_HARD_SIGMOID", "RN_ACT_HARD_SWISH", "RN_ACT_IDENTITY",
+/* Every RN_ACT_*: its C constant and the ONNX op it stands for. */
+static const struct {
+	const char *c_name, *op;
+} acts[] = {
+	[RN_ACT_NONE] = {"RN_ACT_NONE", ""},
+	[RN_ACT_RELU] = {"RN_ACT_RELU", "Relu"},
+	[RN_ACT_LEAKY_RELU] = {"RN_ACT_LEAKY_RELU", "LeakyRelu"},
+	[RN_ACT_CLIP] = {"RN_ACT_CLIP", "Clip"},
+	[RN_ACT_SIGMOID] = {"RN_ACT_SIGMOID", "Sigmoid"},
+	[RN_ACT_HARD_SIGMOID] = {"RN_ACT_HARD_SIGMOID", "HardSigmoid"},
+	[RN_ACT_HARD_SWISH] = {"RN_ACT_HARD_SWISH", "HardSwish"},
+	[RN_ACT_IDENTITY] = {"RN_ACT_IDENTITY", ""},
 };
+
+static int act_known(int act)
+{
+	return act >= 0 && act < (int)(sizeof acts / sizeof acts[0]) && acts[act].c_name;
+}
+
+const char *act_c_name(int act)
+{
+	return act_known(act) ? acts[act].c_name : "RN_ACT_NONE";
+}
+
+const char *act_op_name(int act)
+{
+	return act_known(act) ? acts[act].op : "";
+}
+
 static const char *const binop_names[] = {
 	"RN_ADD", "RN_SUB", "RN_MUL", "RN_DIV", "RN_MAX", "RN_MIN", "RN_PRELU",
 };
@@ -119,7 +144,7 @@ static void print_conv_params(FILE *f, int id, const rn_conv2d_params *p)
 	fprintf(f, "\t\t.kh = %d, .kw = %d, .sh = %d, .sw = %d, .dh = %d, .dw = %d,\n",
 		p->kh, p->kw, p->sh, p->sw, p->dh, p->dw);
 	fprintf(f, "\t\t.pt = %d, .pl = %d, .group = %d, .act = %s, .alpha = %s, .beta = %s,\n\t};\n",
-		p->pt, p->pl, p->group, act_names[p->act], flt(p->alpha, f1, sizeof f1),
+		p->pt, p->pl, p->group, act_c_name(p->act), flt(p->alpha, f1, sizeof f1),
 		flt(p->beta, f2, sizeof f2));
 }
 
@@ -159,7 +184,7 @@ static void print_gemm_params(FILE *f, int id, const rn_gemm_params *p)
 		p->trans_a, p->trans_b);
 	fprintf(f, "\t\t.alpha = %s, .beta = %s, .c_sm = %" PRId64 ", .c_sn = %" PRId64 ",\n",
 		flt(p->alpha, f1, sizeof f1), flt(p->beta, f2, sizeof f2), p->c_sm, p->c_sn);
-	fprintf(f, "\t\t.act = %s, .act_alpha = %s,", act_names[p->act], flt(p->act_alpha, f1, sizeof f1));
+	fprintf(f, "\t\t.act = %s, .act_alpha = %s,", act_c_name(p->act), flt(p->act_alpha, f1, sizeof f1));
 	fprintf(f, " .act_beta = %s,\n\t};\n", flt(p->act_beta, f2, sizeof f2));
 }
 
@@ -355,7 +380,7 @@ static void emit_unary(FILE *f, const Step *s, const EmitArgs *e)
 {
 	const UnaryParams *p = &s->p.unary;
 	char f1[40], f2[40];
-	fprintf(f, "\trn_unary_f32(%s, %s, %s, %" PRId64 ", %s, %s);\n", act_names[p->act],
+	fprintf(f, "\trn_unary_f32(%s, %s, %s, %" PRId64 ", %s, %s);\n", act_c_name(p->act),
 		flt(p->alpha, f1, sizeof f1), flt(p->beta, f2, sizeof f2), p->n, e->in[0], e->out[0]);
 }
 

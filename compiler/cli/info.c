@@ -78,10 +78,8 @@ int node_has_code(const Graph *g, const Node *n)
 
 const char *node_fused_op(const Node *n, char *buf, size_t len)
 {
-	static const char *const acts[] = {"", "+Relu", "+LeakyRelu", "+Clip", "+Sigmoid", "+HardSigmoid",
-					   "+HardSwish", ""};
-	snprintf(buf, len, "%s%s%s", n->op_type, n->residual >= 0 ? "+Add" : "",
-		 n->act >= 0 && n->act < 8 ? acts[n->act] : "");
+	const char *act = n->act >= 0 ? act_op_name(n->act) : "";
+	snprintf(buf, len, "%s%s%s%s", n->op_type, n->residual >= 0 ? "+Add" : "", *act ? "+" : "", act);
 	return buf;
 }
 

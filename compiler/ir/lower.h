@@ -133,6 +133,10 @@ Step *node_add_step(Node *n, int kernel);
 
 /* Name of the runtime kernel a step calls, for reports ("rn_conv2d_f32"). */
 const char *kernel_name(int kernel);
+/* An RN_ACT_* as C ("RN_ACT_RELU") and as the ONNX op ("Relu"; "" for
+ * none and identity): the one table, in kernels.c. */
+const char *act_c_name(int act);
+const char *act_op_name(int act);
 /* What computes a step, in words for reports ("winograd F(4x4,3x3)"). */
 const char *kernel_label(const Step *s);
 
