@@ -247,6 +247,7 @@ int parse_args(Args *a, int argc, char **argv)
 			a->svg = 1;
 		} else if (!strcmp(o, "-q") || !strcmp(o, "--quiet")) {
 			a->level = -1;
+			a->opt.quiet = 1; /* the importer's notes too */
 		} else if (!strcmp(o, "-v") || !strcmp(o, "--verbose")) {
 			a->level = 1;
 		} else if (!strcmp(o, "-O0") || !strcmp(o, "-O2")) {

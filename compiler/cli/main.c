@@ -20,6 +20,14 @@
 
 static Progress progress;
 
+/* The importer's notes (a symbolic batch size taken as 1): one line on
+ * stderr, after the progress line on screen is cleared. */
+static void note(void *ctx, const char *line)
+{
+	progress_clear(ctx);
+	fprintf(stderr, "resnetc: note: %s\n", line);
+}
+
 /* Every error is one line; a progress line on screen goes first. */
 static int fail(const char *fmt, ...)
 {
@@ -151,6 +159,10 @@ int main(int argc, char **argv)
 	if (a.cmd == CMD_COMPILE && check_output_dir(a.out, a.force, &d) != 0)
 		return fail("%s", d.msg);
 
+	if (!a.opt.quiet) {
+		a.opt.note = note;
+		a.opt.note_ctx = &progress;
+	}
 	PipelineOptions po = {.model = a.model, .import = &a.opt, .enabled = a.enabled, .cg = &a.cg,
 			      .histogram = a.cmd == CMD_INFO && a.show_passes ? stdout : NULL,
 			      .callback = describe_phase, .ctx = &progress};
