@@ -107,11 +107,15 @@ int lower_binary(Graph *g, Node *n, Diag *d)
 			return node_error(d, n, "inputs '%s' (%s) and '%s' (%s) differ in type", t0->name,
 					  rn_dtype_name(t0->dtype), t->name, rn_dtype_name(t->dtype));
 	}
-	if (g->opset < 7 && attr_int(n, "broadcast", 0) && k == 2) {
+	int dt = node_input(g, n, 0)->dtype;
+	if (dt == RN_BOOL || !rn_dtype_size(dt) || (op == RN_PRELU && !is_float_type(dt)))
+		return node_error(d, n, "type %s is not supported", rn_dtype_name(dt));
+	if (g->opset < 7 && (attr_int(n, "broadcast", 0) || op == RN_PRELU) && k == 2) {
 		/* Before opset 7, B's dims line up with A's starting at `axis`
-		 * (default: the trailing ones): pad B with ones to the right. */
+		 * (default: the trailing ones): pad B with ones to the right.
+		 * PRelu-1/6 always did so, its slope [C] along the channels. */
 		Tensor *a = node_input(g, n, 0), *b = node_input(g, n, 1);
-		int64_t axis = attr_int(n, "axis", a->rank - b->rank);
+		int64_t axis = attr_int(n, "axis", op == RN_PRELU && b->rank == 1 && a->rank >= 2 ? 1 : a->rank - b->rank);
 		if (axis < 0 || axis + b->rank > a->rank)
 			return node_error(d, n, "axis %lld does not fit B's rank %d into A's rank %d", (long long)axis,
 					  b->rank, a->rank);
@@ -121,9 +125,6 @@ int lower_binary(Graph *g, Node *n, Diag *d)
 			bb.dims[i] = 1;
 		return binary_step_as(g, n, op, n->in[0], n->in[1], &bb, d);
 	}
-	int dt = node_input(g, n, 0)->dtype;
-	if (dt == RN_BOOL || !rn_dtype_size(dt) || (op == RN_PRELU && !is_float_type(dt)))
-		return node_error(d, n, "type %s is not supported", rn_dtype_name(dt));
 	if (k == 1) {
 		Tensor *x = node_input(g, n, 0);
 		set_output(g, n, 0, x->dtype, x->rank, x->dims);

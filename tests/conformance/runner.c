@@ -845,33 +845,6 @@ static int value_rank(const Onnx__GraphProto *g, const char *name)
 	return -1;
 }
 
-/* Number of elements of a value whose shape the model gives in full, or -1. */
-static int64_t value_numel(const Onnx__GraphProto *g, const char *name)
-{
-	const Onnx__TensorProto *t = find_initializer(g, name);
-	int64_t n = 1;
-	if (t) {
-		for (size_t i = 0; i < t->n_dims; i++)
-			n *= t->dims[i];
-		return n;
-	}
-	for (size_t i = 0; name && i < g->n_input; i++) {
-		const Onnx__ValueInfoProto *v = g->input[i];
-		if (!v->name || strcmp(v->name, name) || !v->type ||
-		    v->type->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE ||
-		    !v->type->tensor_type->shape)
-			continue;
-		const Onnx__TensorShapeProto *sh = v->type->tensor_type->shape;
-		for (size_t k = 0; k < sh->n_dim; k++) {
-			if (sh->dim[k]->value_case != ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE)
-				return -1;
-			n *= sh->dim[k]->dim_value;
-		}
-		return n;
-	}
-	return -1;
-}
-
 static const Onnx__AttributeProto *find_attr(const Onnx__NodeProto *n, const char *name)
 {
 	for (size_t i = 0; i < n->n_attribute; i++)
@@ -930,8 +903,6 @@ static int operand_truth(const Onnx__GraphProto *g, const char *dir, const char 
 #define SKIP_TRAINING "training mode (BatchNormalization training_mode or statistics" \
 	" outputs, Dropout training_mode true): resnetc compiles inference only"
 #define SKIP_CONV3D "3-D convolution (Conv on a 5-D input): resnetc's Conv is 1-D and 2-D"
-#define SKIP_PRELU_LEGACY "PRelu before opset 7 with a per-channel slope (legacy channel" \
-	" broadcast): not implemented in resnetc yet"
 
 /* Why a node that is in the operator set is still out of scope, or NULL.
  * dir is the test directory, for a training_mode fed as a graph input. */
@@ -956,9 +927,6 @@ static const char *variant_skip_reason(const Onnx__GraphProto *g, const Onnx__No
 	} else if (!strcmp(n->op_type, "Conv")) {
 		if (value_rank(g, n->input[0]) == 5 || (n->n_input > 1 && value_rank(g, n->input[1]) == 5))
 			return SKIP_CONV3D;
-	} else if (!strcmp(n->op_type, "PRelu")) {
-		if (opset < 7 && n->n_input > 1 && value_numel(g, n->input[1]) > 1)
-			return SKIP_PRELU_LEGACY;
 	}
 	return NULL;
 }
