@@ -15,21 +15,20 @@
 # for another), and nm checks that libNAME.a defines only NAME_ symbols.
 #
 # Environment: RESNETC (default build/resnetc), MULTI_DIR (build/multi),
-# CC (cc). Output folders of passing programs are removed.
+# CC (cc), KEEP_PASSED (tests/lib.sh). A passing program's folder is removed.
 # Last line: "N passed, M failed"; exit status 1 if any failed.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-RESNETC=${RESNETC:-$ROOT/build/resnetc}
+LIB_NAME=run_multi.sh
+# shellcheck source-path=SCRIPTDIR source=../lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 DIR=${MULTI_DIR:-$ROOT/build/multi}
 CC=${CC:-cc}
 MODEL=$ROOT/examples/demo/demo.onnx
-passed=0 failed=0
+need_resnetc
 
-[ -x "$RESNETC" ] || { echo "run_multi.sh: error: $RESNETC not found (build it first: make)" >&2; exit 2; }
-
-ok() { echo "PASS $*"; passed=$((passed + 1)); }
-ko() { echo "FAIL $*"; failed=$((failed + 1)); }
+# ko WHY: the program fails, its folder kept
+ko() { echo "    $1"; case_done 0 "$label $san" "$work"; }
 
 # x86-64 targets need an x86-64 machine; elsewhere the AVX2 model is native.
 if [ "$(uname -m)" = x86_64 ]; then mid_target=x86-64; else mid_target=native; fi
@@ -69,11 +68,11 @@ program() {
         IFS=: read -r name target threads <<<"$spec"
         [ "$target" = x86-64 ] && target=$mid_target
         if ! compile "$name" "$target" "$threads" "$san"; then
-            ko "$label $san: $name ($target, $threads threads) did not compile or build; see $work/$name.log"
+            ko "$name ($target, $threads threads) did not compile or build; see $name.log"
             return
         fi
         if ! nm_check "$name" 2>>"$work/nm.log"; then
-            ko "$label $san: $(cat "$work/nm.log")"
+            ko "$(cat "$work/nm.log")"
             return
         fi
         names+=("$name")
@@ -92,25 +91,24 @@ program() {
         order=("${libs[@]:r}" "${libs[@]:0:r}")
         if ! $CC "${flags[@]}" "${inc[@]}" "$ROOT/tests/multi/multi.c" "${order[@]}" -lm -lpthread \
             -o "$work/multi$r" >>"$work/link.log" 2>&1; then
-            ko "$label $san: link (order $r) failed; see $work/link.log"
+            ko "link (order $r) failed; see link.log"
             return
         fi
     done
     for name in "${names[@]}"; do
         if ! "$work/multi0" alone "$name" "$work/$name.bin" >>"$work/run.log" 2>&1; then
-            ko "$label $san: $name alone failed; see $work/run.log"
+            ko "$name alone failed; see run.log"
             return
         fi
     done
     for ((r = 0; r < n; r++)); do
         if ! TSAN_OPTIONS=halt_on_error=1 "$work/multi$r" all "$work" >>"$work/run.log" 2>&1; then
-            ko "$label $san: link order $r; see $work/run.log"
-            tail -5 "$work/run.log"
+            log_tail "$work/run.log"
+            ko "link order $r: a run differs or failed; see run.log"
             return
         fi
     done
-    ok "$label $san: ${#names[@]} models, each link order"
-    rm -rf "$work"
+    case_done 1 "$label $san: ${#names[@]} models, each link order" "$work"
 }
 
 program two address,undefined a:native:4 b:native:2
@@ -118,5 +116,4 @@ for san in address,undefined thread; do
     program three "$san" a:native:4 b:x86-64:2 c:generic:1
 done
 rmdir "$DIR" 2>/dev/null || true
-echo "multi-model: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish
