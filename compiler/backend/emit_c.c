@@ -213,17 +213,6 @@ static int emit_header(Emitter *e, const PlanStats *st, const char *dir, Diag *d
 	return emit_close(f, file, d);
 }
 
-/* A node that runs code (not dead, not only a view) is a layer. */
-static int layer_of(const Graph *g, const Node *n)
-{
-	if (n->dead)
-		return 0;
-	for (int k = 0; k < n->n_steps; k++)
-		if (!step_is_noop(g, &n->steps[k]))
-			return 1;
-	return 0;
-}
-
 static void c_string(FILE *f, const char *s)
 {
 	for (; *s; s++) {
@@ -286,12 +275,12 @@ static int emit_source(Emitter *e, const PlanStats *st, const char *dir, Diag *d
 	/* The layer table the driver's --profile reports with. */
 	int n_layers = 0;
 	for (int i = 0; i < g->n_nodes; i++)
-		n_layers += layer_of(g, &g->nodes[i]);
+		n_layers += node_has_code(g, &g->nodes[i]);
 	fprintf(f, "const int %s_num_layers = %d;\n", e->name, n_layers);
 	fprintf(f, "const rn_layer_desc %s_layers[%d] = {\n", e->name, n_layers ? n_layers : 1);
 	for (int i = 0; i < g->n_nodes; i++) {
 		const Node *n = &g->nodes[i];
-		if (!layer_of(g, n))
+		if (!node_has_code(g, n))
 			continue;
 		char op[96];
 		fprintf(f, "\t{\"");
@@ -333,7 +322,7 @@ static int emit_source(Emitter *e, const PlanStats *st, const char *dir, Diag *d
 	int id = 0, layer = 0;
 	for (int i = 0; i < g->n_nodes; i++) {
 		const Node *n = &g->nodes[i];
-		if (!layer_of(g, n))
+		if (!node_has_code(g, n))
 			continue;
 		char sh[96], op[96];
 		fprintf(f, "\t/* %s (%s) -> %s */\n\tPROFILE(%d, 0);\n", emit_comment(n->name, cm, sizeof cm),
