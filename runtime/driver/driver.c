@@ -82,6 +82,18 @@ static int usage(const rn_model_desc *m, FILE *f)
 	return 2;
 }
 
+/* v is a whole decimal count in 1..max: 1 and *n set, else 0. */
+static int parse_count(const char *v, long max, long *n)
+{
+	char *end;
+	errno = 0;
+	long k = strtol(v, &end, 10);
+	if (*v == 0 || *end || errno || k < 1 || k > max)
+		return 0;
+	*n = k;
+	return 1;
+}
+
 int rn_driver_main(const rn_model_desc *m, int argc, char **argv)
 {
 	int ni = m->n_inputs, no = m->n_outputs;
@@ -103,17 +115,14 @@ int rn_driver_main(const rn_model_desc *m, int argc, char **argv)
 		} else if (strcmp(a, "--profile") == 0) {
 			prof = 1;
 		} else if (strcmp(a, "--bench") == 0 || strcmp(a, "--top") == 0) {
-			char *end;
-			long max = a[2] == 'b' ? 1000000 : 1000000000;
+			long max = a[2] == 'b' ? 1000000 : 1000000000, n;
 			if (i + 1 >= argc) {
 				rn_drv_report(m, NULL, "%s needs a count", a);
 				free(files);
 				return usage(m, stderr);
 			}
 			const char *v = argv[++i];
-			errno = 0;
-			long n = strtol(v, &end, 10);
-			if (*v == 0 || *end || errno || n < 1 || n > max) {
+			if (!parse_count(v, max, &n)) {
 				rn_drv_report(m, NULL, "%s: '%s' is not a count from 1 to %ld", a[2] == 'b' ? "--bench N" : "--top K",
 				       v, max);
 				free(files);
@@ -121,17 +130,13 @@ int rn_driver_main(const rn_model_desc *m, int argc, char **argv)
 			}
 			*(a[2] == 'b' ? &reps : &top) = n;
 		} else if (strcmp(a, "--threads") == 0) {
-			char *end;
 			long max = m->max_threads > 1 ? m->max_threads : 1;
 			const char *v = i + 1 < argc ? argv[++i] : "";
-			errno = 0;
-			long n = strtol(v, &end, 10);
-			if (*v == 0 || *end || errno || n < 1 || n > max) {
+			if (!parse_count(v, max, &threads)) {
 				rn_drv_report(m, NULL, "--threads T: '%s' is not a count from 1 to %ld (the compiled --threads)", v, max);
 				free(files);
 				return usage(m, stderr);
 			}
-			threads = n;
 		} else if (strcmp(a, "--labels") == 0) {
 			if (i + 1 >= argc) {
 				rn_drv_report(m, NULL, "--labels needs a file");
