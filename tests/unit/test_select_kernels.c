@@ -16,35 +16,7 @@
 #include "ops.h"
 #include "target.h"
 
-static uint64_t rng;
-static float frand(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (float)((rng >> 11) * (1.0 / 9007199254740992.0)) * 2.0f - 1.0f;
-}
-
-static int tensor(Graph *g, const char *name, TensorKind kind, int rank, const int64_t *dims)
-{
-	int t = graph_add_tensor(g, name, kind, kind == T_ACT ? 0 : RN_F32);
-	Tensor *x = &g->tensors[t];
-	if (kind != T_ACT) {
-		x->rank = rank;
-		memcpy(x->dims, dims, rank * sizeof *dims);
-	}
-	if (kind == T_CONST) {
-		float *v = xmalloc(tensor_numel(x) * sizeof *v);
-		for (int64_t i = 0; i < tensor_numel(x); i++)
-			v[i] = frand();
-		x->data = v;
-	}
-	if (kind == T_INPUT) {
-		g->inputs = xrealloc(g->inputs, (g->n_inputs + 1) * sizeof *g->inputs);
-		g->inputs[g->n_inputs++] = t;
-	}
-	return t;
-}
+#include "test_graph.h"
 
 static void ints_attr(Node *n, const char *name, int count, int64_t v)
 {
