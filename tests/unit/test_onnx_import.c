@@ -14,21 +14,8 @@
 #include "frontend.h"
 #include "onnx.pb-c.h"
 
-static char dir[] = "/tmp/resnetc-test-onnx-XXXXXX";
-
-static int setup(void **state)
-{
-	(void)state;
-	return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
-}
+#define TEST_DIR_TAG "onnx"
+#include "test_dir.h"
 
 /* A model builder on the stack: one graph with up to 8 of everything. */
 typedef struct {

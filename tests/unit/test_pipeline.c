@@ -16,21 +16,8 @@
 #include "lower.h"
 #include "pipeline.h"
 
-static char dir[] = "/tmp/resnetc-test-pipeline-XXXXXX";
-
-static int setup(void **state)
-{
-	(void)state;
-	return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
-}
+#define TEST_DIR_TAG "pipeline"
+#include "test_dir.h"
 
 static const char *write_file(const char *name, const char *text)
 {

@@ -14,21 +14,8 @@
 
 #include "safetensors.h"
 
-static char dir[] = "/tmp/resnetc-test-st-XXXXXX";
-
-static int setup(void **state)
-{
-	(void)state;
-	return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
-}
+#define TEST_DIR_TAG "st"
+#include "test_dir.h"
 
 /* A file in memory: 8-byte length, the header text, then dlen data bytes. */
 static unsigned char *build(const char *header, const void *data, size_t dlen, size_t *len)
