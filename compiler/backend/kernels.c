@@ -20,8 +20,8 @@
 
 /* A step's operands on the host: in[i] is NULL for an absent operand. */
 typedef struct {
-	const void *in[5];
-	void *out[2];
+	const void *in[STEP_MAX_IN];
+	void *out[STEP_MAX_OUT];
 } KernelIO;
 
 /* What an emit function prints with: the step's operands as C
@@ -30,7 +30,7 @@ typedef struct {
 typedef struct {
 	const Graph *g;
 	int id;
-	char in[5][160], out[2][160];
+	char in[STEP_MAX_IN][160], out[STEP_MAX_OUT][160];
 	TensorRef ref; /* for addresses at an offset, and the scratch area */
 	void *ctx;
 } EmitArgs;
@@ -197,6 +197,19 @@ static void print_matmul_params(FILE *f, int id, const rn_matmul_params *p)
 		ints64(f, "sb", p->sb, p->batch_rank);
 	}
 	fprintf(f, "\n\t\t.m = %" PRId64 ", .n = %" PRId64 ", .k = %" PRId64 ",\n\t};\n", p->m, p->n, p->k);
+}
+
+static void print_quant_params(FILE *f, int id, const rn_quant_params *p)
+{
+	fprintf(f, "\tstatic const rn_quant_params p%d = {.dtype = %d, .outer = %" PRId64 ", .axis_len = %" PRId64
+		", .inner = %" PRId64 ", .per_axis = %d};\n", id, p->dtype, p->outer, p->axis_len, p->inner, p->per_axis);
+}
+
+static void print_qlinear_params(FILE *f, int id, const rn_qlinear_params *q)
+{
+	fprintf(f, "\tstatic const rn_qlinear_params q%d = {.x_dtype = %d, .w_dtype = %d, .y_dtype = %d,\n"
+		"\t\t.x_zp_n = %d, .x_scale_n = %d, .w_zp_n = %d, .w_scale_n = %d};\n", id, q->x_dtype, q->w_dtype,
+		q->y_dtype, q->x_zp_n, q->x_scale_n, q->w_zp_n, q->w_scale_n);
 }
 
 /* The compiler's own parameter structs go into calls as arguments (and
@@ -504,6 +517,77 @@ static void emit_cast(FILE *f, const Step *s, const EmitArgs *e)
 		e->out[0]);
 }
 
+static int exec_quantize(const Graph *g, const Step *s, const KernelIO *io)
+{
+	return rn_quantize(&s->p.quant, io->in[0], io->in[1], io->in[2], io->out[0]);
+}
+
+static int exec_dequantize(const Graph *g, const Step *s, const KernelIO *io)
+{
+	return rn_dequantize(&s->p.quant, io->in[0], io->in[1], io->in[2], io->out[0]);
+}
+
+/* rn_quantize and rn_dequantize */
+static void emit_quant(FILE *f, const Step *s, const EmitArgs *e)
+{
+	print_quant_params(f, e->id, &s->p.quant);
+	fprintf(f, "\tif ((rc = %s(&p%d, %s, %s, %s, %s)) != 0)\n\t\treturn rc;\n", kernel_name(s->kernel), e->id,
+		e->in[0], e->in[1], e->in[2], e->out[0]);
+}
+
+static int exec_dynamic_quantize(const Graph *g, const Step *s, const KernelIO *io)
+{
+	float scale;
+	uint8_t zp;
+	rn_dynamic_quantize_u8(s->p.cast.n, io->in[0], io->out[0], &scale, &zp);
+	if (io->out[1])
+		*(float *)io->out[1] = scale;
+	if (io->out[2])
+		*(uint8_t *)io->out[2] = zp;
+	return 0;
+}
+
+static void emit_dynamic_quantize(FILE *f, const Step *s, const EmitArgs *e)
+{
+	fprintf(f, "\t{\n\t\tfloat s;\n\t\tuint8_t z;\n\t\trn_dynamic_quantize_u8(%" PRId64 ", %s, %s, &s, &z);\n",
+		s->p.cast.n, e->in[0], e->out[0]);
+	if (s->out[1] >= 0)
+		fprintf(f, "\t\t*(float *)%s = s;\n", e->out[1]);
+	if (s->out[2] >= 0)
+		fprintf(f, "\t\t*(uint8_t *)%s = z;\n", e->out[2]);
+	fprintf(f, "\t}\n");
+}
+
+static int exec_qlinear_conv(const Graph *g, const Step *s, const KernelIO *io)
+{
+	rn_qlinear_conv2d(&s->p.qconv.conv, &s->p.qconv.q, io->in[0], io->in[1], io->in[2], io->in[3], io->in[4],
+			  io->in[5], io->in[6], io->in[7], io->in[8], io->out[0]);
+	return 0;
+}
+
+static void emit_qlinear_conv(FILE *f, const Step *s, const EmitArgs *e)
+{
+	print_conv_params(f, e->id, &s->p.qconv.conv);
+	print_qlinear_params(f, e->id, &s->p.qconv.q);
+	fprintf(f, "\trn_qlinear_conv2d(&p%d, &q%d, %s, %s, %s, %s, %s,\n\t\t\t  %s, %s, %s, %s, %s);\n", e->id, e->id,
+		e->in[0], e->in[1], e->in[2], e->in[3], e->in[4], e->in[5], e->in[6], e->in[7], e->in[8], e->out[0]);
+}
+
+static int exec_qlinear_matmul(const Graph *g, const Step *s, const KernelIO *io)
+{
+	rn_qlinear_matmul(&s->p.qmatmul.mm, &s->p.qmatmul.q, io->in[0], io->in[1], io->in[2], io->in[3], io->in[4],
+			  io->in[5], io->in[6], io->in[7], io->out[0]);
+	return 0;
+}
+
+static void emit_qlinear_matmul(FILE *f, const Step *s, const EmitArgs *e)
+{
+	print_matmul_params(f, e->id, &s->p.qmatmul.mm);
+	print_qlinear_params(f, e->id, &s->p.qmatmul.q);
+	fprintf(f, "\trn_qlinear_matmul(&p%d, &q%d, %s, %s, %s, %s,\n\t\t\t  %s, %s, %s, %s, %s);\n", e->id, e->id,
+		e->in[0], e->in[1], e->in[2], e->in[3], e->in[4], e->in[5], e->in[6], e->in[7], e->out[0]);
+}
+
 /* ---- the table ---- */
 
 static const KernelDef kernels[K_COUNT] = {
@@ -529,6 +613,11 @@ static const KernelDef kernels[K_COUNT] = {
 	[K_CAST] = {"rn_cast", NULL, exec_cast, emit_cast},
 	/* labelled by its algorithm (conv_algos) */
 	[K_CONV2D_PACKED] = {"rn_conv2d_packed_f32", NULL, exec_conv2d_packed, emit_conv2d_packed},
+	[K_QUANTIZE] = {"rn_quantize", NULL, exec_quantize, emit_quant},
+	[K_DEQUANTIZE] = {"rn_dequantize", NULL, exec_dequantize, emit_quant},
+	[K_DYNAMIC_QUANTIZE] = {"rn_dynamic_quantize_u8", NULL, exec_dynamic_quantize, emit_dynamic_quantize},
+	[K_QLINEAR_CONV] = {"rn_qlinear_conv2d", NULL, exec_qlinear_conv, emit_qlinear_conv},
+	[K_QLINEAR_MATMUL] = {"rn_qlinear_matmul", NULL, exec_qlinear_matmul, emit_qlinear_matmul},
 };
 
 /* The row of a kind, or NULL for a kind out of range or without a row. */
@@ -570,9 +659,9 @@ int kernel_exec(const Graph *g, const Step *s, void *const *ptr, Diag *d)
 	if (!k || !k->exec)
 		return diag_set(d, "internal error: unknown kernel %d", s->kernel);
 	KernelIO io;
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < STEP_MAX_IN; i++)
 		io.in[i] = s->in[i] >= 0 ? ptr[s->in[i]] : NULL;
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < STEP_MAX_OUT; i++)
 		io.out[i] = s->out[i] >= 0 ? ptr[s->out[i]] : NULL;
 	int rc = k->exec(g, s, &io);
 	return rc ? runtime_error(d, rc) : 0;
@@ -586,12 +675,12 @@ void kernel_emit(FILE *f, const Graph *g, const Step *s, int id, TensorRef ref, 
 		return;
 	}
 	EmitArgs e = {.g = g, .id = id, .ref = ref, .ctx = ctx};
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < STEP_MAX_IN; i++)
 		if (s->in[i] >= 0)
 			ref(ctx, s->in[i], 0, e.in[i], sizeof e.in[i]);
 		else
 			strcpy(e.in[i], "NULL");
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < STEP_MAX_OUT; i++)
 		if (s->out[i] >= 0)
 			ref(ctx, s->out[i], 0, e.out[i], sizeof e.out[i]);
 		else

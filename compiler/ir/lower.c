@@ -141,9 +141,10 @@ Step *node_add_step(Node *n, int kernel)
 	Step *s = &n->steps[n->n_steps++];
 	memset(s, 0, sizeof *s);
 	s->kernel = kernel;
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < STEP_MAX_IN; i++)
 		s->in[i] = -1;
-	s->out[0] = s->out[1] = -1;
+	for (int i = 0; i < STEP_MAX_OUT; i++)
+		s->out[i] = -1;
 	return s;
 }
 

@@ -38,6 +38,11 @@ typedef enum {
 	K_GATHER,       /* in: x, indices */
 	K_CAST,
 	K_CONV2D_PACKED, /* in: x, packed weights+bias, -, residual; algo, scratch */
+	K_QUANTIZE,     /* in: x, scale, zero point */
+	K_DEQUANTIZE,   /* in: x, scale, zero point */
+	K_DYNAMIC_QUANTIZE, /* in: x; out: y, scale, zero point */
+	K_QLINEAR_CONV, /* in: x, x_zp, w, w_zp, bias, x_scale, w_scale, y_scale, y_zp */
+	K_QLINEAR_MATMUL, /* in: a, a_zp, b, b_zp, a_scale, b_scale, y_scale, y_zp */
 	K_COUNT
 } KernelKind;
 
@@ -98,10 +103,26 @@ typedef struct {
 	int64_t n;
 } CastParams;
 
+/* The most operands a step reads (QLinearConv: x, w, bias and three
+ * scales and zero points). */
+#define STEP_MAX_IN 9
+/* ... and writes (DynamicQuantizeLinear: y, scale, zero point). */
+#define STEP_MAX_OUT 3
+
+typedef struct {
+	rn_conv2d_params conv;
+	rn_qlinear_params q;
+} QConvParams;
+
+typedef struct {
+	rn_matmul_params mm;
+	rn_qlinear_params q;
+} QMatmulParams;
+
 typedef struct Step {
 	int kernel;         /* KernelKind */
-	int in[5], n_in;    /* -1: absent optional operand */
-	int out[2], n_out;
+	int in[STEP_MAX_IN], n_in; /* -1: absent optional operand */
+	int out[STEP_MAX_OUT], n_out;
 	union {
 		int64_t bytes;  /* K_COPY */
 		CopyParams copy;
@@ -120,6 +141,9 @@ typedef struct Step {
 		SliceParams slice;
 		GatherParams gather;
 		CastParams cast;
+		rn_quant_params quant;
+		QConvParams qconv;
+		QMatmulParams qmatmul;
 	} p;
 	int64_t dst_off;    /* K_COPY: byte offset into out[0] */
 	int algo;           /* K_CONV2D_PACKED: RN_CONV_* */

@@ -5,13 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-int lower_conv(Graph *g, Node *n, Diag *d)
+int conv_geometry(Node *n, const Tensor *x, const Tensor *w, rn_conv2d_params *p, int64_t *od, Diag *d)
 {
-	if (need_input(g, n, 0, RN_F32, 3, 5, d) || need_input(g, n, 1, RN_F32, 3, 5, d))
-		return -1;
-	Tensor *x = node_input(g, n, 0), *w = node_input(g, n, 1), *b = node_input(g, n, 2);
-	if (x->rank == 5)
-		return node_error(d, n, "3-D convolution is not supported");
+	if (x->rank < 3 || x->rank > 4)
+		return node_error(d, n, x->rank == 5 ? "3-D convolution is not supported"
+				  : "input '%s' must have rank 3 or 4", x->name);
 	if (w->rank != x->rank)
 		return node_error(d, n, "weight '%s' has rank %d, input has rank %d", w->name, w->rank, x->rank);
 	int nsp = x->rank - 2;
@@ -23,19 +21,17 @@ int lower_conv(Graph *g, Node *n, Diag *d)
 	if (w->dims[1] * group != c)
 		return node_error(d, n, "weight '%s' expects %lld input channels per group, input has %lld channels in %lld groups",
 				  w->name, (long long)w->dims[1], (long long)c, (long long)group);
-	if (b && (b->dtype != RN_F32 || b->rank != 1 || b->dims[0] != m))
-		return node_error(d, n, "bias '%s' must be float32 of shape %lld", b->name, (long long)m);
 	Window win;
 	if (window_infer(n, nsp, x->dims + 2, w->dims + 2, 0, &win, d))
 		return -1;
-	int64_t od[4] = {x->dims[0], m, win.out[0], nsp == 2 ? win.out[1] : 0};
+	od[0] = x->dims[0];
+	od[1] = m;
+	od[2] = win.out[0];
+	od[3] = nsp == 2 ? win.out[1] : 0;
 	for (int i = 0; i < 4; i++)
 		if (od[i] > INT32_MAX || (i < 2 + nsp && x->dims[i % 2 ? 1 : 0] > INT32_MAX))
 			return node_error(d, n, "dimensions too large");
-	set_output(g, n, 0, RN_F32, x->rank, od);
-
-	Step *s = node_add_step(n, K_CONV2D);
-	rn_conv2d_params *p = &s->p.conv;
+	memset(p, 0, sizeof *p);
 	int two = nsp == 2;
 	p->n = (int)x->dims[0];
 	p->c = (int)c;
@@ -53,6 +49,25 @@ int lower_conv(Graph *g, Node *n, Diag *d)
 	p->pt = two ? win.pb[0] : 0;
 	p->pl = win.pb[two ? 1 : 0];
 	p->group = (int)group;
+	return 0;
+}
+
+int lower_conv(Graph *g, Node *n, Diag *d)
+{
+	if (need_input(g, n, 0, RN_F32, 3, 5, d) || need_input(g, n, 1, RN_F32, 3, 5, d))
+		return -1;
+	Tensor *x = node_input(g, n, 0), *w = node_input(g, n, 1), *b = node_input(g, n, 2);
+	rn_conv2d_params cp;
+	int64_t od[4];
+	if (conv_geometry(n, x, w, &cp, od, d))
+		return -1;
+	if (b && (b->dtype != RN_F32 || b->rank != 1 || b->dims[0] != cp.m))
+		return node_error(d, n, "bias '%s' must be float32 of shape %d", b->name, cp.m);
+	set_output(g, n, 0, RN_F32, x->rank, od);
+
+	Step *s = node_add_step(n, K_CONV2D);
+	rn_conv2d_params *p = &s->p.conv;
+	*p = cp;
 	p->act = n->act;
 	p->alpha = n->act_alpha;
 	p->beta = n->act_beta;

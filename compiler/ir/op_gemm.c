@@ -1,6 +1,8 @@
 /* Gemm and MatMul. */
 #include "ops.h"
 
+#include <string.h>
+
 int lower_gemm(Graph *g, Node *n, Diag *d)
 {
 	if (need_input(g, n, 0, RN_F32, 2, 2, d) || need_input(g, n, 1, RN_F32, 2, 2, d))
@@ -36,11 +38,9 @@ int lower_gemm(Graph *g, Node *n, Diag *d)
 	return 0;
 }
 
-int lower_matmul(Graph *g, Node *n, Diag *d)
+int matmul_geometry(Node *n, const Tensor *a, const Tensor *b, rn_matmul_params *p, int64_t *od,
+		    int *rank, Diag *d)
 {
-	if (need_input(g, n, 0, RN_F32, 1, IR_MAX_RANK, d) || need_input(g, n, 1, RN_F32, 1, IR_MAX_RANK, d))
-		return -1;
-	Tensor *a = node_input(g, n, 0), *b = node_input(g, n, 1);
 	int ra = a->rank, rb = b->rank;
 	int64_t m = ra == 1 ? 1 : a->dims[ra - 2], k = a->dims[ra - 1];
 	int64_t kb = rb == 1 ? b->dims[0] : b->dims[rb - 2], nn = rb == 1 ? 1 : b->dims[rb - 1];
@@ -49,13 +49,12 @@ int lower_matmul(Graph *g, Node *n, Diag *d)
 				  (long long)k, b->name, (long long)kb);
 	int ba = ra > 2 ? ra - 2 : 0, bb = rb > 2 ? rb - 2 : 0;
 	int br = ba > bb ? ba : bb;
-	Step *s = node_add_step(n, K_MATMUL);
-	rn_matmul_params *p = &s->p.matmul;
+	memset(p, 0, sizeof *p);
 	p->batch_rank = br;
 	p->m = m;
 	p->n = nn;
 	p->k = k;
-	int64_t stra = m * k, strb = k * nn, od[IR_MAX_RANK];
+	int64_t stra = m * k, strb = k * nn;
 	for (int i = br - 1; i >= 0; i--) {
 		int ia = i - (br - ba), ib = i - (br - bb);
 		int64_t da = ia >= 0 ? a->dims[ia] : 1, db = ib >= 0 ? b->dims[ib] : 1;
@@ -73,6 +72,20 @@ int lower_matmul(Graph *g, Node *n, Diag *d)
 		od[r++] = m;
 	if (rb > 1)
 		od[r++] = nn;
+	*rank = r;
+	return 0;
+}
+
+int lower_matmul(Graph *g, Node *n, Diag *d)
+{
+	if (need_input(g, n, 0, RN_F32, 1, IR_MAX_RANK, d) || need_input(g, n, 1, RN_F32, 1, IR_MAX_RANK, d))
+		return -1;
+	Tensor *a = node_input(g, n, 0), *b = node_input(g, n, 1);
+	Step *s = node_add_step(n, K_MATMUL);
+	int64_t od[IR_MAX_RANK];
+	int r;
+	if (matmul_geometry(n, a, b, &s->p.matmul, od, &r, d))
+		return -1;
 	set_output(g, n, 0, RN_F32, r, od);
 	s->in[0] = n->in[0];
 	s->in[1] = n->in[1];

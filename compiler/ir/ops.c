@@ -51,6 +51,14 @@ static const OpDef op_table[] = {
 	{"Shape", 1, 1, 1, 1, lower_shape},
 	{"Gather", 2, 2, 1, 1, lower_gather},
 	{"Slice", 1, 5, 1, 1, lower_slice},
+	/* op_quant.c */
+	{"QuantizeLinear", 2, 3, 1, 1, lower_quantize_linear},
+	{"DequantizeLinear", 2, 3, 1, 1, lower_dequantize_linear},
+	{"DynamicQuantizeLinear", 1, 1, 3, 3, lower_dynamic_quantize_linear},
+	{"QLinearConv", 8, 9, 1, 1, lower_qlinear_conv},
+	{"ConvInteger", 2, 4, 1, 1, lower_conv_integer},
+	{"QLinearMatMul", 8, 8, 1, 1, lower_qlinear_matmul},
+	{"MatMulInteger", 2, 4, 1, 1, lower_matmul_integer},
 };
 
 const OpDef *op_find(const char *op_type)

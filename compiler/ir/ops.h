@@ -75,6 +75,13 @@ typedef struct {
 int window_infer(const Node *n, int nsp, const int64_t *in, const int64_t *kernel,
 		 int allow_ceil, Window *w, Diag *d);
 
+/* Conv's output shape (od, rank 3 or 4) and kernel parameters from x, w
+ * and the node's attributes (activation fields zero); shared by the
+ * quantized convolutions. */
+int conv_geometry(Node *n, const Tensor *x, const Tensor *w, rn_conv2d_params *p, int64_t *od, Diag *d);
+/* MatMul's output shape (od, *rank) and batch broadcast of a x b. */
+int matmul_geometry(Node *n, const Tensor *a, const Tensor *b, rn_matmul_params *p, int64_t *od,
+		    int *rank, Diag *d);
 int lower_conv(Graph *g, Node *n, Diag *d);
 int lower_batchnorm(Graph *g, Node *n, Diag *d);
 int lower_maxpool(Graph *g, Node *n, Diag *d);
@@ -101,5 +108,12 @@ int lower_constant_of_shape(Graph *g, Node *n, Diag *d);
 int lower_shape(Graph *g, Node *n, Diag *d);
 int lower_gather(Graph *g, Node *n, Diag *d);
 int lower_slice(Graph *g, Node *n, Diag *d);
+int lower_quantize_linear(Graph *g, Node *n, Diag *d);
+int lower_dequantize_linear(Graph *g, Node *n, Diag *d);
+int lower_dynamic_quantize_linear(Graph *g, Node *n, Diag *d);
+int lower_qlinear_conv(Graph *g, Node *n, Diag *d);
+int lower_conv_integer(Graph *g, Node *n, Diag *d);
+int lower_qlinear_matmul(Graph *g, Node *n, Diag *d);
+int lower_matmul_integer(Graph *g, Node *n, Diag *d);
 
 #endif

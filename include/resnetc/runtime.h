@@ -287,6 +287,99 @@ int rn_gather(size_t elem, int64_t outer, int64_t axis_len, int64_t inner,
  * Returns 0, or RN_E_UNSUPPORTED if a type is not supported. */
 int rn_cast(int from, int to, size_t n, const void *x, void *y);
 
+/* ---- Quantized (int8) tensors ----
+ * Affine quantization as ONNX defines it: real = (q - zero_point) * scale.
+ * x is viewed as [outer][axis_len][inner]; with per_axis, scale and zero
+ * point hold axis_len values (one per position on the axis), else one.
+ * zp may be NULL (zero). Types: RN_U8, RN_I8, and for dequantizing also
+ * RN_I32 (biases).
+ *   quantize:   q = saturate(round_half_even(x / scale) + zp)
+ *   dequantize: y = (float)(q - zp) * scale
+ * Return RN_E_UNSUPPORTED for another type, else RN_OK. */
+typedef struct {
+	int dtype;          /* the quantized type */
+	int64_t outer, axis_len, inner;
+	int per_axis;
+} rn_quant_params;
+
+int rn_quantize(const rn_quant_params *p, const float *x, const float *scale, const void *zp, void *q);
+int rn_dequantize(const rn_quant_params *p, const void *q, const float *scale, const void *zp, float *y);
+
+/* DynamicQuantizeLinear: scale = (max(0, max x) - min(0, min x)) / 255,
+ * zp = saturate(round_half_even(-min(0, min x) / scale)) (0 if the range is
+ * empty, scale then 0 too and every q = 0), q = quantize(x) as uint8. */
+void rn_dynamic_quantize_u8(int64_t n, const float *x, uint8_t *q, float *scale, uint8_t *zp);
+
+/* Integer convolution and matrix product, as ONNX's ConvInteger /
+ * MatMulInteger (int32 out) and QLinearConv / QLinearMatMul (requantized
+ * out) define them, with every scale and zero point an operand read at run
+ * time. x (conv input, matmul A) and w (conv weights, matmul B) are RN_U8
+ * or RN_I8. Each zero point and scale holds one value or one per row of
+ * the output: x's per row of A (matmul), w's per output channel (conv: w's
+ * first axis; matmul: B's last axis); *_n gives the count (1, or m / n).
+ * A NULL zero point is 0. The accumulator is
+ *   acc = sum (x - x_zp) * (w - w_zp)  (+ bias[channel], conv only)
+ * and the output is acc itself (y_dtype RN_I32), or with y_dtype RN_U8 /
+ * RN_I8, saturate(round_half_even((float)acc * mult) + y_zp) where mult =
+ * x_scale * w_scale / y_scale, computed in float32 in that order. Padding
+ * taps contribute nothing. */
+typedef struct {
+	int x_dtype, w_dtype, y_dtype;
+	int x_zp_n, x_scale_n, w_zp_n, w_scale_n;
+} rn_qlinear_params;
+
+void rn_qlinear_conv2d(const rn_conv2d_params *p, const rn_qlinear_params *q, const void *x,
+		       const void *x_zp, const void *w, const void *w_zp, const int32_t *bias,
+		       const float *x_scale, const float *w_scale, const float *y_scale,
+		       const void *y_zp, void *y);
+void rn_qlinear_matmul(const rn_matmul_params *p, const rn_qlinear_params *q, const void *a,
+		       const void *a_zp, const void *b, const void *b_zp, const float *a_scale,
+		       const float *b_scale, const float *y_scale, const void *y_zp, void *y);
+
+/* ---- Fast int8 convolution from packed weights ----
+ * The integer convolution of a quantized network: x uint8 or int8 NCHW
+ * (zero point x_zp), w int8 OIHW with zero point 0 (symmetric: the
+ * compiler brings other weights there or uses rn_qconv2d_ref), bias int32
+ * [m] or NULL, y uint8 or int8 NCHW. The result is defined exactly, so
+ * every ISA's kernel gives the same bytes:
+ *   acc  = sum over taps of (x - x_zp) * w + bias[m]       (int32; a
+ *          padding tap contributes nothing)
+ *   v    = (float)acc * mult[m]
+ *   v    = fmaf((float)(r - r_zp), r_mult, v)   if residual (a uint8/int8
+ *          tensor of y's shape, r_dtype)
+ *   v    = min(max(v, lo - y_zp), hi - y_zp)
+ *   y    = (int)round_half_even(v) + y_zp
+ * lo and hi bound y within its type (ReLU: lo = y_zp). The conv's act
+ * fields are ignored. group must be 1 (rn_qconv2d_supports says).
+ * packed: rn_qconv2d_packed_size bytes (RN_ALIGN-aligned) written by
+ * rn_qconv2d_pack from OIHW int8 w, bias (NULL: zeros) and mult (m values);
+ * the layout does not depend on the ISA the runtime is built for.
+ * scratch: scratch_bytes, RN_ALIGN-aligned, at least
+ * rn_qconv2d_scratch_size(p, threads of tp); with less, nothing is
+ * computed and RN_E_RANGE returned. y must not overlap x; it may be
+ * residual itself. */
+typedef struct {
+	rn_conv2d_params conv;
+	int x_dtype, y_dtype, r_dtype;  /* RN_U8 or RN_I8 */
+	int x_zp, y_zp, r_zp;
+	int lo, hi;
+	int has_residual;
+	float r_mult;
+} rn_qconv2d_params;
+
+int rn_qconv2d_supports(const rn_qconv2d_params *p);
+size_t rn_qconv2d_packed_size(const rn_qconv2d_params *p);
+void rn_qconv2d_pack(const rn_qconv2d_params *p, const int8_t *w, const int32_t *bias,
+		     const float *mult, void *packed);
+size_t rn_qconv2d_scratch_size(const rn_qconv2d_params *p, int threads);
+int rn_qconv2d_packed(const rn_qconv2d_params *p, const void *x, const void *packed,
+		      const void *residual, void *y, void *scratch, size_t scratch_bytes,
+		      rn_threadpool *tp);
+/* The same result from unpacked weights, one output at a time: the
+ * definition the packed kernels are tested against. */
+void rn_qconv2d_direct(const rn_qconv2d_params *p, const void *x, const int8_t *w,
+		       const int32_t *bias, const float *mult, const void *residual, void *y);
+
 /* ---- Profiling ----
  * Generated code calls rn_profile_hook(layer, 0) before and (layer, 1)
  * after each layer when the hook is set (the driver's --profile sets it);

@@ -714,7 +714,9 @@ static const char *const RESNETC_OPS[] = {
 	"GlobalMaxPool", "Gemm", "MatMul", "Flatten", "Reshape", "Squeeze",
 	"Unsqueeze", "Transpose", "Concat", "Softmax", "LogSoftmax", "Identity",
 	"Dropout", "Pad", "Constant", "Shape", "Gather", "Cast", "ReduceMean",
-	"Slice", "ConstantOfShape",
+	"Slice", "ConstantOfShape", "QuantizeLinear", "DequantizeLinear",
+	"DynamicQuantizeLinear", "QLinearConv", "ConvInteger", "QLinearMatMul",
+	"MatMulInteger",
 };
 
 static int in_op_set(const Onnx__NodeProto *n)
@@ -904,6 +906,56 @@ static int operand_truth(const Onnx__GraphProto *g, const char *dir, const char 
 	" outputs, Dropout training_mode true): resnetc compiles inference only"
 #define SKIP_CONV3D "3-D convolution (Conv on a 5-D input): resnetc's Conv is 1-D and 2-D"
 
+/* The element type of a value (graph input, output, value_info or
+ * initializer), or -1. */
+static int value_type(const Onnx__GraphProto *g, const char *name)
+{
+	const Onnx__TensorProto *t = find_initializer(g, name);
+	if (t)
+		return (int)t->data_type;
+	Onnx__ValueInfoProto **lists[] = {g->input, g->output, g->value_info};
+	size_t counts[] = {g->n_input, g->n_output, g->n_value_info};
+	for (int l = 0; name && l < 3; l++)
+		for (size_t i = 0; i < counts[l]; i++) {
+			const Onnx__ValueInfoProto *v = lists[l][i];
+			if (v->name && !strcmp(v->name, name) && v->type &&
+			    v->type->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE)
+				return (int)v->type->tensor_type->elem_type;
+		}
+	return -1;
+}
+
+#define SKIP_QUANT16 "16-bit quantization (int16/uint16): resnetc quantizes to int8 and uint8"
+#define SKIP_QBLOCK "blocked quantization (block_size): resnetc quantizes per tensor or per axis"
+#define SKIP_QSCALE16 "float16/bfloat16 scales: resnetc's quantized operators take float32 scales"
+
+/* Quantization variants resnetc refuses by design, with a clear error. */
+static const char *quant_skip_reason(const Onnx__GraphProto *g, const Onnx__NodeProto *n)
+{
+	static const char *const qops[] = {"QuantizeLinear", "DequantizeLinear", "QLinearConv",
+					   "QLinearMatMul", "ConvInteger", "MatMulInteger"};
+	int is_q = 0;
+	for (size_t i = 0; i < sizeof qops / sizeof qops[0]; i++)
+		is_q |= !strcmp(n->op_type, qops[i]);
+	if (!is_q)
+		return NULL;
+	const Onnx__AttributeProto *a = find_attr(n, "block_size");
+	if (a && a->i)
+		return SKIP_QBLOCK;
+	a = find_attr(n, "output_dtype");
+	if (a && (a->i == ONNX__TENSOR_PROTO__DATA_TYPE__INT16 || a->i == ONNX__TENSOR_PROTO__DATA_TYPE__UINT16))
+		return SKIP_QUANT16;
+	for (size_t i = 0; i < n->n_input + n->n_output; i++) {
+		const char *v = i < n->n_input ? n->input[i] : n->output[i - n->n_input];
+		int t = v && v[0] ? value_type(g, v) : -1;
+		if (t == ONNX__TENSOR_PROTO__DATA_TYPE__INT16 || t == ONNX__TENSOR_PROTO__DATA_TYPE__UINT16)
+			return SKIP_QUANT16;
+		if (t == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16 || t == ONNX__TENSOR_PROTO__DATA_TYPE__BFLOAT16)
+			return SKIP_QSCALE16;
+	}
+	return NULL;
+}
+
 /* Why a node that is in the operator set is still out of scope, or NULL.
  * dir is the test directory, for a training_mode fed as a graph input. */
 static const char *variant_skip_reason(const Onnx__GraphProto *g, const Onnx__NodeProto *n,
@@ -928,7 +980,7 @@ static const char *variant_skip_reason(const Onnx__GraphProto *g, const Onnx__No
 		if (value_rank(g, n->input[0]) == 5 || (n->n_input > 1 && value_rank(g, n->input[1]) == 5))
 			return SKIP_CONV3D;
 	}
-	return NULL;
+	return quant_skip_reason(g, n);
 }
 
 static int default_opset(const Onnx__ModelProto *m)

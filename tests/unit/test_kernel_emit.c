@@ -66,6 +66,8 @@ struct slice_mirror {
 };
 struct gather_mirror { int elem, idx_dtype; int64_t outer, axis_len, inner, nidx; };
 struct cast_mirror { int from, to; int64_t n; };
+struct quant_mirror { int dtype; int64_t outer, axis_len, inner; int per_axis; };
+struct qlinear_mirror { int x_dtype, w_dtype, y_dtype, x_zp_n, x_scale_n, w_zp_n, w_scale_n; };
 
 #define SAME_FIELDS(type, mirror)                                                                    \
 	_Static_assert(sizeof(type) == sizeof(struct mirror),                                       \
@@ -86,10 +88,12 @@ SAME_FIELDS(PadParams, pad_mirror);
 SAME_FIELDS(SliceParams, slice_mirror);
 SAME_FIELDS(GatherParams, gather_mirror);
 SAME_FIELDS(CastParams, cast_mirror);
+SAME_FIELDS(rn_quant_params, quant_mirror);
+SAME_FIELDS(rn_qlinear_params, qlinear_mirror);
 
 /* ---- printing a step ---- */
 
-enum { OUT0 = 5, OUT1 = 6 }; /* tensors 0..4 are operands in[0..4] */
+enum { OUT0 = 9, OUT1 = 10, OUT2 = 11 }; /* tensors 0..8 are operands in[0..8] */
 
 /* "T3@0": tensor 3 at byte offset 0; "SCRATCH" for the scratch area. */
 static const char *ref(void *ctx, int t, int64_t off, char *buf, size_t len)
@@ -108,7 +112,7 @@ static int setup(void **state)
 {
 	(void)state;
 	graph = graph_new();
-	for (int i = 0; i < 8; i++) {
+	for (int i = 0; i < 12; i++) {
 		char name[8];
 		snprintf(name, sizeof name, "t%d", i);
 		int t = graph_add_tensor(graph, name, T_ACT, RN_F32);
@@ -132,10 +136,11 @@ static Step step(int kernel, int n_in, int n_out)
 	Step s;
 	memset(&s, 0, sizeof s);
 	s.kernel = kernel;
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < STEP_MAX_IN; i++)
 		s.in[i] = i < n_in ? i : -1;
 	s.out[0] = OUT0;
 	s.out[1] = n_out > 1 ? OUT1 : -1;
+	s.out[2] = n_out > 2 ? OUT2 : -1;
 	s.n_in = n_in;
 	s.n_out = n_out;
 	return s;
@@ -281,6 +286,23 @@ static void check_matmul(const char *text)
 	expect(text, "static const rn_matmul_params p7 = {");
 }
 
+static void fill_qlinear(rn_qlinear_params *q)
+{
+	*q = (rn_qlinear_params){.x_dtype = 1103, .w_dtype = 1109, .y_dtype = 1117, .x_zp_n = 1123,
+				 .x_scale_n = 1129, .w_zp_n = 1151, .w_scale_n = 1153};
+}
+
+static void check_qlinear(const char *text)
+{
+	static const char *const f[][2] = {
+		{"x_dtype", "1103"}, {"w_dtype", "1109"}, {"y_dtype", "1117"}, {"x_zp_n", "1123"},
+		{"x_scale_n", "1129"}, {"w_zp_n", "1151"}, {"w_scale_n", "1153"},
+	};
+	for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+		expect_field(text, f[i][0], f[i][1]);
+	expect(text, "static const rn_qlinear_params q7 = {");
+}
+
 /* Every kind: a step with each field set, and what its C must contain.
  * A kind without a case here fails test_every_kind_has_a_case. */
 static int make_case(int kind, Case *c)
@@ -291,24 +313,24 @@ static int make_case(int kind, Case *c)
 	switch (kind) {
 	case K_VIEW:
 		*s = step(kind, 1, 1);
-		*h++ = "rn_copy2d(T5@0, 0, T0@0, 0, 1, 36428);"; /* the output's bytes */
+		*h++ = "rn_copy2d(T9@0, 0, T0@0, 0, 1, 36428);"; /* the output's bytes */
 		break;
 	case K_COPY:
 		*s = step(kind, 1, 1);
 		s->p.bytes = 70001;
 		s->dst_off = 7007;
-		*h++ = "rn_copy2d(T5@7007, 0, T0@0, 0, 1, 70001);";
+		*h++ = "rn_copy2d(T9@7007, 0, T0@0, 0, 1, 70001);";
 		break;
 	case K_COPY2D:
 		*s = step(kind, 1, 1);
 		s->p.copy = (CopyParams){.rows = 80001, .dst_pitch = 80021, .src_pitch = 80039, .row_bytes = 80051,
 					 .dst_off = 80071};
-		*h++ = "rn_copy2d(T5@80071, 80021, T0@0, 80039, 80001, 80051);";
+		*h++ = "rn_copy2d(T9@80071, 80021, T0@0, 80039, 80001, 80051);";
 		break;
 	case K_CONV2D:
 		*s = step(kind, 4, 1);
 		fill_conv(&s->p.conv);
-		*h++ = "rn_conv2d_f32(&p7, T0@0, T1@0, T2@0, T3@0, T5@0);";
+		*h++ = "rn_conv2d_f32(&p7, T0@0, T1@0, T2@0, T3@0, T9@0);";
 		break;
 	case K_CONV2D_PACKED:
 		*s = step(kind, 4, 1);
@@ -316,69 +338,69 @@ static int make_case(int kind, Case *c)
 		fill_conv(&s->p.conv);
 		s->algo = RN_CONV_WINOGRAD_F2;
 		s->scratch = 90017;
-		*h++ = "rn_conv2d_packed_f32(RN_CONV_WINOGRAD_F2, &p7, T0@0, T1@0, T3@0, T5@0, SCRATCH, 90017, tp)";
+		*h++ = "rn_conv2d_packed_f32(RN_CONV_WINOGRAD_F2, &p7, T0@0, T1@0, T3@0, T9@0, SCRATCH, 90017, tp)";
 		break;
 	case K_POOL:
 		*s = step(kind, 1, 2);
 		fill_pool(&s->p.pool);
-		*h++ = "rn_pool(&p7, T0@0, T5@0, T6@0, tp);";
+		*h++ = "rn_pool(&p7, T0@0, T9@0, T10@0, tp);";
 		break;
 	case K_GLOBAL_AVG:
 	case K_GLOBAL_MAX:
 		*s = step(kind, 1, 1);
 		s->p.global = (GlobalParams){.outer = 90001, .inner = 90011};
-		*h++ = kind == K_GLOBAL_AVG ? "rn_global_avg_f32(90001, 90011, T0@0, T5@0);"
-					    : "rn_global_max_f32(90001, 90011, T0@0, T5@0);";
+		*h++ = kind == K_GLOBAL_AVG ? "rn_global_avg_f32(90001, 90011, T0@0, T9@0);"
+					    : "rn_global_max_f32(90001, 90011, T0@0, T9@0);";
 		break;
 	case K_REDUCE_MEAN:
 		*s = step(kind, 1, 1);
 		s->p.reduce = (ReduceParams){.rank = 3, .dims = {91001, 91009, 91019}, .mask = 0x5};
 		*h++ = "static const int64_t d7[] = {91001, 91009, 91019};";
-		*h++ = "rn_reduce_mean_f32(3, d7, 0x5u, T0@0, T5@0);";
+		*h++ = "rn_reduce_mean_f32(3, d7, 0x5u, T0@0, T9@0);";
 		break;
 	case K_SCALE_SHIFT:
 		*s = step(kind, 3, 1);
 		/* eps is BatchNormalization's; scale and shift hold it already */
 		s->p.affine = (AffineParams){.n = 92003, .c = 92009, .spatial = 92033};
-		*h++ = "rn_scale_shift_f32(92003, 92009, 92033, T0@0, T1@0, T2@0, T5@0);";
+		*h++ = "rn_scale_shift_f32(92003, 92009, 92033, T0@0, T1@0, T2@0, T9@0);";
 		break;
 	case K_BATCHNORM:
 		*s = step(kind, 5, 1);
 		s->p.affine = (AffineParams){.n = 92003, .c = 92009, .spatial = 92033, .eps = 0.001953125f};
-		*h++ = "rn_batchnorm_f32(92003, 92009, 92033, 0.001953125f, T0@0, T1@0, T2@0, T3@0, T4@0, T5@0);";
+		*h++ = "rn_batchnorm_f32(92003, 92009, 92033, 0.001953125f, T0@0, T1@0, T2@0, T3@0, T4@0, T9@0);";
 		break;
 	case K_BINARY:
 		*s = step(kind, 2, 1);
 		fill_binary(&s->p.binary);
-		*h++ = "if ((rc = rn_binary(&p7, T0@0, T1@0, T5@0)) != 0)";
+		*h++ = "if ((rc = rn_binary(&p7, T0@0, T1@0, T9@0)) != 0)";
 		*h++ = "return rc;";
 		break;
 	case K_UNARY:
 		*s = step(kind, 1, 1);
 		s->p.unary = (UnaryParams){.act = RN_ACT_HARD_SIGMOID, .alpha = 0.1875f, .beta = 0.3125f, .n = 93001};
-		*h++ = "rn_unary_f32(RN_ACT_HARD_SIGMOID, 0.1875f, 0.3125f, 93001, T0@0, T5@0);";
+		*h++ = "rn_unary_f32(RN_ACT_HARD_SIGMOID, 0.1875f, 0.3125f, 93001, T0@0, T9@0);";
 		break;
 	case K_GEMM:
 		*s = step(kind, 3, 1);
 		fill_gemm(&s->p.gemm);
-		*h++ = "rn_gemm_f32(&p7, T0@0, T1@0, T2@0, T5@0, tp);";
+		*h++ = "rn_gemm_f32(&p7, T0@0, T1@0, T2@0, T9@0, tp);";
 		break;
 	case K_MATMUL:
 		*s = step(kind, 2, 1);
 		fill_matmul(&s->p.matmul);
-		*h++ = "rn_matmul_f32(&p7, T0@0, T1@0, T5@0);";
+		*h++ = "rn_matmul_f32(&p7, T0@0, T1@0, T9@0);";
 		break;
 	case K_SOFTMAX:
 		*s = step(kind, 1, 1);
 		s->p.softmax = (SoftmaxParams){.outer = 94001, .len = 94007, .inner = 94009, .log = 61};
-		*h++ = "rn_softmax_f32(94001, 94007, 94009, 61, T0@0, T5@0);";
+		*h++ = "rn_softmax_f32(94001, 94007, 94009, 61, T0@0, T9@0);";
 		break;
 	case K_TRANSPOSE:
 		*s = step(kind, 1, 1);
 		s->p.transpose = (TransposeParams){.elem = 67, .rank = 3, .dims = {95001, 95003, 95009}, .perm = {2, 0, 1}};
 		*h++ = "static const int64_t d7[] = {95001, 95003, 95009};";
 		*h++ = "static const int perm7[] = {2, 0, 1};";
-		*h++ = "rn_transpose(67, 3, d7, perm7, T0@0, T5@0);";
+		*h++ = "rn_transpose(67, 3, d7, perm7, T0@0, T9@0);";
 		break;
 	case K_PAD:
 		*s = step(kind, 1, 1);
@@ -389,7 +411,7 @@ static int make_case(int kind, Case *c)
 		*h++ = "static const int64_t b7[] = {-96017, 96019};";
 		*h++ = "static const int64_t e7[] = {96023, -96029};";
 		*h++ = "static const unsigned char v7[8] = {11, 22, 33, 44, 55, 66, 77, 88};";
-		*h++ = "rn_pad(71, 2, d7, b7, e7, RN_PAD_WRAP, v7, T0@0, T5@0);";
+		*h++ = "rn_pad(71, 2, d7, b7, e7, RN_PAD_WRAP, v7, T0@0, T9@0);";
 		break;
 	case K_SLICE:
 		*s = step(kind, 1, 1);
@@ -399,19 +421,49 @@ static int make_case(int kind, Case *c)
 		*h++ = "static const int64_t st7[] = {97007, 97009};";
 		*h++ = "static const int64_t sp7[] = {-97011, 97013};";
 		*h++ = "static const int64_t o7[] = {97019, 97021};";
-		*h++ = "rn_slice(73, 2, d7, st7, sp7, o7, T0@0, T5@0);";
+		*h++ = "rn_slice(73, 2, d7, st7, sp7, o7, T0@0, T9@0);";
 		break;
 	case K_GATHER:
 		*s = step(kind, 2, 1);
 		s->p.gather = (GatherParams){.elem = 79, .idx_dtype = 83, .outer = 98001, .axis_len = 98003,
 					     .inner = 98009, .nidx = 98011};
-		*h++ = "if ((rc = rn_gather(79, 98001, 98003, 98009, T0@0, 83, T1@0, 98011, T5@0)) != 0)";
+		*h++ = "if ((rc = rn_gather(79, 98001, 98003, 98009, T0@0, 83, T1@0, 98011, T9@0)) != 0)";
 		*h++ = "return rc;";
 		break;
 	case K_CAST:
 		*s = step(kind, 1, 1);
 		s->p.cast = (CastParams){.from = 89, .to = 97, .n = 99001};
-		*h++ = "rn_cast(89, 97, 99001, T0@0, T5@0);";
+		*h++ = "rn_cast(89, 97, 99001, T0@0, T9@0);";
+		break;
+	case K_QUANTIZE:
+	case K_DEQUANTIZE:
+		*s = step(kind, 3, 1);
+		s->p.quant = (rn_quant_params){.dtype = 1009, .outer = 1013, .axis_len = 1019, .inner = 1021,
+					       .per_axis = 1031};
+		*h++ = "static const rn_quant_params p7 = {.dtype = 1009, .outer = 1013, .axis_len = 1019, .inner = 1021, .per_axis = 1031};";
+		*h++ = kind == K_QUANTIZE ? "if ((rc = rn_quantize(&p7, T0@0, T1@0, T2@0, T9@0)) != 0)"
+					  : "if ((rc = rn_dequantize(&p7, T0@0, T1@0, T2@0, T9@0)) != 0)";
+		break;
+	case K_DYNAMIC_QUANTIZE:
+		*s = step(kind, 1, 3);
+		s->p.cast.n = 1033;
+		*h++ = "rn_dynamic_quantize_u8(1033, T0@0, T9@0, &s, &z);";
+		*h++ = "*(float *)T10@0 = s;";
+		*h++ = "*(uint8_t *)T11@0 = z;";
+		break;
+	case K_QLINEAR_CONV:
+		*s = step(kind, 9, 1);
+		fill_conv(&s->p.qconv.conv);
+		fill_qlinear(&s->p.qconv.q);
+		*h++ = "rn_qlinear_conv2d(&p7, &q7, T0@0, T1@0, T2@0, T3@0, T4@0,";
+		*h++ = "T5@0, T6@0, T7@0, T8@0, T9@0);";
+		break;
+	case K_QLINEAR_MATMUL:
+		*s = step(kind, 8, 1);
+		fill_matmul(&s->p.qmatmul.mm);
+		fill_qlinear(&s->p.qmatmul.q);
+		*h++ = "rn_qlinear_matmul(&p7, &q7, T0@0, T1@0, T2@0, T3@0,";
+		*h++ = "T4@0, T5@0, T6@0, T7@0, T9@0);";
 		break;
 	default:
 		return -1;
@@ -453,7 +505,7 @@ static void test_each_kernel_calls_its_function_with_every_argument(void **state
 		for (int i = 0; c.has[i]; i++)
 			expect(text, c.has[i]);
 		/* each operand the step names is passed */
-		for (int i = 0; i < 5; i++)
+		for (int i = 0; i < STEP_MAX_IN; i++)
 			if (c.s.in[i] >= 0) {
 				char t[16];
 				snprintf(t, sizeof t, "T%d@", c.s.in[i]);
@@ -468,8 +520,8 @@ static void test_each_kernel_calls_its_function_with_every_argument(void **state
 static void test_conv_params_every_field(void **state)
 {
 	(void)state;
-	static const int kinds[] = {K_CONV2D, K_CONV2D_PACKED};
-	for (int i = 0; i < 2; i++) {
+	static const int kinds[] = {K_CONV2D, K_CONV2D_PACKED, K_QLINEAR_CONV};
+	for (int i = 0; i < 3; i++) {
 		Case c;
 		assert_int_equal(make_case(kinds[i], &c), 0);
 		char *text = emit(&c.s);
@@ -526,6 +578,22 @@ static void test_matmul_params_every_field(void **state)
 	free(text);
 }
 
+/* The quantized products print rn_qlinear_params through one printer. */
+static void test_qlinear_params_every_field(void **state)
+{
+	(void)state;
+	static const int kinds[] = {K_QLINEAR_CONV, K_QLINEAR_MATMUL};
+	for (int i = 0; i < 2; i++) {
+		Case c;
+		assert_int_equal(make_case(kinds[i], &c), 0);
+		char *text = emit(&c.s);
+		check_qlinear(text);
+		if (kinds[i] == K_QLINEAR_MATMUL)
+			check_matmul(text);
+		free(text);
+	}
+}
+
 /* Floats read back as the same float; NaN and infinities by name. */
 static void test_float_literals(void **state)
 {
@@ -533,7 +601,7 @@ static void test_float_literals(void **state)
 	Step s = step(K_UNARY, 1, 1);
 	s.p.unary = (UnaryParams){.act = RN_ACT_CLIP, .alpha = -1.0f / 0.0f, .beta = 6.0f, .n = 5};
 	char *text = emit(&s);
-	expect(text, "rn_unary_f32(RN_ACT_CLIP, -INFINITY, 6.0f, 5, T0@0, T5@0);");
+	expect(text, "rn_unary_f32(RN_ACT_CLIP, -INFINITY, 6.0f, 5, T0@0, T9@0);");
 	free(text);
 	s.p.unary.alpha = 0.1f;
 	s.p.unary.beta = 0.0f / 0.0f;
@@ -568,6 +636,7 @@ int main(void)
 		cmocka_unit_test(test_binary_params_every_field),
 		cmocka_unit_test(test_gemm_params_every_field),
 		cmocka_unit_test(test_matmul_params_every_field),
+		cmocka_unit_test(test_qlinear_params_every_field),
 		cmocka_unit_test(test_float_literals),
 		cmocka_unit_test(test_parameter_names_follow_the_step_id),
 	};

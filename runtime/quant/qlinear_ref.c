@@ -1,0 +1,93 @@
+/*
+ * ConvInteger, QLinearConv, MatMulInteger and QLinearMatMul with every
+ * scale and zero point read at run time (the contract: runtime.h). These
+ * are the general, straightforward forms; quantized networks run the packed
+ * kernels (qconv_packed.c) the compiler selects when the quantization
+ * parameters are constants.
+ */
+#include "../core/internal.h"
+#include "quant_internal.h"
+
+/* Stores one accumulator as the output type asks. */
+static void finish(const rn_qlinear_params *q, int64_t acc, const float *x_scale, int64_t xi,
+		   const float *w_scale, int64_t wi, const float *y_scale, const void *y_zp, void *y,
+		   int64_t at)
+{
+	if (q->y_dtype == RN_I32) {
+		((int32_t *)y)[at] = (int32_t)acc;
+		return;
+	}
+	int lo = 0, hi = 0;
+	rn_qrange(q->y_dtype, &lo, &hi);
+	float mult = x_scale[q->x_scale_n > 1 ? xi : 0] * w_scale[q->w_scale_n > 1 ? wi : 0] / y_scale[0];
+	int zp = rn_qload(q->y_dtype, y_zp, 0);
+	rn_qstore(q->y_dtype, y, at, rn_qsaturate((float)(int32_t)acc * mult, zp, lo, hi));
+}
+
+void rn_qlinear_conv2d(const rn_conv2d_params *p, const rn_qlinear_params *q, const void *x,
+		       const void *x_zp, const void *w, const void *w_zp, const int32_t *bias,
+		       const float *x_scale, const float *w_scale, const float *y_scale,
+		       const void *y_zp, void *y)
+{
+	int cg = p->c / p->group, mg = p->m / p->group;
+	int xz = rn_qload(q->x_dtype, x_zp, 0);
+	for (int n = 0; n < p->n; n++)
+		for (int m = 0; m < p->m; m++) {
+			int g = m / mg;
+			int wz = rn_qload(q->w_dtype, w_zp, q->w_zp_n > 1 ? m : 0);
+			for (int oy = 0; oy < p->oh; oy++)
+				for (int ox = 0; ox < p->ow; ox++) {
+					int64_t acc = bias ? bias[m] : 0;
+					for (int c = 0; c < cg; c++)
+						for (int ky = 0; ky < p->kh; ky++) {
+							int iy = oy * p->sh - p->pt + ky * p->dh;
+							if (iy < 0 || iy >= p->h)
+								continue;
+							for (int kx = 0; kx < p->kw; kx++) {
+								int ix = ox * p->sw - p->pl + kx * p->dw;
+								if (ix < 0 || ix >= p->w)
+									continue;
+								int64_t xo = (((int64_t)n * p->c + g * cg + c) * p->h + iy) * p->w + ix;
+								int64_t wo = (((int64_t)m * cg + c) * p->kh + ky) * p->kw + kx;
+								acc += (int64_t)(rn_qload(q->x_dtype, x, xo) - xz) *
+								       (rn_qload(q->w_dtype, w, wo) - wz);
+							}
+						}
+					int64_t at = (((int64_t)n * p->m + m) * p->oh + oy) * p->ow + ox;
+					finish(q, acc, x_scale, 0, w_scale, m, y_scale, y_zp, y, at);
+				}
+		}
+}
+
+void rn_qlinear_matmul(const rn_matmul_params *p, const rn_qlinear_params *q, const void *a,
+		       const void *a_zp, const void *b, const void *b_zp, const float *a_scale,
+		       const float *b_scale, const float *y_scale, const void *y_zp, void *y)
+{
+	int64_t idx[RN_MAX_RANK] = {0};
+	int64_t total = 1;
+	for (int d = 0; d < p->batch_rank; d++)
+		total *= p->batch[d];
+	for (int64_t t = 0; t < total; t++) {
+		int64_t oa = 0, ob = 0;
+		for (int d = 0; d < p->batch_rank; d++) {
+			oa += idx[d] * p->sa[d];
+			ob += idx[d] * p->sb[d];
+		}
+		for (int64_t i = 0; i < p->m; i++) {
+			int az = rn_qload(q->x_dtype, a_zp, q->x_zp_n > 1 ? i : 0);
+			for (int64_t j = 0; j < p->n; j++) {
+				int bz = rn_qload(q->w_dtype, b_zp, q->w_zp_n > 1 ? j : 0);
+				int64_t acc = 0;
+				for (int64_t k = 0; k < p->k; k++)
+					acc += (int64_t)(rn_qload(q->x_dtype, a, oa + i * p->k + k) - az) *
+					       (rn_qload(q->w_dtype, b, ob + k * p->n + j) - bz);
+				finish(q, acc, a_scale, i, b_scale, j, y_scale, y_zp, y, (t * p->m + i) * p->n + j);
+			}
+		}
+		for (int d = p->batch_rank - 1; d >= 0; d--) {
+			if (++idx[d] < p->batch[d])
+				break;
+			idx[d] = 0;
+		}
+	}
+}

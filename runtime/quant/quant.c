@@ -1,0 +1,68 @@
+/*
+ * QuantizeLinear, DequantizeLinear and DynamicQuantizeLinear (the contract:
+ * runtime.h, "Quantized (int8) tensors").
+ */
+#include "../core/internal.h"
+#include "quant_internal.h"
+
+int rn_quantize(const rn_quant_params *p, const float *x, const float *scale, const void *zp, void *q)
+{
+	int lo, hi;
+	if (rn_qrange(p->dtype, &lo, &hi))
+		return RN_E_UNSUPPORTED;
+	for (int64_t o = 0; o < p->outer; o++)
+		for (int64_t a = 0; a < p->axis_len; a++) {
+			int64_t k = p->per_axis ? a : 0;
+			float s = scale[k];
+			int z = rn_qload(p->dtype, zp, k);
+			int64_t base = (o * p->axis_len + a) * p->inner;
+			for (int64_t i = 0; i < p->inner; i++)
+				rn_qstore(p->dtype, q, base + i, rn_qsaturate(x[base + i] / s, z, lo, hi));
+		}
+	return RN_OK;
+}
+
+int rn_dequantize(const rn_quant_params *p, const void *q, const float *scale, const void *zp, float *y)
+{
+	int lo, hi;
+	if (p->dtype != RN_I32 && rn_qrange(p->dtype, &lo, &hi))
+		return RN_E_UNSUPPORTED;
+	for (int64_t o = 0; o < p->outer; o++)
+		for (int64_t a = 0; a < p->axis_len; a++) {
+			int64_t k = p->per_axis ? a : 0;
+			float s = scale[k];
+			int64_t base = (o * p->axis_len + a) * p->inner;
+			if (p->dtype == RN_I32) {
+				const int32_t *v = q;
+				int64_t z = zp ? ((const int32_t *)zp)[k] : 0;
+				for (int64_t i = 0; i < p->inner; i++)
+					y[base + i] = (float)((int64_t)v[base + i] - z) * s;
+				continue;
+			}
+			int z = rn_qload(p->dtype, zp, k);
+			for (int64_t i = 0; i < p->inner; i++)
+				y[base + i] = (float)(rn_qload(p->dtype, q, base + i) - z) * s;
+		}
+	return RN_OK;
+}
+
+void rn_dynamic_quantize_u8(int64_t n, const float *x, uint8_t *q, float *scale, uint8_t *zp)
+{
+	float mn = 0.0f, mx = 0.0f;
+	for (int64_t i = 0; i < n; i++) {
+		mn = x[i] < mn ? x[i] : mn;
+		mx = x[i] > mx ? x[i] : mx;
+	}
+	float s = (float)((double)(mx - mn) / 255.0);
+	*scale = s;
+	if (!(s > 0.0f) || !isfinite(s)) {
+		*zp = 0;
+		for (int64_t i = 0; i < n; i++)
+			q[i] = 0;
+		return;
+	}
+	int z = rn_qsaturate(-mn / s, 0, 0, 255);
+	*zp = (uint8_t)z;
+	for (int64_t i = 0; i < n; i++)
+		q[i] = (uint8_t)rn_qsaturate(x[i] / s, z, 0, 255);
+}

@@ -1,0 +1,153 @@
+/* QuantizeLinear / DequantizeLinear / DynamicQuantizeLinear and the
+ * run-time-parameter integer products, against values worked out by hand
+ * from the ONNX definitions. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <string.h>
+
+#include "resnetc/runtime.h"
+
+/* Round half to even, saturation at both ends of uint8 and int8. */
+static void test_quantize_rounds_half_to_even_and_saturates(void **state)
+{
+	(void)state;
+	const float x[] = {0.0f, 1.0f, 3.0f, 5.0f, -1.0f, -3.0f, 1000.0f, -1000.0f, 2.9f};
+	const float scale = 2.0f;
+	/* x / 2 = 0, 0.5, 1.5, 2.5, -0.5, -1.5, 500, -500, 1.45 */
+	const uint8_t zp_u = 10;
+	const uint8_t want_u[] = {10, 10, 12, 12, 10, 8, 255, 0, 11};
+	uint8_t qu[9];
+	rn_quant_params p = {.dtype = RN_U8, .outer = 1, .axis_len = 1, .inner = 9};
+	assert_int_equal(rn_quantize(&p, x, &scale, &zp_u, qu), RN_OK);
+	assert_memory_equal(qu, want_u, 9);
+	const int8_t zp_i = -3;
+	const int8_t want_i[] = {-3, -3, -1, -1, -3, -5, 127, -128, -2};
+	int8_t qi[9];
+	p.dtype = RN_I8;
+	assert_int_equal(rn_quantize(&p, x, &scale, &zp_i, qi), RN_OK);
+	assert_memory_equal(qi, want_i, 9);
+	/* no zero point: 0 */
+	p.dtype = RN_U8;
+	assert_int_equal(rn_quantize(&p, x, &scale, NULL, qu), RN_OK);
+	assert_int_equal(qu[3], 2);
+	assert_int_equal(qu[4], 0);
+	p.dtype = RN_I16;
+	assert_int_equal(rn_quantize(&p, x, &scale, NULL, qu), RN_E_UNSUPPORTED);
+}
+
+/* Per axis: x is [2][3][2], axis 1, one scale and zero point per channel. */
+static void test_per_axis_round_trip(void **state)
+{
+	(void)state;
+	const float scale[3] = {0.5f, 1.0f, 4.0f};
+	const int8_t zp[3] = {1, -2, 0};
+	const int8_t q[12] = {1, 3, -2, 0, 2, -1, 5, -5, 7, 9, -128, 127};
+	float y[12];
+	rn_quant_params p = {.dtype = RN_I8, .outer = 2, .axis_len = 3, .inner = 2, .per_axis = 1};
+	assert_int_equal(rn_dequantize(&p, q, scale, zp, y), RN_OK);
+	const float want[12] = {0.0f, 1.0f, 0.0f, 2.0f, 8.0f, -4.0f, 2.0f, -3.0f, 9.0f, 11.0f, -512.0f, 508.0f};
+	for (int i = 0; i < 12; i++)
+		assert_true(y[i] == want[i]);
+	int8_t back[12];
+	assert_int_equal(rn_quantize(&p, y, scale, zp, back), RN_OK);
+	assert_memory_equal(back, q, 12);
+	/* int32 (a bias): zero point 0 */
+	const int32_t b[2] = {-7, 100000};
+	const float bs = 0.25f;
+	rn_quant_params pb = {.dtype = RN_I32, .outer = 1, .axis_len = 1, .inner = 2};
+	assert_int_equal(rn_dequantize(&pb, b, &bs, NULL, y), RN_OK);
+	assert_true(y[0] == -1.75f && y[1] == 25000.0f);
+}
+
+static void test_dynamic_quantize(void **state)
+{
+	(void)state;
+	/* range [-1, 1.55]: scale 2.55 / 255 = 0.01, zp = round(100) = 100 */
+	const float x[4] = {-1.0f, 0.0f, 1.55f, 0.5f};
+	uint8_t q[4], zp;
+	float scale;
+	rn_dynamic_quantize_u8(4, x, q, &scale, &zp);
+	assert_true(fabsf(scale - 0.01f) < 1e-7f);
+	assert_int_equal(zp, 100);
+	assert_int_equal(q[0], 0);
+	assert_int_equal(q[1], 100);
+	assert_int_equal(q[2], 255);
+	assert_int_equal(q[3], 150);
+	/* all positive: the range still holds 0 */
+	const float pos[2] = {2.55f, 1.0f};
+	rn_dynamic_quantize_u8(2, pos, q, &scale, &zp);
+	assert_int_equal(zp, 0);
+	assert_int_equal(q[0], 255);
+	/* all zero: scale 0, everything 0 */
+	const float zero[3] = {0};
+	rn_dynamic_quantize_u8(3, zero, q, &scale, &zp);
+	assert_true(scale == 0.0f);
+	assert_int_equal(zp, 0);
+	assert_int_equal(q[0] | q[1] | q[2], 0);
+}
+
+/* A 1x1-channel 3x3 image, 2x2 kernel, pad 1: the corners of the 4x4
+ * output see one tap. ConvInteger (int32 out) and QLinearConv. */
+static void test_qlinear_conv(void **state)
+{
+	(void)state;
+	const uint8_t x[9] = {2, 3, 4, 5, 6, 7, 8, 9, 10};
+	const uint8_t w[4] = {1, 1, 1, 1};
+	const uint8_t x_zp = 1, w_zp = 0;
+	rn_conv2d_params p = {.n = 1, .c = 1, .h = 3, .w = 3, .m = 1, .oh = 4, .ow = 4, .kh = 2, .kw = 2,
+			      .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pt = 1, .pl = 1, .group = 1};
+	rn_qlinear_params q = {.x_dtype = RN_U8, .w_dtype = RN_U8, .y_dtype = RN_I32, .x_zp_n = 1,
+			       .x_scale_n = 1, .w_zp_n = 1, .w_scale_n = 1};
+	int32_t y[16];
+	rn_qlinear_conv2d(&p, &q, x, &x_zp, w, &w_zp, NULL, NULL, NULL, NULL, NULL, y);
+	/* x - 1 = {1..9}; output (0,0) sees x'(0,0) = 1, (1,1) sees 1+2+4+5 */
+	assert_int_equal(y[0], 1);
+	assert_int_equal(y[5], 12);
+	assert_int_equal(y[15], 9);
+	assert_int_equal(y[3], 3);
+	/* requantized: mult = 0.5 * 1 / 2 = 0.25; (1,1): 12 * .25 = 3, + zp 7
+	 * (bias 2 makes it 14 * .25 = 3.5 -> 4, half to even) */
+	const float xs = 0.5f, ws = 1.0f, ys = 2.0f;
+	const uint8_t yz = 7;
+	const int32_t bias = 2;
+	uint8_t y8[16];
+	q.y_dtype = RN_U8;
+	rn_qlinear_conv2d(&p, &q, x, &x_zp, w, &w_zp, &bias, &xs, &ws, &ys, &yz, y8);
+	assert_int_equal(y8[5], 11);
+	assert_int_equal(y8[0], 8); /* (1 + 2) * .25 = .75 -> 1 */
+}
+
+/* MatMulInteger with a per-row A zero point and per-column B zero point. */
+static void test_qlinear_matmul(void **state)
+{
+	(void)state;
+	const int8_t a[4] = {1, 2, 3, 4};  /* 2x2 */
+	const int8_t b[4] = {5, 6, 7, 8};  /* 2x2 */
+	const int8_t az[2] = {1, 0}, bz[2] = {0, 1};
+	rn_matmul_params p = {.m = 2, .n = 2, .k = 2};
+	rn_qlinear_params q = {.x_dtype = RN_I8, .w_dtype = RN_I8, .y_dtype = RN_I32, .x_zp_n = 2,
+			       .x_scale_n = 1, .w_zp_n = 2, .w_scale_n = 1};
+	int32_t y[4];
+	rn_qlinear_matmul(&p, &q, a, az, b, bz, NULL, NULL, NULL, NULL, y);
+	/* A' = {0,1;3,4}, B' = {5,5;7,7} */
+	assert_int_equal(y[0], 7);
+	assert_int_equal(y[1], 7);
+	assert_int_equal(y[2], 43);
+	assert_int_equal(y[3], 43);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_quantize_rounds_half_to_even_and_saturates),
+		cmocka_unit_test(test_per_axis_round_trip),
+		cmocka_unit_test(test_dynamic_quantize),
+		cmocka_unit_test(test_qlinear_conv),
+		cmocka_unit_test(test_qlinear_matmul),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
