@@ -1,0 +1,594 @@
+/*
+ * rn_qconv2d_packed: the int8 convolution of runtime.h as the GEMM
+ *   Y[m][q] = sum over k of W[m][k] * X[k][q],  k = (c, ky, kx), q = oy * ow + ox,
+ * X being the im2col matrix of the input, computed exactly in int32.
+ *
+ * The input goes to the kernel in the uint8 domain: int8 x is flipped to
+ * x + 128 (its zero point with it), and padding taps read the zero point
+ * itself, so that every tap of the GEMM contributes w * (x - x_zp) + w *
+ * x_zp: the packed bias is bias[m] - x_zp * sum over k of w[m][k], so the
+ * accumulator comes out as the contract's. int16 products of a uint8 and
+ * an int8 summed in pairs never overflow (vpmaddwd is exact here, where
+ * vpmaddubsw would saturate).
+ *
+ * Packed layout (bytes; M16 = m rounded up to 16, KP = ceil(K / 2) k-pairs,
+ * K = c * kh * kw; independent of the ISA the kernels are built for):
+ *   weights  [M16 / 16][KP][16][2] int8: per block of 16 output channels,
+ *            per k-pair, each channel's (w[k0], w[k1]); zero past m and K
+ *   bias'    int32 [M16] at the next multiple of RN_ALIGN
+ *   mult     float [M16]
+ *
+ * The input is consumed in blocks of whole register tiles (6 pixels) of
+ * one image; each thread packs a block's panel into its slice of scratch,
+ * then runs every 16-channel block of its task over it:
+ *   panel    [KP][tiles * 6][2] uint16: per k-pair, each pixel's
+ *            (x[k0], x[k1]) zero-extended, so a tile's pair for one pixel
+ *            is one 32-bit broadcast
+ * A 1x1, stride-1, unpadded convolution reads the panel rows straight from
+ * the input planes. Any other first copies the input rows a block needs
+ * into a strip (per channel: rows of the padded input, split into its sw
+ * column phases so that every im2col row is contiguous along an output
+ * row), then interleaves from the strip.
+ *
+ * The register tile is 6 pixels x 16 channels (AVX2: 12 int32
+ * accumulators; per k-pair, two 16-byte weight loads sign-extended to
+ * int16, six broadcasts, twelve vpmaddwd). Its epilogue works with
+ * channels across the lanes (bias, mult: vector loads) and transposes the
+ * 6 x 16 result bytes into the NCHW rows, the residual the other way.
+ * The portable C kernel reads the same panel and weights and computes
+ * the same bytes.
+ */
+#include "qconv.h"
+
+#if defined(__AVX2__) && defined(__FMA__) && !defined(RN_GENERIC)
+#include <immintrin.h>
+#define QK_AVX2 1
+#else
+#define QK_AVX2 0
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define QK_NOINLINE __attribute__((noinline))
+#define QK_ALIGNED(n) __attribute__((aligned(n)))
+#else
+#define QK_NOINLINE
+#define QK_ALIGNED(n)
+#endif
+
+enum {
+	TP = 6,                     /* pixels per register tile */
+	TC = 16,                    /* output channels per register tile */
+	PAIR = 4,                   /* panel bytes per pixel and k-pair */
+	PANEL_TARGET = 128 * 1024,  /* panel bytes a block aims at (L2) */
+	MAX_TILES = 64,             /* tiles per block at most */
+	SLACK = 64,                 /* bytes past a panel or strip that vector copies touch */
+};
+
+static size_t align_up(size_t n)
+{
+	return (n + RN_ALIGN - 1) / RN_ALIGN * RN_ALIGN;
+}
+
+/* How a convolution is cut up: a function of the parameters only, so that
+ * the scratch size the compiler computes holds for every build. */
+typedef struct {
+	int direct;          /* 1x1, stride 1, unpadded: panel rows are input rows */
+	int64_t k, kp, m16;  /* reduction length, k-pairs, m rounded up to TC */
+	int64_t hw, ohw;
+	int64_t tb;          /* tiles per block */
+	int64_t nblk;        /* blocks per image */
+	int64_t ld;          /* panel bytes per k-pair: tb * TP pixels */
+	size_t panel;        /* panel bytes, slack included */
+	/* the strip (not direct): per channel, srows rows of ws = sw * wq
+	 * bytes, each row wp padded input columns split into sw phases */
+	int wp, wq, ws, srows;
+	size_t strip;
+	size_t slice;        /* scratch bytes per thread */
+} qgeom;
+
+static qgeom geom_of(const rn_qconv2d_params *p)
+{
+	const rn_conv2d_params *c = &p->conv;
+	qgeom g = { 0 };
+	g.k = (int64_t)c->c * c->kh * c->kw;
+	g.kp = (g.k + 1) / 2;
+	g.m16 = (c->m + TC - 1) / TC * TC;
+	g.hw = (int64_t)c->h * c->w;
+	g.ohw = (int64_t)c->oh * c->ow;
+	int64_t tiles = (g.ohw + TP - 1) / TP;
+	int64_t tbmax = PANEL_TARGET / (g.kp * TP * PAIR);
+	tbmax = tbmax < 1 ? 1 : tbmax > MAX_TILES ? MAX_TILES : tbmax;
+	int64_t nblk = (tiles + tbmax - 1) / tbmax;
+	g.tb = (tiles + nblk - 1) / nblk; /* even blocks */
+	g.nblk = (tiles + g.tb - 1) / g.tb;
+	g.ld = g.tb * TP * PAIR;
+	g.panel = (size_t)(g.kp * g.ld) + SLACK;
+	g.direct = c->kh == 1 && c->kw == 1 && c->sh == 1 && c->sw == 1 && c->pt == 0 &&
+		   c->pl == 0 && c->oh == c->h && c->ow == c->w;
+	if (!g.direct) {
+		g.wp = (c->ow - 1) * c->sw + (c->kw - 1) * c->dw + 1;
+		g.wq = (g.wp + c->sw - 1) / c->sw;
+		g.ws = g.wq * c->sw;
+		/* output rows a block of tb * TP pixels can touch */
+		int64_t rows = (g.tb * TP + c->ow - 2) / c->ow + 1;
+		rows = rows > c->oh ? c->oh : rows;
+		g.srows = (int)((rows - 1) * c->sh + (int64_t)(c->kh - 1) * c->dh + 1);
+		g.strip = (size_t)c->c * (size_t)g.srows * (size_t)g.ws + SLACK;
+	}
+	g.slice = align_up(g.panel) + align_up(g.strip);
+	return g;
+}
+
+static size_t weight_bytes(const qgeom *g)
+{
+	return align_up((size_t)(g->m16 * g->kp * 2));
+}
+
+int rn_qconv2d_supports(const rn_qconv2d_params *p)
+{
+	const rn_conv2d_params *c = &p->conv;
+	int lo, hi;
+	if (!(c->n >= 1 && c->c >= 1 && c->m >= 1 && c->h >= 1 && c->w >= 1 && c->oh >= 1 &&
+	      c->ow >= 1 && c->kh >= 1 && c->kw >= 1 && c->sh >= 1 && c->sw >= 1 && c->dh >= 1 &&
+	      c->dw >= 1 && c->pt >= 0 && c->pl >= 0 && c->group == 1))
+		return 0;
+	if (!rn_q_range(p->x_dtype, &lo, &hi) || p->x_zp < lo || p->x_zp > hi)
+		return 0;
+	if (!rn_q_range(p->y_dtype, &lo, &hi) || p->y_zp < lo || p->y_zp > hi || p->lo < lo ||
+	    p->lo > hi || p->hi < lo || p->hi > hi)
+		return 0;
+	if (p->has_residual && (!rn_q_range(p->r_dtype, &lo, &hi) || p->r_zp < lo || p->r_zp > hi))
+		return 0;
+	return 1;
+}
+
+size_t rn_qconv2d_packed_size(const rn_qconv2d_params *p)
+{
+	if (!rn_qconv2d_supports(p))
+		return 0;
+	qgeom g = geom_of(p);
+	return weight_bytes(&g) + (size_t)g.m16 * (sizeof(int32_t) + sizeof(float));
+}
+
+void rn_qconv2d_pack(const rn_qconv2d_params *p, const int8_t *w, const int32_t *bias,
+		     const float *mult, void *packed)
+{
+	if (!rn_qconv2d_supports(p))
+		return;
+	const qgeom g = geom_of(p);
+	const int m = p->conv.m;
+	int8_t *wp = packed;
+	for (int64_t mb = 0; mb < g.m16 / TC; mb++)
+		for (int64_t q = 0; q < g.kp; q++)
+			for (int j = 0; j < TC; j++)
+				for (int h = 0; h < 2; h++) {
+					int64_t ch = mb * TC + j, k = 2 * q + h;
+					wp[((mb * g.kp + q) * TC + j) * 2 + h] =
+						ch < m && k < g.k ? w[ch * g.k + k] : 0;
+				}
+	const size_t wbytes = (size_t)(g.m16 * g.kp * 2);
+	rn_memset(wp + wbytes, 0, weight_bytes(&g) - wbytes); /* every byte is defined */
+	/* the zero point in the uint8 domain the kernels see */
+	const int64_t zp = p->x_zp + (p->x_dtype == RN_I8 ? 128 : 0);
+	unsigned char *b = (unsigned char *)packed + weight_bytes(&g);
+	unsigned char *f = b + g.m16 * sizeof(int32_t);
+	for (int64_t ch = 0; ch < g.m16; ch++) {
+		int32_t bv = 0;
+		float mv = 0.0f;
+		if (ch < m) {
+			int64_t sum = 0;
+			for (int64_t k = 0; k < g.k; k++)
+				sum += w[ch * g.k + k];
+			bv = rn_q_wrap32((bias ? bias[ch] : 0) - zp * sum);
+			mv = mult[ch];
+		}
+		rn_memcpy(b + ch * sizeof(int32_t), &bv, sizeof bv);
+		rn_memcpy(f + ch * sizeof(float), &mv, sizeof mv);
+	}
+}
+
+size_t rn_qconv2d_scratch_size(const rn_qconv2d_params *p, int threads)
+{
+	if (!rn_qconv2d_supports(p))
+		return 0;
+	if (threads < 1)
+		threads = 1;
+	return (size_t)threads * geom_of(p).slice;
+}
+
+/* ---- Packing a block's panel ---- */
+
+/* dst gets n pixels' pairs (a[i], b[i]) as uint16, each byte with its sign
+ * bit flipped if flip (int8 input). With over, up to 15 pixels past n may
+ * be read from a and b and written to dst (the caller's later writes or
+ * slack cover them). */
+static RN_INLINE void interleave(uint8_t *dst, const uint8_t *a, const uint8_t *b, int64_t n, int flip,
+				 int over)
+{
+	int64_t i = 0;
+#if QK_AVX2
+	const __m128i f = _mm_set1_epi8(flip ? (char)0x80 : 0);
+#define QK_PAIR16(j)                                                                              \
+	do {                                                                                      \
+		__m128i va_ = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(a + (j))), f);      \
+		__m128i vb_ = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(b + (j))), f);      \
+		_mm256_storeu_si256((__m256i *)(dst + PAIR * (j)),                                \
+				    _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(va_, vb_)));           \
+		_mm256_storeu_si256((__m256i *)(dst + PAIR * (j) + 32),                           \
+				    _mm256_cvtepu8_epi16(_mm_unpackhi_epi8(va_, vb_)));           \
+	} while (0)
+	for (; i + 16 <= n; i += 16)
+		QK_PAIR16(i);
+	if (i < n && over) {
+		QK_PAIR16(i);
+		return;
+	}
+	if (i < n && n >= 16) {
+		QK_PAIR16(n - 16);
+		return;
+	}
+#undef QK_PAIR16
+#else
+	(void)over;
+#endif
+	const uint8_t x = flip ? 0x80 : 0;
+	uint16_t *d = (uint16_t *)(void *)dst;
+	for (; i < n; i++) {
+		d[2 * i] = (uint16_t)(a[i] ^ x);
+		d[2 * i + 1] = (uint16_t)(b[i] ^ x);
+	}
+}
+
+/* One strip row: input row src (NULL: above or below the input) padded
+ * with zp to wp columns, column j at [j % sw][j / sw]. */
+static void strip_row(const rn_conv2d_params *c, const qgeom *g, uint8_t *dst, const uint8_t *src,
+		      uint8_t zp)
+{
+	if (!src) {
+		rn_memset(dst, zp, (size_t)g->ws);
+		return;
+	}
+	if (c->sw == 1) {
+		int left = c->pl < g->wp ? c->pl : g->wp;
+		int end = c->pl + c->w < g->wp ? c->pl + c->w : g->wp;
+		rn_memset(dst, zp, (size_t)left);
+		if (end > left)
+			rn_memcpy(dst + left, src + (left - c->pl), (size_t)(end - left));
+		if (end < left)
+			end = left;
+		rn_memset(dst + end, zp, (size_t)(g->ws - end));
+		return;
+	}
+	for (int ph = 0; ph < c->sw; ph++) {
+		uint8_t *d = dst + (int64_t)ph * g->wq;
+		for (int t = 0; t < g->wq; t++) {
+			int j = t * c->sw + ph, ix = j - c->pl;
+			d[t] = j < g->wp && ix >= 0 && ix < c->w ? src[ix] : zp;
+		}
+	}
+}
+
+/* Offset in the strip of im2col row k for output (oy0, 0). */
+static int64_t strip_offset(const rn_conv2d_params *c, const qgeom *g, int64_t k)
+{
+	int64_t taps = (int64_t)c->kh * c->kw, ch = k / taps, r = k % taps;
+	int ky = (int)(r / c->kw), kx = (int)(r % c->kw), ox = kx * c->dw;
+	return (ch * g->srows + (int64_t)ky * c->dh) * g->ws + (int64_t)(ox % c->sw) * g->wq + ox / c->sw;
+}
+
+/* The panel of pixels [q0, q0 + nb) of one image x. */
+static void build_panel(const rn_qconv2d_params *p, const qgeom *g, const uint8_t *x, int64_t q0,
+			int64_t nb, uint8_t *panel, uint8_t *strip)
+{
+	const rn_conv2d_params *c = &p->conv;
+	const int flip = p->x_dtype == RN_I8;
+	const int64_t end = (nb + TP - 1) / TP * TP * PAIR; /* the tiles' bytes in a row */
+	if (g->direct) {
+		for (int64_t q = 0; q < g->kp; q++) {
+			int64_t k0 = 2 * q, k1 = k0 + 1 < g->k ? k0 + 1 : k0; /* the odd k's weights are 0 */
+			uint8_t *row = panel + q * g->ld;
+			interleave(row, x + k0 * g->hw + q0, x + k1 * g->hw + q0, nb, flip, 0);
+			rn_memset(row + nb * PAIR, 0, (size_t)(end - nb * PAIR));
+		}
+		return;
+	}
+	const int64_t oy0 = q0 / c->ow, oy1 = (q0 + nb - 1) / c->ow;
+	const int64_t rows = (oy1 - oy0) * c->sh + (int64_t)(c->kh - 1) * c->dh + 1;
+	const uint8_t zp = (uint8_t)p->x_zp;
+	for (int ch = 0; ch < c->c; ch++)
+		for (int64_t r = 0; r < rows; r++) {
+			int64_t iy = oy0 * c->sh - c->pt + r;
+			strip_row(c, g, strip + (ch * (int64_t)g->srows + r) * g->ws,
+				  iy >= 0 && iy < c->h ? x + ((int64_t)ch * c->h + iy) * c->w : NULL, zp);
+		}
+	for (int64_t q = 0; q < g->kp; q++) {
+		int64_t k0 = 2 * q, k1 = k0 + 1 < g->k ? k0 + 1 : k0;
+		const uint8_t *s0 = strip + strip_offset(c, g, k0), *s1 = strip + strip_offset(c, g, k1);
+		uint8_t *row = panel + q * g->ld;
+		/* one run per output row; each may overrun into the next, which
+		 * is written after it */
+		int64_t at = 0;
+		for (int64_t oy = oy0; oy <= oy1; oy++) {
+			int64_t ox0 = oy == oy0 ? q0 % c->ow : 0;
+			int64_t ox1 = oy == oy1 ? (q0 + nb - 1) % c->ow + 1 : c->ow;
+			int64_t o = (oy - oy0) * c->sh * g->ws + ox0;
+			interleave(row + at * PAIR, s0 + o, s1 + o, ox1 - ox0, flip, 1);
+			at += ox1 - ox0;
+		}
+		rn_memset(row + nb * PAIR, 0, (size_t)(end - nb * PAIR));
+	}
+}
+
+/* ---- The register tile ---- */
+
+/* Where a tile's 6 x 16 outputs go. */
+typedef struct {
+	uint8_t *y;             /* output at (image, first channel, first pixel) */
+	const uint8_t *r;       /* the residual at the same place, NULL without */
+	int64_t plane;          /* bytes from one channel's row to the next */
+	int nch, npx;           /* channels (<= 16) and pixels (<= 6) that exist */
+	int exact;              /* nothing past npx may be read or written (else 8 may) */
+	const unsigned char *bias, *mult; /* the block's 16 int32 and 16 float */
+} qtile;
+
+#if QK_AVX2
+
+static RN_INLINE __m256i bcast32(const uint8_t *p)
+{
+	int32_t v;
+	rn_memcpy(&v, p, sizeof v);
+	return _mm256_set1_epi32(v);
+}
+
+static RN_INLINE __m128i load2x8(const uint8_t *a, const uint8_t *b)
+{
+	return _mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)a), _mm_loadl_epi64((const __m128i *)b));
+}
+
+/* The epilogue. acc[i][v]: pixel i, channels 8 v .. 8 v + 7. Bytes go out
+ * in qwords, one per channel: F[k] holds channels (2k, 2k + 1 | 8 + 2k,
+ * 9 + 2k), 6 pixels each, and the residual comes in the same layout. */
+static QK_NOINLINE void tile_store_avx2(__m256i acc[TP][2], const rn_q_epilogue *e, const qtile *o)
+{
+	const __m256i il = _mm256_setr_epi8(0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15, 0, 8, 1,
+					    9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15);
+	__m256i X[4] = { _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
+			 _mm256_setzero_si256() };
+	__m256 rf[TP][2];
+	if (e->has_res) {
+		static const uint8_t zero8[8];
+		uint8_t tmp[TC][8];
+		const uint8_t *src[TC];
+		for (int ch = 0; ch < TC; ch++) {
+			if (ch >= o->nch) {
+				src[ch] = zero8;
+			} else if (o->exact) {
+				for (int i = 0; i < 8; i++)
+					tmp[ch][i] = i < o->npx ? o->r[ch * o->plane + i] : 0;
+				src[ch] = tmp[ch];
+			} else {
+				src[ch] = o->r + ch * o->plane;
+			}
+		}
+		for (int k = 0; k < 4; k++)
+			X[k] = _mm256_set_m128i(load2x8(src[8 + 2 * k], src[9 + 2 * k]),
+						load2x8(src[2 * k], src[2 * k + 1]));
+		__m256i Y0 = _mm256_shuffle_epi8(X[0], il), Y1 = _mm256_shuffle_epi8(X[1], il);
+		__m256i Y2 = _mm256_shuffle_epi8(X[2], il), Y3 = _mm256_shuffle_epi8(X[3], il);
+		__m256i l01 = _mm256_unpacklo_epi16(Y0, Y1), h01 = _mm256_unpackhi_epi16(Y0, Y1);
+		__m256i l23 = _mm256_unpacklo_epi16(Y2, Y3), h23 = _mm256_unpackhi_epi16(Y2, Y3);
+		/* V[j]: pixels 2j, 2j + 1; lane 0 channels 0..7, lane 1 8..15 */
+		__m256i V[3] = { _mm256_unpacklo_epi32(l01, l23), _mm256_unpackhi_epi32(l01, l23),
+				 _mm256_unpacklo_epi32(h01, h23) };
+		const __m256i rzp = _mm256_set1_epi32(e->r_zp);
+		for (int j = 0; j < 3; j++) {
+			__m128i L[2] = { _mm256_castsi256_si128(V[j]), _mm256_extracti128_si256(V[j], 1) };
+			for (int h = 0; h < 2; h++)
+				for (int v = 0; v < 2; v++) {
+					__m128i b = h ? _mm_srli_si128(L[v], 8) : L[v];
+					__m256i r = e->r_signed ? _mm256_cvtepi8_epi32(b) : _mm256_cvtepu8_epi32(b);
+					rf[2 * j + h][v] = _mm256_cvtepi32_ps(_mm256_sub_epi32(r, rzp));
+				}
+		}
+	}
+	const __m256 lo = _mm256_set1_ps(e->lo), hi = _mm256_set1_ps(e->hi);
+	const __m256 rm = _mm256_set1_ps(e->r_mult);
+	const __m256i zp = _mm256_set1_epi32(e->y_zp);
+	for (int v = 0; v < 2; v++) {
+		const __m256i b = _mm256_loadu_si256((const __m256i *)(o->bias + 32 * v));
+		const __m256 m = _mm256_loadu_ps((const float *)(const void *)(o->mult + 32 * v));
+		for (int i = 0; i < TP; i++) {
+			__m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(acc[i][v], b)), m);
+			if (e->has_res)
+				f = _mm256_fmadd_ps(rf[i][v], rm, f);
+			f = _mm256_min_ps(_mm256_max_ps(f, lo), hi);
+			acc[i][v] = _mm256_add_epi32(_mm256_cvtps_epi32(f), zp);
+		}
+	}
+	/* to bytes (exact: the values are within y's type), then per channel */
+	const __m256i dsel = _mm256_setr_epi32(0, 4, 2, 6, 1, 5, 3, 7);
+	__m256i u[3];
+	for (int j = 0; j < 3; j++) {
+		__m256i s0 = _mm256_packs_epi32(acc[2 * j][0], acc[2 * j][1]);
+		__m256i s1 = _mm256_packs_epi32(acc[2 * j + 1][0], acc[2 * j + 1][1]);
+		__m256i t = e->y_signed ? _mm256_packs_epi16(s0, s1) : _mm256_packus_epi16(s0, s1);
+		/* lanes: [pixel 2j channels 0..7, pixel 2j + 1 channels 0..7 | 8..15] */
+		t = _mm256_permutevar8x32_epi32(t, dsel);
+		u[j] = _mm256_shuffle_epi8(t, il); /* 16-bit: (pixel 2j, 2j + 1) per channel */
+	}
+	const __m256i z = _mm256_setzero_si256();
+	__m256i l = _mm256_unpacklo_epi16(u[0], u[1]), h = _mm256_unpackhi_epi16(u[0], u[1]);
+	__m256i zl = _mm256_unpacklo_epi16(u[2], z), zh = _mm256_unpackhi_epi16(u[2], z);
+	__m256i F[4] = { _mm256_unpacklo_epi32(l, zl), _mm256_unpackhi_epi32(l, zl),
+			 _mm256_unpacklo_epi32(h, zh), _mm256_unpackhi_epi32(h, zh) };
+	uint8_t *y = o->y;
+	const int64_t ps = o->plane;
+	if (!o->exact) {
+		/* 8 bytes per channel: pixels 6 and 7 belong to this thread's
+		 * next tile, which rewrites them; with a residual they carry its
+		 * bytes, unchanged when y is the residual itself */
+		for (int k = 0; k < 4; k++) {
+			__m256i fk = e->has_res ? _mm256_blend_epi16(F[k], X[k], 0x88) : F[k];
+			__m128i a = _mm256_castsi256_si128(fk), b = _mm256_extracti128_si256(fk, 1);
+			int c0 = 2 * k;
+			if (c0 < o->nch)
+				_mm_storel_epi64((__m128i *)(y + c0 * ps), a);
+			if (c0 + 1 < o->nch)
+				_mm_storeh_pi((__m64 *)(void *)(y + (c0 + 1) * ps), _mm_castsi128_ps(a));
+			if (c0 + 8 < o->nch)
+				_mm_storel_epi64((__m128i *)(y + (c0 + 8) * ps), b);
+			if (c0 + 9 < o->nch)
+				_mm_storeh_pi((__m64 *)(void *)(y + (c0 + 9) * ps), _mm_castsi128_ps(b));
+		}
+		return;
+	}
+	uint8_t buf[4][32] QK_ALIGNED(32);
+	for (int k = 0; k < 4; k++)
+		_mm256_store_si256((__m256i *)buf[k], F[k]);
+	for (int ch = 0; ch < o->nch; ch++) {
+		const uint8_t *s = &buf[(ch % 8) / 2][(ch / 8) * 16 + (ch % 2) * 8];
+		for (int i = 0; i < o->npx; i++)
+			y[ch * ps + i] = s[i];
+	}
+}
+
+#define QK_STEP(i)                                                                         \
+	do {                                                                               \
+		const __m256i b_ = bcast32(a + PAIR * (i));                                \
+		c##i##0 = _mm256_add_epi32(c##i##0, _mm256_madd_epi16(b_, w0));            \
+		c##i##1 = _mm256_add_epi32(c##i##1, _mm256_madd_epi16(b_, w1));            \
+	} while (0)
+
+/* 6 pixels x 16 channels over kp k-pairs: a is the tile's first panel
+ * row, w the block's packed weights. */
+static QK_NOINLINE void tile_avx2(int64_t kp, const uint8_t *a, int64_t lda, const int8_t *w,
+				 const rn_q_epilogue *e, const qtile *o)
+{
+	__m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+	__m256i c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+	for (int64_t q = 0; q < kp; q++) {
+		const __m256i w0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)w));
+		const __m256i w1 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(w + 16)));
+		QK_STEP(0);
+		QK_STEP(1);
+		QK_STEP(2);
+		QK_STEP(3);
+		QK_STEP(4);
+		QK_STEP(5);
+		a += lda;
+		w += 2 * TC;
+	}
+	__m256i acc[TP][2] = { { c00, c01 }, { c10, c11 }, { c20, c21 },
+			       { c30, c31 }, { c40, c41 }, { c50, c51 } };
+	tile_store_avx2(acc, e, o);
+}
+#undef QK_STEP
+
+#define TILE tile_avx2
+
+#else /* portable C */
+
+static void tile_c(int64_t kp, const uint8_t *a, int64_t lda, const int8_t *w, const rn_q_epilogue *e,
+		   const qtile *o)
+{
+	uint32_t acc[TP][TC] = { { 0 } };
+	for (int64_t q = 0; q < kp; q++) {
+		const uint16_t *x = (const uint16_t *)(const void *)(a + q * lda);
+		for (int i = 0; i < TP; i++) {
+			const int x0 = x[2 * i], x1 = x[2 * i + 1];
+			for (int j = 0; j < TC; j++)
+				acc[i][j] += (uint32_t)(w[2 * j] * x0 + w[2 * j + 1] * x1);
+		}
+		w += 2 * TC;
+	}
+	for (int j = 0; j < o->nch; j++) {
+		int32_t b;
+		float m;
+		rn_memcpy(&b, o->bias + j * sizeof b, sizeof b);
+		rn_memcpy(&m, o->mult + j * sizeof m, sizeof m);
+		for (int i = 0; i < o->npx; i++) {
+			const int64_t at = j * o->plane + i;
+			int r = e->has_res ? (e->r_signed ? (int)(int8_t)o->r[at] : (int)o->r[at]) : 0;
+			int v = rn_q_requant(e, rn_q_wrap32((int64_t)(uint32_t)(acc[i][j] + (uint32_t)b)), m, r);
+			o->y[at] = (uint8_t)v;
+		}
+	}
+}
+
+#define TILE tile_c
+
+#endif
+
+/* ---- The run ---- */
+
+typedef struct {
+	const rn_qconv2d_params *p;
+	qgeom g;
+	rn_q_epilogue e;
+	const uint8_t *x, *r;
+	uint8_t *y;
+	const int8_t *w;
+	const unsigned char *bias, *mult;
+	uint8_t *scratch;
+	int64_t groups;   /* tasks per block: the 16-channel blocks split in groups */
+	int64_t mblocks;
+} qjob;
+
+static void qconv_task(void *ctx, int64_t task, int thread)
+{
+	const qjob *J = ctx;
+	const qgeom *g = &J->g;
+	const rn_conv2d_params *c = &J->p->conv;
+	const int64_t grp = task % J->groups, blk = (task / J->groups) % g->nblk;
+	const int64_t img = task / J->groups / g->nblk;
+	const int64_t q0 = blk * g->tb * TP;
+	const int64_t nb = g->ohw - q0 < g->tb * TP ? g->ohw - q0 : g->tb * TP;
+	uint8_t *panel = J->scratch + (size_t)thread * g->slice;
+	build_panel(J->p, g, J->x + img * c->c * g->hw, q0, nb, panel, panel + align_up(g->panel));
+	const int64_t mb0 = grp * J->mblocks / J->groups, mb1 = (grp + 1) * J->mblocks / J->groups;
+	const int64_t ntile = (nb + TP - 1) / TP;
+	for (int64_t mb = mb0; mb < mb1; mb++) {
+		const int64_t at = (img * c->m + mb * TC) * g->ohw + q0;
+		qtile o = {
+			.plane = g->ohw,
+			.nch = c->m - mb * TC < TC ? (int)(c->m - mb * TC) : TC,
+			.bias = J->bias + mb * TC * sizeof(int32_t),
+			.mult = J->mult + mb * TC * sizeof(float),
+		};
+		const int8_t *w = J->w + mb * g->kp * 2 * TC;
+		for (int64_t t = 0; t < ntile; t++) {
+			o.y = J->y + at + t * TP;
+			o.r = J->r ? J->r + at + t * TP : NULL;
+			o.npx = nb - t * TP < TP ? (int)(nb - t * TP) : TP;
+			o.exact = t * TP + 8 > nb;
+			TILE(g->kp, panel + t * TP * PAIR, g->ld, w, &J->e, &o);
+		}
+	}
+}
+
+int rn_qconv2d_packed(const rn_qconv2d_params *p, const void *x, const void *packed,
+		      const void *residual, void *y, void *scratch, size_t scratch_bytes,
+		      rn_threadpool *tp)
+{
+	if (!rn_qconv2d_supports(p))
+		return RN_E_UNSUPPORTED;
+	const int threads = rn_threadpool_threads(tp);
+	if (scratch_bytes < rn_qconv2d_scratch_size(p, threads))
+		return RN_E_RANGE;
+	qjob J = { .p = p, .g = geom_of(p), .e = rn_q_epilogue_of(p, residual), .x = x, .y = y,
+		   .w = packed, .scratch = scratch };
+	J.r = J.e.has_res ? residual : NULL;
+	J.bias = (const unsigned char *)packed + weight_bytes(&J.g);
+	J.mult = J.bias + J.g.m16 * sizeof(int32_t);
+	J.mblocks = J.g.m16 / TC;
+	/* Blocks are the tasks; with too few of them for the threads (small
+	 * outputs: 7x7, 14x14), each block's channels are split too, every
+	 * part packing the block's panel for itself. */
+	const int64_t units = (int64_t)p->conv.n * J.g.nblk;
+	J.groups = 1;
+	while (threads > 1 && J.groups < J.mblocks && units * J.groups < 4 * threads &&
+	       (units * J.groups) % threads != 0)
+		J.groups++;
+	rn_parallel_for(tp, units * J.groups, qconv_task, &J);
+	return RN_OK;
+}
