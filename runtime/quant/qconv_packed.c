@@ -18,25 +18,25 @@
  *   bias'    int32 [M16] at the next multiple of RN_ALIGN
  *   mult     float [M16]
  *
- * The input is consumed in blocks of whole register tiles (6 pixels) of
- * one image; each thread packs a block's panel into its slice of scratch,
- * then runs every 16-channel block of its task over it:
- *   panel    [KP][tiles * 6][2] uint16: per k-pair, each pixel's
- *            (x[k0], x[k1]) zero-extended, so a tile's pair for one pixel
- *            is one 32-bit broadcast
- * A 1x1, stride-1, unpadded convolution reads the panel rows straight from
- * the input planes. Any other first copies the input rows a block needs
- * into a strip (per channel: rows of the padded input, split into its sw
- * column phases so that every im2col row is contiguous along an output
- * row), then interleaves from the strip.
+ * The output pixels of an image are cut into blocks of whole register
+ * tiles (6 pixels); a task packs one block's panel into its thread's slice
+ * of scratch, then runs 16-channel blocks over it:
+ *   panel    [tiles][KP][6][2] uint16: per tile, per k-pair, each pixel's
+ *            (x[k0], x[k1]) zero-extended, so that a tile reads one
+ *            contiguous stream, a pixel's pair being one 32-bit broadcast
+ * A 1x1, stride-1, unpadded convolution interleaves the panel straight from
+ * the input planes. Any other first copies the input rows the block needs
+ * into a strip (per channel, rows padded with the zero point), then the
+ * block's im2col rows from it (contiguous or stride-2 runs, one per output
+ * row), and interleaves those.
  *
  * The register tile is 6 pixels x 16 channels (AVX2: 12 int32
- * accumulators; per k-pair, two 16-byte weight loads sign-extended to
- * int16, six broadcasts, twelve vpmaddwd). Its epilogue works with
- * channels across the lanes (bias, mult: vector loads) and transposes the
- * 6 x 16 result bytes into the NCHW rows, the residual the other way.
- * The portable C kernel reads the same panel and weights and computes
- * the same bytes.
+ * accumulators, starting at the bias; per k-pair, two 16-byte weight loads
+ * sign-extended to int16, six broadcasts, twelve vpmaddwd). Its epilogue
+ * works with channels across the lanes (mult: vector loads) and transposes
+ * the 6 x 16 result bytes into the NCHW rows, the residual the other way.
+ * The portable C kernel reads the same panel and weights and computes the
+ * same bytes.
  */
 #include "qconv.h"
 
@@ -58,10 +58,10 @@
 enum {
 	TP = 6,                     /* pixels per register tile */
 	TC = 16,                    /* output channels per register tile */
-	PAIR = 4,                   /* panel bytes per pixel and k-pair */
+	CHUNK = 24,                 /* panel bytes of a tile per k-pair */
 	PANEL_TARGET = 128 * 1024,  /* panel bytes a block aims at (L2) */
 	MAX_TILES = 64,             /* tiles per block at most */
-	SLACK = 64,                 /* bytes past a panel or strip that vector copies touch */
+	SLACK = 64,                 /* bytes past a buffer that vector copies may touch */
 };
 
 static size_t align_up(size_t n)
@@ -72,18 +72,20 @@ static size_t align_up(size_t n)
 /* How a convolution is cut up: a function of the parameters only, so that
  * the scratch size the compiler computes holds for every build. */
 typedef struct {
-	int direct;          /* 1x1, stride 1, unpadded: panel rows are input rows */
+	int direct;          /* 1x1, stride 1, unpadded: the im2col rows are input rows */
 	int64_t k, kp, m16;  /* reduction length, k-pairs, m rounded up to TC */
 	int64_t hw, ohw;
 	int64_t tb;          /* tiles per block */
 	int64_t nblk;        /* blocks per image */
-	int64_t ld;          /* panel bytes per k-pair: tb * TP pixels */
-	size_t panel;        /* panel bytes, slack included */
-	/* the strip (not direct): per channel, srows rows of ws = sw * wq
-	 * bytes, each row wp padded input columns split into sw phases */
-	int wp, wq, ws, srows;
+	int64_t ts;          /* panel bytes per tile: KP chunks, then 8 that chunk stores overrun */
+	size_t panel;        /* panel bytes */
+	/* not direct: the block's im2col rows, k of trow bytes, and the strip,
+	 * per channel srows rows of wp padded input columns */
+	int64_t trow;
+	size_t cols;
+	int64_t wp, srows;
 	size_t strip;
-	size_t slice;        /* scratch bytes per thread */
+	size_t slice;        /* scratch bytes per thread: panel, cols, strip */
 } qgeom;
 
 static qgeom geom_of(const rn_qconv2d_params *p)
@@ -96,26 +98,26 @@ static qgeom geom_of(const rn_qconv2d_params *p)
 	g.hw = (int64_t)c->h * c->w;
 	g.ohw = (int64_t)c->oh * c->ow;
 	int64_t tiles = (g.ohw + TP - 1) / TP;
-	int64_t tbmax = PANEL_TARGET / (g.kp * TP * PAIR);
+	int64_t tbmax = PANEL_TARGET / (g.kp * CHUNK);
 	tbmax = tbmax < 1 ? 1 : tbmax > MAX_TILES ? MAX_TILES : tbmax;
 	int64_t nblk = (tiles + tbmax - 1) / tbmax;
 	g.tb = (tiles + nblk - 1) / nblk; /* even blocks */
 	g.nblk = (tiles + g.tb - 1) / g.tb;
-	g.ld = g.tb * TP * PAIR;
-	g.panel = (size_t)(g.kp * g.ld) + SLACK;
+	g.ts = g.kp * CHUNK + 8;
+	g.panel = (size_t)(g.tb * g.ts);
 	g.direct = c->kh == 1 && c->kw == 1 && c->sh == 1 && c->sw == 1 && c->pt == 0 &&
 		   c->pl == 0 && c->oh == c->h && c->ow == c->w;
 	if (!g.direct) {
-		g.wp = (c->ow - 1) * c->sw + (c->kw - 1) * c->dw + 1;
-		g.wq = (g.wp + c->sw - 1) / c->sw;
-		g.ws = g.wq * c->sw;
+		g.trow = g.tb * TP + 32;
+		g.cols = (size_t)(g.k * g.trow) + SLACK;
+		g.wp = (int64_t)(c->ow - 1) * c->sw + (int64_t)(c->kw - 1) * c->dw + 1;
 		/* output rows a block of tb * TP pixels can touch */
 		int64_t rows = (g.tb * TP + c->ow - 2) / c->ow + 1;
 		rows = rows > c->oh ? c->oh : rows;
-		g.srows = (int)((rows - 1) * c->sh + (int64_t)(c->kh - 1) * c->dh + 1);
-		g.strip = (size_t)c->c * (size_t)g.srows * (size_t)g.ws + SLACK;
+		g.srows = (rows - 1) * c->sh + (int64_t)(c->kh - 1) * c->dh + 1;
+		g.strip = (size_t)(c->c * g.srows * g.wp) + SLACK;
 	}
-	g.slice = align_up(g.panel) + align_up(g.strip);
+	g.slice = align_up(g.panel) + align_up(g.cols) + align_up(g.strip);
 	return g;
 }
 
@@ -198,124 +200,144 @@ size_t rn_qconv2d_scratch_size(const rn_qconv2d_params *p, int threads)
 
 /* ---- Packing a block's panel ---- */
 
-/* dst gets n pixels' pairs (a[i], b[i]) as uint16, each byte with its sign
- * bit flipped if flip (int8 input). With over, up to 15 pixels past n may
- * be read from a and b and written to dst (the caller's later writes or
- * slack cover them). */
-static RN_INLINE void interleave(uint8_t *dst, const uint8_t *a, const uint8_t *b, int64_t n, int flip,
-				 int over)
+/* dst[i] = src[i * sw] for i < n. Up to 31 bytes past n may be written and
+ * up to 31 past the last byte read may be read (the caller's later writes
+ * or slack cover them). */
+static RN_INLINE void copy_run(uint8_t *dst, const uint8_t *src, int64_t n, int sw)
 {
 	int64_t i = 0;
 #if QK_AVX2
-	const __m128i f = _mm_set1_epi8(flip ? (char)0x80 : 0);
-#define QK_PAIR16(j)                                                                              \
-	do {                                                                                      \
-		__m128i va_ = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(a + (j))), f);      \
-		__m128i vb_ = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(b + (j))), f);      \
-		_mm256_storeu_si256((__m256i *)(dst + PAIR * (j)),                                \
-				    _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(va_, vb_)));           \
-		_mm256_storeu_si256((__m256i *)(dst + PAIR * (j) + 32),                           \
-				    _mm256_cvtepu8_epi16(_mm_unpackhi_epi8(va_, vb_)));           \
-	} while (0)
-	for (; i + 16 <= n; i += 16)
-		QK_PAIR16(i);
-	if (i < n && over) {
-		QK_PAIR16(i);
+	if (sw == 1) {
+		for (; i < n; i += 32)
+			_mm256_storeu_si256((__m256i *)(dst + i), _mm256_loadu_si256((const __m256i *)(src + i)));
 		return;
 	}
-	if (i < n && n >= 16) {
-		QK_PAIR16(n - 16);
+	if (sw == 2) {
+		const __m256i even = _mm256_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, -1, -1, -1, -1, -1, -1, -1, -1,
+						      0, 2, 4, 6, 8, 10, 12, 14, -1, -1, -1, -1, -1, -1, -1, -1);
+		for (; i < n; i += 16) {
+			__m256i v = _mm256_shuffle_epi8(_mm256_loadu_si256((const __m256i *)(src + 2 * i)), even);
+			v = _mm256_permute4x64_epi64(v, 0x08);
+			_mm_storeu_si128((__m128i *)(dst + i), _mm256_castsi256_si128(v));
+		}
 		return;
 	}
-#undef QK_PAIR16
-#else
-	(void)over;
 #endif
-	const uint8_t x = flip ? 0x80 : 0;
-	uint16_t *d = (uint16_t *)(void *)dst;
-	for (; i < n; i++) {
-		d[2 * i] = (uint16_t)(a[i] ^ x);
-		d[2 * i + 1] = (uint16_t)(b[i] ^ x);
+	if (sw == 1) {
+		rn_memcpy(dst, src, (size_t)n);
+		return;
 	}
+	for (; i < n; i++)
+		dst[i] = src[i * sw];
+}
+
+/* One tile's chunk for one k-pair: the pairs (a[i], b[i]) for i < 6 as
+ * uint16, bytes flipped by flip (0x80: int8 input). Reads 8 bytes of a and
+ * b, writes 32 bytes (8 past the chunk, which the next chunk or the
+ * tile's padding takes). */
+static RN_INLINE void chunk(uint8_t *dst, const uint8_t *a, const uint8_t *b, uint8_t flip)
+{
+#if QK_AVX2
+	const __m128i f = _mm_set1_epi8((char)flip);
+	__m128i va = _mm_xor_si128(_mm_loadl_epi64((const __m128i *)a), f);
+	__m128i vb = _mm_xor_si128(_mm_loadl_epi64((const __m128i *)b), f);
+	_mm256_storeu_si256((__m256i *)dst, _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(va, vb)));
+#else
+	uint16_t *d = (uint16_t *)(void *)dst;
+	for (int i = 0; i < TP; i++) {
+		d[2 * i] = (uint16_t)(a[i] ^ flip);
+		d[2 * i + 1] = (uint16_t)(b[i] ^ flip);
+	}
+#endif
 }
 
 /* One strip row: input row src (NULL: above or below the input) padded
- * with zp to wp columns, column j at [j % sw][j / sw]. */
+ * with zp to wp columns. */
 static void strip_row(const rn_conv2d_params *c, const qgeom *g, uint8_t *dst, const uint8_t *src,
 		      uint8_t zp)
 {
 	if (!src) {
-		rn_memset(dst, zp, (size_t)g->ws);
+		rn_memset(dst, zp, (size_t)g->wp);
 		return;
 	}
-	if (c->sw == 1) {
-		int left = c->pl < g->wp ? c->pl : g->wp;
-		int end = c->pl + c->w < g->wp ? c->pl + c->w : g->wp;
-		rn_memset(dst, zp, (size_t)left);
-		if (end > left)
-			rn_memcpy(dst + left, src + (left - c->pl), (size_t)(end - left));
-		if (end < left)
-			end = left;
-		rn_memset(dst + end, zp, (size_t)(g->ws - end));
-		return;
-	}
-	for (int ph = 0; ph < c->sw; ph++) {
-		uint8_t *d = dst + (int64_t)ph * g->wq;
-		for (int t = 0; t < g->wq; t++) {
-			int j = t * c->sw + ph, ix = j - c->pl;
-			d[t] = j < g->wp && ix >= 0 && ix < c->w ? src[ix] : zp;
-		}
-	}
+	int64_t left = c->pl < g->wp ? c->pl : g->wp;
+	int64_t end = (int64_t)c->pl + c->w < g->wp ? (int64_t)c->pl + c->w : g->wp;
+	rn_memset(dst, zp, (size_t)left);
+	if (end > left)
+		rn_memcpy(dst + left, src + (left - c->pl), (size_t)(end - left));
+	if (end < left)
+		end = left;
+	rn_memset(dst + end, zp, (size_t)(g->wp - end));
 }
 
-/* Offset in the strip of im2col row k for output (oy0, 0). */
-static int64_t strip_offset(const rn_conv2d_params *c, const qgeom *g, int64_t k)
-{
-	int64_t taps = (int64_t)c->kh * c->kw, ch = k / taps, r = k % taps;
-	int ky = (int)(r / c->kw), kx = (int)(r % c->kw), ox = kx * c->dw;
-	return (ch * g->srows + (int64_t)ky * c->dh) * g->ws + (int64_t)(ox % c->sw) * g->wq + ox / c->sw;
-}
-
-/* The panel of pixels [q0, q0 + nb) of one image x. */
-static void build_panel(const rn_qconv2d_params *p, const qgeom *g, const uint8_t *x, int64_t q0,
-			int64_t nb, uint8_t *panel, uint8_t *strip)
+/* The im2col rows of pixels [q0, q0 + nb) of one image x: row k at cols +
+ * k * trow, zero from nb to the end of the last tile. */
+static void build_cols(const rn_qconv2d_params *p, const qgeom *g, const uint8_t *x, int64_t q0,
+		       int64_t nb, uint8_t *cols, uint8_t *strip)
 {
 	const rn_conv2d_params *c = &p->conv;
-	const int flip = p->x_dtype == RN_I8;
-	const int64_t end = (nb + TP - 1) / TP * TP * PAIR; /* the tiles' bytes in a row */
-	if (g->direct) {
-		for (int64_t q = 0; q < g->kp; q++) {
-			int64_t k0 = 2 * q, k1 = k0 + 1 < g->k ? k0 + 1 : k0; /* the odd k's weights are 0 */
-			uint8_t *row = panel + q * g->ld;
-			interleave(row, x + k0 * g->hw + q0, x + k1 * g->hw + q0, nb, flip, 0);
-			rn_memset(row + nb * PAIR, 0, (size_t)(end - nb * PAIR));
-		}
-		return;
-	}
 	const int64_t oy0 = q0 / c->ow, oy1 = (q0 + nb - 1) / c->ow;
 	const int64_t rows = (oy1 - oy0) * c->sh + (int64_t)(c->kh - 1) * c->dh + 1;
+	const int64_t nb6 = (nb + TP - 1) / TP * TP;
 	const uint8_t zp = (uint8_t)p->x_zp;
 	for (int ch = 0; ch < c->c; ch++)
 		for (int64_t r = 0; r < rows; r++) {
 			int64_t iy = oy0 * c->sh - c->pt + r;
-			strip_row(c, g, strip + (ch * (int64_t)g->srows + r) * g->ws,
+			strip_row(c, g, strip + (ch * g->srows + r) * g->wp,
 				  iy >= 0 && iy < c->h ? x + ((int64_t)ch * c->h + iy) * c->w : NULL, zp);
 		}
-	for (int64_t q = 0; q < g->kp; q++) {
-		int64_t k0 = 2 * q, k1 = k0 + 1 < g->k ? k0 + 1 : k0;
-		const uint8_t *s0 = strip + strip_offset(c, g, k0), *s1 = strip + strip_offset(c, g, k1);
-		uint8_t *row = panel + q * g->ld;
-		/* one run per output row; each may overrun into the next, which
+	int ch = 0, ky = 0, kx = 0;
+	for (int64_t k = 0; k < g->k; k++) {
+		const uint8_t *base = strip + (ch * g->srows + (int64_t)ky * c->dh) * g->wp + (int64_t)kx * c->dw;
+		uint8_t *dst = cols + k * g->trow;
+		/* one run per output row, each overrunning into the next, which
 		 * is written after it */
 		int64_t at = 0;
 		for (int64_t oy = oy0; oy <= oy1; oy++) {
 			int64_t ox0 = oy == oy0 ? q0 % c->ow : 0;
 			int64_t ox1 = oy == oy1 ? (q0 + nb - 1) % c->ow + 1 : c->ow;
-			int64_t o = (oy - oy0) * c->sh * g->ws + ox0;
-			interleave(row + at * PAIR, s0 + o, s1 + o, ox1 - ox0, flip, 1);
+			copy_run(dst + at, base + (oy - oy0) * c->sh * g->wp + ox0 * c->sw, ox1 - ox0, c->sw);
 			at += ox1 - ox0;
 		}
-		rn_memset(row + nb * PAIR, 0, (size_t)(end - nb * PAIR));
+		rn_memset(dst + nb, 0, (size_t)(nb6 - nb));
+		if (++kx == c->kw) {
+			kx = 0;
+			if (++ky == c->kh) {
+				ky = 0;
+				ch++;
+			}
+		}
+	}
+}
+
+/* The panel of pixels [q0, q0 + nb) of one image x. */
+static void build_panel(const rn_qconv2d_params *p, const qgeom *g, const uint8_t *x, int64_t q0,
+			int64_t nb, uint8_t *panel, uint8_t *cols, uint8_t *strip)
+{
+	const uint8_t flip = p->x_dtype == RN_I8 ? 0x80 : 0;
+	const int64_t ntile = (nb + TP - 1) / TP;
+	const uint8_t *rows = g->direct ? x + q0 : cols;
+	const int64_t pitch = g->direct ? g->hw : g->trow;
+	/* tiles whose 8-byte reads stay inside the block (the im2col rows have
+	 * room past the block; the input may end there) */
+	const int64_t safe = g->direct ? (nb >= 8 ? (nb - 8) / TP + 1 : 0) : ntile;
+	if (!g->direct)
+		build_cols(p, g, x, q0, nb, cols, strip);
+	for (int64_t q = 0; q < g->kp; q++) {
+		const int64_t k0 = 2 * q, k1 = k0 + 1 < g->k ? k0 + 1 : k0; /* the odd k's weights are 0 */
+		const uint8_t *a = rows + k0 * pitch, *b = rows + k1 * pitch;
+		uint8_t *d = panel + q * CHUNK;
+		int64_t t = 0;
+		for (; t < safe; t++)
+			chunk(d + t * g->ts, a + t * TP, b + t * TP, flip);
+		for (; t < ntile; t++) {
+			uint8_t ta[8] = { 0 }, tb[8] = { 0 };
+			for (int64_t i = 0; i < 8 && t * TP + i < nb; i++) {
+				ta[i] = a[t * TP + i];
+				tb[i] = b[t * TP + i];
+			}
+			chunk(d + t * g->ts, ta, tb, flip);
+		}
 	}
 }
 
@@ -345,17 +367,17 @@ static RN_INLINE __m128i load2x8(const uint8_t *a, const uint8_t *b)
 	return _mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)a), _mm_loadl_epi64((const __m128i *)b));
 }
 
-/* The epilogue. acc[i][v]: pixel i, channels 8 v .. 8 v + 7. Bytes go out
- * in qwords, one per channel: F[k] holds channels (2k, 2k + 1 | 8 + 2k,
- * 9 + 2k), 6 pixels each, and the residual comes in the same layout. */
-static QK_NOINLINE void tile_store_avx2(__m256i acc[TP][2], const rn_q_epilogue *e, const qtile *o)
+/* The epilogue of a finished accumulator (bias included); acc[i][v]:
+ * pixel i, channels 8 v .. 8 v + 7. Bytes go out in qwords, one per
+ * channel: F[k] holds channels (2k, 2k + 1 | 8 + 2k, 9 + 2k), pixels 0..5
+ * in bytes 0..5; the residual comes in in the same layout. */
+static RN_INLINE void tile_store(__m256i acc[TP][2], const rn_q_epilogue *e, const qtile *o, const int res)
 {
 	const __m256i il = _mm256_setr_epi8(0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15, 0, 8, 1,
 					    9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15);
-	__m256i X[4] = { _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
-			 _mm256_setzero_si256() };
+	__m256i X[4];
 	__m256 rf[TP][2];
-	if (e->has_res) {
+	if (res) {
 		static const uint8_t zero8[8];
 		uint8_t tmp[TC][8];
 		const uint8_t *src[TC];
@@ -377,7 +399,7 @@ static QK_NOINLINE void tile_store_avx2(__m256i acc[TP][2], const rn_q_epilogue 
 		__m256i Y2 = _mm256_shuffle_epi8(X[2], il), Y3 = _mm256_shuffle_epi8(X[3], il);
 		__m256i l01 = _mm256_unpacklo_epi16(Y0, Y1), h01 = _mm256_unpackhi_epi16(Y0, Y1);
 		__m256i l23 = _mm256_unpacklo_epi16(Y2, Y3), h23 = _mm256_unpackhi_epi16(Y2, Y3);
-		/* V[j]: pixels 2j, 2j + 1; lane 0 channels 0..7, lane 1 8..15 */
+		/* V[j]: pixels 2j, 2j + 1 (qwords); lane 0 channels 0..7, lane 1 8..15 */
 		__m256i V[3] = { _mm256_unpacklo_epi32(l01, l23), _mm256_unpackhi_epi32(l01, l23),
 				 _mm256_unpacklo_epi32(h01, h23) };
 		const __m256i rzp = _mm256_set1_epi32(e->r_zp);
@@ -393,24 +415,24 @@ static QK_NOINLINE void tile_store_avx2(__m256i acc[TP][2], const rn_q_epilogue 
 	}
 	const __m256 lo = _mm256_set1_ps(e->lo), hi = _mm256_set1_ps(e->hi);
 	const __m256 rm = _mm256_set1_ps(e->r_mult);
-	const __m256i zp = _mm256_set1_epi32(e->y_zp);
 	for (int v = 0; v < 2; v++) {
-		const __m256i b = _mm256_loadu_si256((const __m256i *)(o->bias + 32 * v));
 		const __m256 m = _mm256_loadu_ps((const float *)(const void *)(o->mult + 32 * v));
 		for (int i = 0; i < TP; i++) {
-			__m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(acc[i][v], b)), m);
-			if (e->has_res)
+			__m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(acc[i][v]), m);
+			if (res)
 				f = _mm256_fmadd_ps(rf[i][v], rm, f);
 			f = _mm256_min_ps(_mm256_max_ps(f, lo), hi);
-			acc[i][v] = _mm256_add_epi32(_mm256_cvtps_epi32(f), zp);
+			acc[i][v] = _mm256_cvtps_epi32(f);
 		}
 	}
-	/* to bytes (exact: the values are within y's type), then per channel */
+	/* to int16 (exact: the values lie within [lo - y_zp, hi - y_zp]), plus
+	 * y_zp, to bytes (exact: within y's type), then per channel */
+	const __m256i zp = _mm256_set1_epi16((short)e->y_zp);
 	const __m256i dsel = _mm256_setr_epi32(0, 4, 2, 6, 1, 5, 3, 7);
 	__m256i u[3];
 	for (int j = 0; j < 3; j++) {
-		__m256i s0 = _mm256_packs_epi32(acc[2 * j][0], acc[2 * j][1]);
-		__m256i s1 = _mm256_packs_epi32(acc[2 * j + 1][0], acc[2 * j + 1][1]);
+		__m256i s0 = _mm256_add_epi16(_mm256_packs_epi32(acc[2 * j][0], acc[2 * j][1]), zp);
+		__m256i s1 = _mm256_add_epi16(_mm256_packs_epi32(acc[2 * j + 1][0], acc[2 * j + 1][1]), zp);
 		__m256i t = e->y_signed ? _mm256_packs_epi16(s0, s1) : _mm256_packus_epi16(s0, s1);
 		/* lanes: [pixel 2j channels 0..7, pixel 2j + 1 channels 0..7 | 8..15] */
 		t = _mm256_permutevar8x32_epi32(t, dsel);
@@ -428,7 +450,7 @@ static QK_NOINLINE void tile_store_avx2(__m256i acc[TP][2], const rn_q_epilogue 
 		 * next tile, which rewrites them; with a residual they carry its
 		 * bytes, unchanged when y is the residual itself */
 		for (int k = 0; k < 4; k++) {
-			__m256i fk = e->has_res ? _mm256_blend_epi16(F[k], X[k], 0x88) : F[k];
+			__m256i fk = res ? _mm256_blend_epi16(F[k], X[k], 0x88) : F[k];
 			__m128i a = _mm256_castsi256_si128(fk), b = _mm256_extracti128_si256(fk, 1);
 			int c0 = 2 * k;
 			if (c0 < o->nch)
@@ -454,18 +476,20 @@ static QK_NOINLINE void tile_store_avx2(__m256i acc[TP][2], const rn_q_epilogue 
 
 #define QK_STEP(i)                                                                         \
 	do {                                                                               \
-		const __m256i b_ = bcast32(a + PAIR * (i));                                \
+		const __m256i b_ = bcast32(a + 4 * (i));                                   \
 		c##i##0 = _mm256_add_epi32(c##i##0, _mm256_madd_epi16(b_, w0));            \
 		c##i##1 = _mm256_add_epi32(c##i##1, _mm256_madd_epi16(b_, w1));            \
 	} while (0)
 
-/* 6 pixels x 16 channels over kp k-pairs: a is the tile's first panel
- * row, w the block's packed weights. */
-static QK_NOINLINE void tile_avx2(int64_t kp, const uint8_t *a, int64_t lda, const int8_t *w,
-				 const rn_q_epilogue *e, const qtile *o)
+/* 6 pixels x 16 channels over kp k-pairs: a is the tile's panel, w the
+ * block's packed weights. */
+static RN_INLINE void tile_avx2(int64_t kp, const uint8_t *a, const int8_t *w, const rn_q_epilogue *e,
+				const qtile *o, const int res)
 {
-	__m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-	__m256i c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+	__m256i c00 = _mm256_loadu_si256((const __m256i *)o->bias);
+	__m256i c01 = _mm256_loadu_si256((const __m256i *)(o->bias + 32));
+	__m256i c10 = c00, c11 = c01, c20 = c00, c21 = c01, c30 = c00, c31 = c01;
+	__m256i c40 = c00, c41 = c01, c50 = c00, c51 = c01;
 	for (int64_t q = 0; q < kp; q++) {
 		const __m256i w0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)w));
 		const __m256i w1 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(w + 16)));
@@ -475,25 +499,48 @@ static QK_NOINLINE void tile_avx2(int64_t kp, const uint8_t *a, int64_t lda, con
 		QK_STEP(3);
 		QK_STEP(4);
 		QK_STEP(5);
-		a += lda;
+		a += CHUNK;
 		w += 2 * TC;
 	}
 	__m256i acc[TP][2] = { { c00, c01 }, { c10, c11 }, { c20, c21 },
 			       { c30, c31 }, { c40, c41 }, { c50, c51 } };
-	tile_store_avx2(acc, e, o);
+	tile_store(acc, e, o, res);
 }
 #undef QK_STEP
 
-#define TILE tile_avx2
+static QK_NOINLINE void tile_avx2_plain(int64_t kp, const uint8_t *a, const int8_t *w,
+				       const rn_q_epilogue *e, const qtile *o)
+{
+	tile_avx2(kp, a, w, e, o, 0);
+}
+
+static QK_NOINLINE void tile_avx2_res(int64_t kp, const uint8_t *a, const int8_t *w,
+				     const rn_q_epilogue *e, const qtile *o)
+{
+	tile_avx2(kp, a, w, e, o, 1);
+}
+
+static void tile(int64_t kp, const uint8_t *a, const int8_t *w, const rn_q_epilogue *e, const qtile *o)
+{
+	if (e->has_res)
+		tile_avx2_res(kp, a, w, e, o);
+	else
+		tile_avx2_plain(kp, a, w, e, o);
+}
 
 #else /* portable C */
 
-static void tile_c(int64_t kp, const uint8_t *a, int64_t lda, const int8_t *w, const rn_q_epilogue *e,
-		   const qtile *o)
+static void tile(int64_t kp, const uint8_t *a, const int8_t *w, const rn_q_epilogue *e, const qtile *o)
 {
-	uint32_t acc[TP][TC] = { { 0 } };
+	uint32_t acc[TP][TC];
+	for (int j = 0; j < TC; j++) {
+		int32_t b;
+		rn_memcpy(&b, o->bias + j * sizeof b, sizeof b);
+		for (int i = 0; i < TP; i++)
+			acc[i][j] = (uint32_t)b;
+	}
 	for (int64_t q = 0; q < kp; q++) {
-		const uint16_t *x = (const uint16_t *)(const void *)(a + q * lda);
+		const uint16_t *x = (const uint16_t *)(const void *)(a + q * CHUNK);
 		for (int i = 0; i < TP; i++) {
 			const int x0 = x[2 * i], x1 = x[2 * i + 1];
 			for (int j = 0; j < TC; j++)
@@ -502,20 +549,15 @@ static void tile_c(int64_t kp, const uint8_t *a, int64_t lda, const int8_t *w, c
 		w += 2 * TC;
 	}
 	for (int j = 0; j < o->nch; j++) {
-		int32_t b;
 		float m;
-		rn_memcpy(&b, o->bias + j * sizeof b, sizeof b);
 		rn_memcpy(&m, o->mult + j * sizeof m, sizeof m);
 		for (int i = 0; i < o->npx; i++) {
 			const int64_t at = j * o->plane + i;
 			int r = e->has_res ? (e->r_signed ? (int)(int8_t)o->r[at] : (int)o->r[at]) : 0;
-			int v = rn_q_requant(e, rn_q_wrap32((int64_t)(uint32_t)(acc[i][j] + (uint32_t)b)), m, r);
-			o->y[at] = (uint8_t)v;
+			o->y[at] = (uint8_t)rn_q_requant(e, rn_q_wrap32((int64_t)acc[i][j]), m, r);
 		}
 	}
 }
-
-#define TILE tile_c
 
 #endif
 
@@ -544,7 +586,8 @@ static void qconv_task(void *ctx, int64_t task, int thread)
 	const int64_t q0 = blk * g->tb * TP;
 	const int64_t nb = g->ohw - q0 < g->tb * TP ? g->ohw - q0 : g->tb * TP;
 	uint8_t *panel = J->scratch + (size_t)thread * g->slice;
-	build_panel(J->p, g, J->x + img * c->c * g->hw, q0, nb, panel, panel + align_up(g->panel));
+	uint8_t *cols = panel + align_up(g->panel), *strip = cols + align_up(g->cols);
+	build_panel(J->p, g, J->x + img * c->c * g->hw, q0, nb, panel, cols, strip);
 	const int64_t mb0 = grp * J->mblocks / J->groups, mb1 = (grp + 1) * J->mblocks / J->groups;
 	const int64_t ntile = (nb + TP - 1) / TP;
 	for (int64_t mb = mb0; mb < mb1; mb++) {
@@ -561,7 +604,7 @@ static void qconv_task(void *ctx, int64_t task, int thread)
 			o.r = J->r ? J->r + at + t * TP : NULL;
 			o.npx = nb - t * TP < TP ? (int)(nb - t * TP) : TP;
 			o.exact = t * TP + 8 > nb;
-			TILE(g->kp, panel + t * TP * PAIR, g->ld, w, &J->e, &o);
+			tile(g->kp, panel + t * g->ts, w, &J->e, &o);
 		}
 	}
 }
