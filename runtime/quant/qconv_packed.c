@@ -376,64 +376,71 @@ static RN_INLINE void tile_store(__m256i acc[TP][2], const rn_q_epilogue *e, con
 	const __m256i il = _mm256_setr_epi8(0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15, 0, 8, 1,
 					    9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15);
 	__m256i X[4];
-	__m256 rf[TP][2];
+	const __m256 lo = _mm256_set1_ps(e->lo), hi = _mm256_set1_ps(e->hi);
+	const __m256 m0 = _mm256_loadu_ps((const float *)(const void *)o->mult);
+	const __m256 m1 = _mm256_loadu_ps((const float *)(const void *)(o->mult + 32));
 	if (res) {
-		static const uint8_t zero8[8];
-		uint8_t tmp[TC][8];
-		const uint8_t *src[TC];
-		for (int ch = 0; ch < TC; ch++) {
-			if (ch >= o->nch) {
-				src[ch] = zero8;
-			} else if (o->exact) {
+		/* the residual's qwords, then transposed to pixels: V[j] holds
+		 * pixels 2j, 2j + 1 (qwords), lane 0 channels 0..7, lane 1 8..15 */
+		const uint8_t *r = o->r;
+		int64_t rs = o->plane;
+		uint8_t tmp[TC][8] QK_ALIGNED(16);
+		if (o->exact || o->nch < TC) {
+			for (int ch = 0; ch < TC; ch++)
 				for (int i = 0; i < 8; i++)
-					tmp[ch][i] = i < o->npx ? o->r[ch * o->plane + i] : 0;
-				src[ch] = tmp[ch];
-			} else {
-				src[ch] = o->r + ch * o->plane;
-			}
+					tmp[ch][i] = ch < o->nch && (i < o->npx || !o->exact) ? r[ch * rs + i] : 0;
+			r = tmp[0];
+			rs = 8;
 		}
+		RN_UNROLL
 		for (int k = 0; k < 4; k++)
-			X[k] = _mm256_set_m128i(load2x8(src[8 + 2 * k], src[9 + 2 * k]),
-						load2x8(src[2 * k], src[2 * k + 1]));
+			X[k] = _mm256_set_m128i(load2x8(r + (8 + 2 * k) * rs, r + (9 + 2 * k) * rs),
+						load2x8(r + 2 * k * rs, r + (2 * k + 1) * rs));
 		__m256i Y0 = _mm256_shuffle_epi8(X[0], il), Y1 = _mm256_shuffle_epi8(X[1], il);
 		__m256i Y2 = _mm256_shuffle_epi8(X[2], il), Y3 = _mm256_shuffle_epi8(X[3], il);
 		__m256i l01 = _mm256_unpacklo_epi16(Y0, Y1), h01 = _mm256_unpackhi_epi16(Y0, Y1);
 		__m256i l23 = _mm256_unpacklo_epi16(Y2, Y3), h23 = _mm256_unpackhi_epi16(Y2, Y3);
-		/* V[j]: pixels 2j, 2j + 1 (qwords); lane 0 channels 0..7, lane 1 8..15 */
 		__m256i V[3] = { _mm256_unpacklo_epi32(l01, l23), _mm256_unpackhi_epi32(l01, l23),
 				 _mm256_unpacklo_epi32(h01, h23) };
 		const __m256i rzp = _mm256_set1_epi32(e->r_zp);
-		for (int j = 0; j < 3; j++) {
-			__m128i L[2] = { _mm256_castsi256_si128(V[j]), _mm256_extracti128_si256(V[j], 1) };
-			for (int h = 0; h < 2; h++)
-				for (int v = 0; v < 2; v++) {
-					__m128i b = h ? _mm_srli_si128(L[v], 8) : L[v];
-					__m256i r = e->r_signed ? _mm256_cvtepi8_epi32(b) : _mm256_cvtepu8_epi32(b);
-					rf[2 * j + h][v] = _mm256_cvtepi32_ps(_mm256_sub_epi32(r, rzp));
-				}
-		}
-	}
-	const __m256 lo = _mm256_set1_ps(e->lo), hi = _mm256_set1_ps(e->hi);
-	const __m256 rm = _mm256_set1_ps(e->r_mult);
-	for (int v = 0; v < 2; v++) {
-		const __m256 m = _mm256_loadu_ps((const float *)(const void *)(o->mult + 32 * v));
+		const __m256 rm = _mm256_set1_ps(e->r_mult);
+		const int r_signed = e->r_signed;
+		RN_UNROLL
 		for (int i = 0; i < TP; i++) {
-			__m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(acc[i][v]), m);
-			if (res)
-				f = _mm256_fmadd_ps(rf[i][v], rm, f);
-			f = _mm256_min_ps(_mm256_max_ps(f, lo), hi);
-			acc[i][v] = _mm256_cvtps_epi32(f);
+			__m128i L0 = _mm256_castsi256_si128(V[i / 2]), L1 = _mm256_extracti128_si256(V[i / 2], 1);
+			if (i % 2) {
+				L0 = _mm_srli_si128(L0, 8);
+				L1 = _mm_srli_si128(L1, 8);
+			}
+			__m256i r0 = r_signed ? _mm256_cvtepi8_epi32(L0) : _mm256_cvtepu8_epi32(L0);
+			__m256i r1 = r_signed ? _mm256_cvtepi8_epi32(L1) : _mm256_cvtepu8_epi32(L1);
+			__m256 f0 = _mm256_mul_ps(_mm256_cvtepi32_ps(acc[i][0]), m0);
+			__m256 f1 = _mm256_mul_ps(_mm256_cvtepi32_ps(acc[i][1]), m1);
+			f0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(r0, rzp)), rm, f0);
+			f1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(r1, rzp)), rm, f1);
+			acc[i][0] = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(f0, lo), hi));
+			acc[i][1] = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(f1, lo), hi));
+		}
+	} else {
+		RN_UNROLL
+		for (int i = 0; i < TP; i++) {
+			__m256 f0 = _mm256_mul_ps(_mm256_cvtepi32_ps(acc[i][0]), m0);
+			__m256 f1 = _mm256_mul_ps(_mm256_cvtepi32_ps(acc[i][1]), m1);
+			acc[i][0] = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(f0, lo), hi));
+			acc[i][1] = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(f1, lo), hi));
 		}
 	}
 	/* to int16 (exact: the values lie within [lo - y_zp, hi - y_zp]), plus
 	 * y_zp, to bytes (exact: within y's type), then per channel */
 	const __m256i zp = _mm256_set1_epi16((short)e->y_zp);
 	const __m256i dsel = _mm256_setr_epi32(0, 4, 2, 6, 1, 5, 3, 7);
+	const int y_signed = e->y_signed;
 	__m256i u[3];
+	RN_UNROLL
 	for (int j = 0; j < 3; j++) {
 		__m256i s0 = _mm256_add_epi16(_mm256_packs_epi32(acc[2 * j][0], acc[2 * j][1]), zp);
 		__m256i s1 = _mm256_add_epi16(_mm256_packs_epi32(acc[2 * j + 1][0], acc[2 * j + 1][1]), zp);
-		__m256i t = e->y_signed ? _mm256_packs_epi16(s0, s1) : _mm256_packus_epi16(s0, s1);
+		__m256i t = y_signed ? _mm256_packs_epi16(s0, s1) : _mm256_packus_epi16(s0, s1);
 		/* lanes: [pixel 2j channels 0..7, pixel 2j + 1 channels 0..7 | 8..15] */
 		t = _mm256_permutevar8x32_epi32(t, dsel);
 		u[j] = _mm256_shuffle_epi8(t, il); /* 16-bit: (pixel 2j, 2j + 1) per channel */
@@ -445,21 +452,30 @@ static RN_INLINE void tile_store(__m256i acc[TP][2], const rn_q_epilogue *e, con
 			 _mm256_unpacklo_epi32(h, zh), _mm256_unpackhi_epi32(h, zh) };
 	uint8_t *y = o->y;
 	const int64_t ps = o->plane;
+	const int nch = o->nch, npx = o->npx;
 	if (!o->exact) {
 		/* 8 bytes per channel: pixels 6 and 7 belong to this thread's
 		 * next tile, which rewrites them; with a residual they carry its
 		 * bytes, unchanged when y is the residual itself */
+		RN_UNROLL
 		for (int k = 0; k < 4; k++) {
 			__m256i fk = res ? _mm256_blend_epi16(F[k], X[k], 0x88) : F[k];
 			__m128i a = _mm256_castsi256_si128(fk), b = _mm256_extracti128_si256(fk, 1);
-			int c0 = 2 * k;
-			if (c0 < o->nch)
+			const int c0 = 2 * k;
+			if (nch == TC) {
 				_mm_storel_epi64((__m128i *)(y + c0 * ps), a);
-			if (c0 + 1 < o->nch)
 				_mm_storeh_pi((__m64 *)(void *)(y + (c0 + 1) * ps), _mm_castsi128_ps(a));
-			if (c0 + 8 < o->nch)
 				_mm_storel_epi64((__m128i *)(y + (c0 + 8) * ps), b);
-			if (c0 + 9 < o->nch)
+				_mm_storeh_pi((__m64 *)(void *)(y + (c0 + 9) * ps), _mm_castsi128_ps(b));
+				continue;
+			}
+			if (c0 < nch)
+				_mm_storel_epi64((__m128i *)(y + c0 * ps), a);
+			if (c0 + 1 < nch)
+				_mm_storeh_pi((__m64 *)(void *)(y + (c0 + 1) * ps), _mm_castsi128_ps(a));
+			if (c0 + 8 < nch)
+				_mm_storel_epi64((__m128i *)(y + (c0 + 8) * ps), b);
+			if (c0 + 9 < nch)
 				_mm_storeh_pi((__m64 *)(void *)(y + (c0 + 9) * ps), _mm_castsi128_ps(b));
 		}
 		return;
@@ -467,9 +483,9 @@ static RN_INLINE void tile_store(__m256i acc[TP][2], const rn_q_epilogue *e, con
 	uint8_t buf[4][32] QK_ALIGNED(32);
 	for (int k = 0; k < 4; k++)
 		_mm256_store_si256((__m256i *)buf[k], F[k]);
-	for (int ch = 0; ch < o->nch; ch++) {
+	for (int ch = 0; ch < nch; ch++) {
 		const uint8_t *s = &buf[(ch % 8) / 2][(ch / 8) * 16 + (ch % 2) * 8];
-		for (int i = 0; i < o->npx; i++)
+		for (int i = 0; i < npx; i++)
 			y[ch * ps + i] = s[i];
 	}
 }
