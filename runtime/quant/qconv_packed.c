@@ -108,7 +108,7 @@ static qgeom geom_of(const rn_qconv2d_params *p)
 	g.direct = c->kh == 1 && c->kw == 1 && c->sh == 1 && c->sw == 1 && c->pt == 0 &&
 		   c->pl == 0 && c->oh == c->h && c->ow == c->w;
 	if (!g.direct) {
-		g.trow = g.tb * TP + 32;
+		g.trow = g.tb * TP; /* runs overrun into the next row, written after */
 		g.cols = (size_t)(g.k * g.trow) + SLACK;
 		g.wp = (int64_t)(c->ow - 1) * c->sw + (int64_t)(c->kw - 1) * c->dw + 1;
 		/* output rows a block of tb * TP pixels can touch */
@@ -251,23 +251,66 @@ static RN_INLINE void chunk(uint8_t *dst, const uint8_t *a, const uint8_t *b, ui
 #endif
 }
 
+/* dst[i] = src[i] (or v, with src NULL) for i < n, nothing read or
+ * written outside: short runs (input rows of 7 to 56 bytes) as a few
+ * overlapping vector moves. */
+static RN_INLINE void put_run(uint8_t *dst, const uint8_t *src, uint8_t v, int64_t n)
+{
+#if QK_AVX2
+	if (n >= 16) {
+		const __m256i f = _mm256_set1_epi8((char)v);
+		if (n >= 32) {
+			int64_t i = 0;
+			for (; i + 32 < n; i += 32)
+				_mm256_storeu_si256((__m256i *)(dst + i),
+						    src ? _mm256_loadu_si256((const __m256i *)(src + i)) : f);
+			_mm256_storeu_si256((__m256i *)(dst + n - 32),
+					    src ? _mm256_loadu_si256((const __m256i *)(src + n - 32)) : f);
+			return;
+		}
+		__m128i a = src ? _mm_loadu_si128((const __m128i *)src) : _mm256_castsi256_si128(f);
+		__m128i b = src ? _mm_loadu_si128((const __m128i *)(src + n - 16)) : _mm256_castsi256_si128(f);
+		_mm_storeu_si128((__m128i *)dst, a);
+		_mm_storeu_si128((__m128i *)(dst + n - 16), b);
+		return;
+	}
+	if (n >= 8) {
+		uint64_t a = 0x0101010101010101u * v, b = a;
+		if (src) {
+			rn_memcpy(&a, src, 8);
+			rn_memcpy(&b, src + n - 8, 8);
+		}
+		rn_memcpy(dst, &a, 8);
+		rn_memcpy(dst + n - 8, &b, 8);
+		return;
+	}
+	for (int64_t i = 0; i < n; i++)
+		dst[i] = src ? src[i] : v;
+#else
+	if (src)
+		rn_memcpy(dst, src, (size_t)n);
+	else
+		rn_memset(dst, v, (size_t)n);
+#endif
+}
+
 /* One strip row: input row src (NULL: above or below the input) padded
  * with zp to wp columns. */
 static void strip_row(const rn_conv2d_params *c, const qgeom *g, uint8_t *dst, const uint8_t *src,
 		      uint8_t zp)
 {
 	if (!src) {
-		rn_memset(dst, zp, (size_t)g->wp);
+		put_run(dst, NULL, zp, g->wp);
 		return;
 	}
 	int64_t left = c->pl < g->wp ? c->pl : g->wp;
 	int64_t end = (int64_t)c->pl + c->w < g->wp ? (int64_t)c->pl + c->w : g->wp;
-	rn_memset(dst, zp, (size_t)left);
+	put_run(dst, NULL, zp, left);
 	if (end > left)
-		rn_memcpy(dst + left, src + (left - c->pl), (size_t)(end - left));
+		put_run(dst + left, src + (left - c->pl), 0, end - left);
 	if (end < left)
 		end = left;
-	rn_memset(dst + end, zp, (size_t)(g->wp - end));
+	put_run(dst + end, NULL, zp, g->wp - end);
 }
 
 /* The im2col rows of pixels [q0, q0 + nb) of one image x: row k at cols +
@@ -286,28 +329,31 @@ static void build_cols(const rn_qconv2d_params *p, const qgeom *g, const uint8_t
 			strip_row(c, g, strip + (ch * g->srows + r) * g->wp,
 				  iy >= 0 && iy < c->h ? x + ((int64_t)ch * c->h + iy) * c->w : NULL, zp);
 		}
-	int ch = 0, ky = 0, kx = 0;
-	for (int64_t k = 0; k < g->k; k++) {
-		const uint8_t *base = strip + (ch * g->srows + (int64_t)ky * c->dh) * g->wp + (int64_t)kx * c->dw;
-		uint8_t *dst = cols + k * g->trow;
-		/* one run per output row, each overrunning into the next, which
-		 * is written after it */
-		int64_t at = 0;
-		for (int64_t oy = oy0; oy <= oy1; oy++) {
-			int64_t ox0 = oy == oy0 ? q0 % c->ow : 0;
-			int64_t ox1 = oy == oy1 ? (q0 + nb - 1) % c->ow + 1 : c->ow;
-			copy_run(dst + at, base + (oy - oy0) * c->sh * g->wp + ox0 * c->sw, ox1 - ox0, c->sw);
-			at += ox1 - ox0;
-		}
-		rn_memset(dst + nb, 0, (size_t)(nb6 - nb));
-		if (++kx == c->kw) {
-			kx = 0;
-			if (++ky == c->kh) {
-				ky = 0;
-				ch++;
+	const int sw = c->sw;
+	const int64_t first = q0 % c->ow, end = (q0 + nb - 1) % c->ow + 1, nrun = oy1 - oy0 + 1;
+	const int64_t rstep = c->sh * g->wp;
+	uint8_t *dst = cols;
+	for (int ch = 0; ch < c->c; ch++)
+		for (int ky = 0; ky < c->kh; ky++)
+			for (int kx = 0; kx < c->kw; kx++, dst += g->trow) {
+				/* one run per output row, each overrunning into the
+				 * next, which is written after it */
+				const uint8_t *src = strip + (ch * g->srows + (int64_t)ky * c->dh) * g->wp +
+						     (int64_t)kx * c->dw + first * sw;
+				if (nrun == 1) {
+					copy_run(dst, src, end - first, sw);
+				} else {
+					uint8_t *d = dst;
+					copy_run(d, src, c->ow - first, sw);
+					d += c->ow - first;
+					src += rstep - first * sw;
+					for (int64_t r = 1; r < nrun - 1; r++, d += c->ow, src += rstep)
+						copy_run(d, src, c->ow, sw);
+					copy_run(d, src, end, sw);
+				}
+				for (int64_t i = nb; i < nb6; i++)
+					dst[i] = 0;
 			}
-		}
-	}
 }
 
 /* The panel of pixels [q0, q0 + nb) of one image x. */
