@@ -325,6 +325,47 @@ static void maxpool2d(const pool_dims *g, const float *x, float *y, int64_t c0, 
 	}
 }
 
+/* The widest uint8 row maxpool2d_u8 takes (a row buffer on the stack). */
+#define U8_ROW_MAX 1024
+
+/* uint8 MaxPool over 1-D or 2-D planes without dilation (the stem of a
+ * quantized ResNet): per output row, the max of its window's rows, then
+ * the max along each window of that row. */
+static void maxpool2d_u8(const pool_dims *g, const uint8_t *x, uint8_t *y, int64_t c0, int64_t c1)
+{
+	int64_t hw = g->in[1] * g->in[2], w = g->in[2], ow = g->out[2];
+	uint8_t row[U8_ROW_MAX];
+	for (int64_t c = c0; c < c1; c++) {
+		const uint8_t *xc = x + c * hw;
+		for (int64_t o = 0; o < g->out[1]; o++) {
+			uint8_t *yr = y + (c * g->out[1] + o) * ow;
+			int lo, hi;
+			window(g, 1, o, &lo, &hi);
+			if (lo >= hi) {
+				rn_memset(yr, 0, (size_t)ow);
+				continue;
+			}
+			const uint8_t *r0 = xc + (o * g->s[1] - g->pb[1] + lo) * w;
+			for (int64_t i = 0; i < w; i++)
+				row[i] = r0[i];
+			for (int t = lo + 1; t < hi; t++) {
+				const uint8_t *r = xc + (o * g->s[1] - g->pb[1] + t) * w;
+				for (int64_t i = 0; i < w; i++)
+					row[i] = r[i] > row[i] ? r[i] : row[i];
+			}
+			for (int64_t ox = 0; ox < ow; ox++) {
+				int a, b;
+				window(g, 2, ox, &a, &b);
+				int64_t base = ox * g->s[2] - g->pb[2];
+				uint8_t m = 0;
+				for (int t = a; t < b; t++)
+					m = row[base + t] > m ? row[base + t] : m;
+				yr[ox] = m;
+			}
+		}
+	}
+}
+
 typedef struct {
 	const rn_pool_params *p;
 	pool_dims g;
@@ -340,7 +381,9 @@ static void pool_task(void *ctx, int64_t t, int thread)
 	const pool_job *J = ctx;
 	int64_t nc = J->p->nc, c0 = nc * t / J->parts, c1 = nc * (t + 1) / J->parts;
 	(void)thread;
-	if (J->fast)
+	if (J->fast == 2)
+		maxpool2d_u8(&J->g, J->x, J->y, c0, c1);
+	else if (J->fast)
 		maxpool2d(&J->g, J->x, J->y, c0, c1);
 	else
 		pool_general(J->p, &J->g, J->x, J->y, J->indices, c0, c1);
@@ -363,6 +406,9 @@ void rn_pool(const rn_pool_params *p, const void *x, void *y, int64_t *indices, 
 	}
 	J.fast = p->kind == RN_POOL_MAX && p->dtype == RN_F32 && !indices && p->nsp <= 2 &&
 		 J.g.d[1] == 1 && J.g.d[2] == 1;
+	if (p->kind == RN_POOL_MAX && p->dtype == RN_U8 && !indices && p->nsp <= 2 && J.g.d[1] == 1 &&
+	    J.g.d[2] == 1 && J.g.in[2] <= U8_ROW_MAX)
+		J.fast = 2;
 	int64_t threads = rn_threadpool_threads(tp);
 	J.parts = p->nc < 4 * threads ? p->nc : 4 * threads;
 	rn_parallel_for(tp, J.parts, pool_task, &J);

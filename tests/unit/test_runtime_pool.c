@@ -193,6 +193,12 @@ static void test_pool_resnet_stem_maxpool(void **state)
 			     .s = { 2, 2 }, .d = { 1, 1 }, .pad_begin = { 1, 1 },
 			     .pad_end = { 1, 1 } };
 	check_pool(&p);
+	/* a quantized model's stem: the same on uint8 (the row-wise u8 path) */
+	p.dtype = RN_U8;
+	check_pool(&p);
+	p.nsp = 1;
+	p.in[0] = 37, p.out[0] = 18, p.k[0] = 3, p.s[0] = 2, p.pad_begin[0] = 1, p.pad_end[0] = 0;
+	check_pool(&p);
 }
 
 /* Ties between +0 and -0 and NaN taps: the first in window order wins, in
