@@ -36,6 +36,7 @@ int pipeline_run(const PipelineOptions *o, Pipeline *p, Diag *d)
 	p->g = yaml ? yaml_import(o->model, o->import, d) : onnx_import(o->model, o->import, d);
 	if (!p->g)
 		return -1;
+	p->g->quantize = o->quantize;
 	phase(o, p, PHASE_LOAD, 1);
 
 	phase(o, p, PHASE_LOWER, 0);
@@ -48,9 +49,14 @@ int pipeline_run(const PipelineOptions *o, Pipeline *p, Diag *d)
 	int all[PASS_MAX];
 	for (int i = 0; i < PASS_MAX; i++)
 		all[i] = 1;
+	int en[PASS_MAX];
+	memcpy(en, o->enabled ? o->enabled : all, sizeof en);
+	/* asked for, quantization happens whatever -O0 or --disable say */
+	for (int i = 0; o->quantize && i < n_passes; i++)
+		en[i] |= passes[i].run == pass_quantize;
 	p->nodes_before_passes = graph_live_nodes(p->g);
 	p->passes.histogram = o->histogram;
-	if (run_passes(p->g, o->enabled ? o->enabled : all, &p->passes, d) != 0)
+	if (run_passes(p->g, en, &p->passes, d) != 0)
 		return -1;
 	p->passes.histogram = NULL;
 	if (o->histogram)

@@ -48,6 +48,7 @@ typedef struct {
 	const ImportOptions *import;   /* --input-shape, --bind; NULL: none */
 	const int *enabled;            /* n_passes flags (passes[]); NULL: every pass */
 	const CodegenOptions *cg;      /* for select_kernels */
+	const QuantizeOptions *quantize; /* --quantize int8, or NULL */
 	FILE *histogram;               /* info --passes: op counts per pass, and
 					* an empty line after them; NULL: none */
 	PipelineCallback callback;     /* NULL: none */

@@ -135,17 +135,34 @@ static const int n_conv_algos = sizeof conv_algos / sizeof conv_algos[0];
 
 /* ---- the parameter structs, one printer each ---- */
 
-static void print_conv_params(FILE *f, int id, const rn_conv2d_params *p)
+/* The fields of rn_conv2d_params, also nested in rn_qconv2d_params. */
+static void print_conv_fields(FILE *f, const rn_conv2d_params *p)
 {
 	char f1[40], f2[40];
-	fprintf(f, "\tstatic const rn_conv2d_params p%d = {\n", id);
 	fprintf(f, "\t\t.n = %d, .c = %d, .h = %d, .w = %d, .m = %d, .oh = %d, .ow = %d,\n",
 		p->n, p->c, p->h, p->w, p->m, p->oh, p->ow);
 	fprintf(f, "\t\t.kh = %d, .kw = %d, .sh = %d, .sw = %d, .dh = %d, .dw = %d,\n",
 		p->kh, p->kw, p->sh, p->sw, p->dh, p->dw);
-	fprintf(f, "\t\t.pt = %d, .pl = %d, .group = %d, .act = %s, .alpha = %s, .beta = %s,\n\t};\n",
+	fprintf(f, "\t\t.pt = %d, .pl = %d, .group = %d, .act = %s, .alpha = %s, .beta = %s,\n",
 		p->pt, p->pl, p->group, act_c_name(p->act), flt(p->alpha, f1, sizeof f1),
 		flt(p->beta, f2, sizeof f2));
+}
+
+static void print_conv_params(FILE *f, int id, const rn_conv2d_params *p)
+{
+	fprintf(f, "\tstatic const rn_conv2d_params p%d = {\n", id);
+	print_conv_fields(f, p);
+	fprintf(f, "\t};\n");
+}
+
+static void print_qconv_params(FILE *f, int id, const rn_qconv2d_params *p)
+{
+	char f1[40];
+	fprintf(f, "\tstatic const rn_qconv2d_params p%d = {\n\t\t.conv = {\n", id);
+	print_conv_fields(f, &p->conv);
+	fprintf(f, "\t\t},\n\t\t.x_dtype = %d, .y_dtype = %d, .r_dtype = %d, .x_zp = %d, .y_zp = %d, .r_zp = %d,\n"
+		"\t\t.lo = %d, .hi = %d, .has_residual = %d, .r_mult = %s,\n\t};\n", p->x_dtype, p->y_dtype,
+		p->r_dtype, p->x_zp, p->y_zp, p->r_zp, p->lo, p->hi, p->has_residual, flt(p->r_mult, f1, sizeof f1));
 }
 
 static void print_pool_params(FILE *f, int id, const rn_pool_params *p)
@@ -588,6 +605,38 @@ static void emit_qlinear_matmul(FILE *f, const Step *s, const EmitArgs *e)
 		e->in[0], e->in[1], e->in[2], e->in[3], e->in[4], e->in[5], e->in[6], e->in[7], e->out[0]);
 }
 
+static int exec_qconv(const Graph *g, const Step *s, const KernelIO *io)
+{
+	rn_qconv2d_direct(&s->p.qconvi, io->in[0], io->in[1], io->in[2], io->in[3], io->in[4], io->out[0]);
+	return 0;
+}
+
+static void emit_qconv(FILE *f, const Step *s, const EmitArgs *e)
+{
+	print_qconv_params(f, e->id, &s->p.qconvi);
+	fprintf(f, "\trn_qconv2d_direct(&p%d, %s, %s, %s, %s, %s, %s);\n", e->id, e->in[0], e->in[1], e->in[2],
+		e->in[3], e->in[4], e->out[0]);
+}
+
+static int exec_qconv_packed(const Graph *g, const Step *s, const KernelIO *io)
+{
+	void *scratch = xmalloc((size_t)s->scratch + RN_ALIGN);
+	int rc = rn_qconv2d_packed(&s->p.qconvi, io->in[0], io->in[1], io->in[4], io->out[0],
+				   (void *)(((uintptr_t)scratch + RN_ALIGN - 1) & ~(uintptr_t)(RN_ALIGN - 1)),
+				   (size_t)s->scratch, NULL);
+	free(scratch);
+	return rc;
+}
+
+static void emit_qconv_packed(FILE *f, const Step *s, const EmitArgs *e)
+{
+	char sc[160];
+	print_qconv_params(f, e->id, &s->p.qconvi);
+	e->ref(e->ctx, -1, 0, sc, sizeof sc);
+	fprintf(f, "\tif ((rc = rn_qconv2d_packed(&p%d, %s, %s, %s, %s, %s, %" PRId64 ", tp)) != 0)\n\t\treturn rc;\n",
+		e->id, e->in[0], e->in[1], e->in[4], e->out[0], sc, s->scratch);
+}
+
 /* ---- the table ---- */
 
 static const KernelDef kernels[K_COUNT] = {
@@ -618,12 +667,30 @@ static const KernelDef kernels[K_COUNT] = {
 	[K_DYNAMIC_QUANTIZE] = {"rn_dynamic_quantize_u8", NULL, exec_dynamic_quantize, emit_dynamic_quantize},
 	[K_QLINEAR_CONV] = {"rn_qlinear_conv2d", NULL, exec_qlinear_conv, emit_qlinear_conv},
 	[K_QLINEAR_MATMUL] = {"rn_qlinear_matmul", NULL, exec_qlinear_matmul, emit_qlinear_matmul},
+	[K_QCONV] = {"rn_qconv2d_direct", "int8 direct", exec_qconv, emit_qconv},
+	[K_QCONV_PACKED] = {"rn_qconv2d_packed", "int8 gemm", exec_qconv_packed, emit_qconv_packed},
 };
 
 /* The row of a kind, or NULL for a kind out of range or without a row. */
 static const KernelDef *kernel_def(int kind)
 {
 	return kind >= 0 && kind < K_COUNT && kernels[kind].name ? &kernels[kind] : NULL;
+}
+
+const rn_conv2d_params *step_conv(const Step *s)
+{
+	switch (s->kernel) {
+	case K_CONV2D:
+	case K_CONV2D_PACKED:
+		return &s->p.conv;
+	case K_QCONV:
+	case K_QCONV_PACKED:
+		return &s->p.qconvi.conv;
+	case K_QLINEAR_CONV:
+		return &s->p.qconv.conv;
+	default:
+		return NULL;
+	}
 }
 
 const char *kernel_name(int kernel)

@@ -41,6 +41,32 @@ static int pick_algo(const rn_conv2d_params *p, const CodegenOptions *o)
 	return RN_CONV_DIRECT;
 }
 
+/* An int8 convolution (K_QCONV, from the qdq pass) with weights packed
+ * for rn_qconv2d_packed, where that supports the shape; else it stays on
+ * rn_qconv2d_direct. */
+static void select_qconv(Graph *g, Node *n, int k, const CodegenOptions *o)
+{
+	Step *s = &n->steps[k];
+	if (o->direct || !rn_qconv2d_supports(&s->p.qconvi))
+		return;
+	const Tensor *w = &g->tensors[s->in[1]], *b = &g->tensors[s->in[2]], *m = &g->tensors[s->in[3]];
+	if (w->kind != T_CONST || b->kind != T_CONST || m->kind != T_CONST)
+		return;
+	int64_t bytes = (int64_t)rn_qconv2d_packed_size(&s->p.qconvi);
+	void *packed = xcalloc((size_t)bytes, 1);
+	rn_qconv2d_pack(&s->p.qconvi, w->data, b->data, m->data, packed);
+	int t = add_const(g, n, "packed", RN_U8, 1, &bytes, packed);
+	s = &n->steps[k];
+	s->kernel = K_QCONV_PACKED;
+	s->in[1] = t;
+	s->in[2] = s->in[3] = -1;
+	s->scratch = 0;
+	for (int th = 1; th <= o->threads; th++) {
+		int64_t need = (int64_t)rn_qconv2d_scratch_size(&s->p.qconvi, th);
+		s->scratch = need > s->scratch ? need : s->scratch;
+	}
+}
+
 int select_kernels(Graph *g, const CodegenOptions *o, Diag *d)
 {
 	(void)d;
@@ -48,6 +74,8 @@ int select_kernels(Graph *g, const CodegenOptions *o, Diag *d)
 		Node *n = &g->nodes[i];
 		for (int k = 0; !n->dead && k < n->n_steps; k++) {
 			Step *s = &n->steps[k];
+			if (s->kernel == K_QCONV)
+				select_qconv(g, n, k, o);
 			if (s->kernel != K_CONV2D)
 				continue;
 			const Tensor *w = &g->tensors[s->in[1]];

@@ -56,8 +56,15 @@ static const char help[] =
 	"  --conv direct|auto     only the reference convolution kernel, or the fastest\n"
 	"                         per layer (default)\n"
 	"  -O0 | -O2              graph passes off | on (default -O2)\n"
-	"  --disable=P1,P2        turn single passes off; passes: fold-bn, fuse-add,\n"
-	"                         fuse-act, views, inplace\n"
+	"  --disable=P1,P2        turn single passes off; passes: fold-bn, quantize,\n"
+	"                         fuse-add, fuse-act, qdq, views, inplace\n"
+	"  --quantize int8        post-training quantization: int8 weights (per\n"
+	"                         channel) and uint8 activations, ranges calibrated\n"
+	"                         on --calibrate; float in and out as before\n"
+	"  --calibrate CAL.npy    float32 samples for the input, stacked on the first\n"
+	"                         axis (K x the input's other dims); one per input\n"
+	"  --calibration M        minmax (default) or percentile (the range holding\n"
+	"                         all but 1e-4 of the values at each end)\n"
 	"  -q, --quiet            print nothing but errors\n"
 	"  -v, --verbose          print every phase with its time, what each pass\n"
 	"                         changed and the kernel each convolution gets\n"
@@ -188,7 +195,8 @@ int parse_args(Args *a, int argc, char **argv)
 			return 0;
 		} else if (!strcmp(o, "-o") || !strcmp(o, "--name") || !strcmp(o, "--input-shape") ||
 			   !strcmp(o, "--target") || !strcmp(o, "--threads") || !strcmp(o, "--gemm") ||
-			   !strcmp(o, "--conv") || !strcmp(o, "--bind")) {
+			   !strcmp(o, "--conv") || !strcmp(o, "--bind") || !strcmp(o, "--quantize") ||
+			   !strcmp(o, "--calibrate") || !strcmp(o, "--calibration")) {
 			if (i + 1 >= argc)
 				return usage_error("%s needs a value", o);
 			const char *v = argv[++i];
@@ -209,6 +217,17 @@ int parse_args(Args *a, int argc, char **argv)
 				if (strcmp(v, "direct") && strcmp(v, "auto"))
 					return usage_error("--conv '%s': direct or auto", v);
 				a->cg.direct = !strcmp(v, "direct");
+			} else if (!strcmp(o, "--quantize")) {
+				if (strcmp(v, "int8"))
+					return usage_error("--quantize '%s': int8 is the one quantization", v);
+				a->quantize = 1;
+			} else if (!strcmp(o, "--calibrate")) {
+				if (a->qopt.n_calib == 16)
+					return usage_error("too many --calibrate options");
+				a->calib[a->qopt.n_calib++] = v;
+			} else if (!strcmp(o, "--calibration")) {
+				if ((a->qopt.method = calib_method_find(v)) < 0)
+					return usage_error("--calibration '%s': minmax or percentile", v);
 			} else if (!strcmp(o, "--bind")) {
 				if (a->opt.n_binds == 16)
 					return usage_error("too many --bind options");
@@ -256,7 +275,7 @@ int parse_args(Args *a, int argc, char **argv)
 				a->enabled[k] = o[2] == '2';
 		} else if (!strncmp(o, "--disable=", 10)) {
 			if (disable_passes(o + 10, a->enabled) != 0)
-				return usage_error("--disable: unknown pass in '%s' (passes: fold-bn, fuse-add, fuse-act, views, inplace)", o + 10);
+				return usage_error("--disable: unknown pass in '%s' (passes: fold-bn, quantize, fuse-add, fuse-act, qdq, views, inplace)", o + 10);
 		} else if (o[0] == '-' && o[1]) {
 			return usage_error("unknown option '%s'", o);
 		} else if (!a->model) {
@@ -267,6 +286,11 @@ int parse_args(Args *a, int argc, char **argv)
 	}
 	if (!a->model)
 		return usage_error("no model file given");
+	if (a->quantize && !a->qopt.n_calib)
+		return usage_error("--quantize int8 needs samples to calibrate on: --calibrate CAL.npy");
+	if (!a->quantize && a->qopt.n_calib)
+		return usage_error("--calibrate is for --quantize int8");
+	a->qopt.calib = a->calib;
 	if (a->cmd == CMD_COMPILE && !a->out)
 		return usage_error("compile needs -o DIR");
 	if (a->name && !valid_name(a->name))

@@ -23,6 +23,9 @@ typedef struct {
 	ShapePin pins[16];
 	Binding binds[16];
 	ImportOptions opt;      /* points at pins and binds */
+	int quantize;           /* --quantize int8 */
+	const char *calib[16];  /* --calibrate FILE, per input */
+	QuantizeOptions qopt;   /* points at calib */
 	char name_buf[80];
 } Args;
 

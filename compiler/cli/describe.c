@@ -16,10 +16,10 @@ static void describe_kernels(Progress *pr, const Graph *g)
 		const Node *nd = &g->nodes[i];
 		for (int k = 0; !nd->dead && k < nd->n_steps; k++) {
 			const Step *s = &nd->steps[k];
-			if (s->kernel != K_CONV2D && s->kernel != K_CONV2D_PACKED)
+			if (!step_conv(s))
 				continue;
 			convs++;
-			if (s->kernel == K_CONV2D_PACKED)
+			if (s->kernel == K_CONV2D_PACKED || s->kernel == K_QCONV_PACKED)
 				packed += (int64_t)tensor_bytes(&g->tensors[s->in[1]]);
 			const char *l = kernel_label(s);
 			int j = 0;
@@ -49,9 +49,9 @@ static void describe_kernels(Progress *pr, const Graph *g)
 		const Node *nd = &g->nodes[i];
 		for (int k = 0; !nd->dead && k < nd->n_steps; k++) {
 			const Step *s = &nd->steps[k];
-			if (s->kernel != K_CONV2D && s->kernel != K_CONV2D_PACKED)
+			const rn_conv2d_params *p = step_conv(s);
+			if (!p)
 				continue;
-			const rn_conv2d_params *p = &s->p.conv;
 			char geom[96];
 			snprintf(geom, sizeof geom, "%dx%d/%d %d->%d%s, %dx%d out", p->kh, p->kw, p->sh, p->c, p->m,
 				 p->group > 1 ? " grouped" : "", p->oh, p->ow);

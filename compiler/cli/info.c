@@ -12,25 +12,29 @@ int64_t node_macs(const Graph *g, const Node *n)
 	int64_t macs = 0;
 	for (int k = 0; k < n->n_steps; k++) {
 		const Step *s = &n->steps[k];
-		if (s->kernel == K_CONV2D || s->kernel == K_CONV2D_PACKED) {
-			const rn_conv2d_params *p = &s->p.conv;
+		const rn_conv2d_params *p = step_conv(s);
+		if (p) {
 			macs += (int64_t)p->n * p->m * p->oh * p->ow * (p->c / p->group) * p->kh * p->kw;
 		} else if (s->kernel == K_GEMM) {
 			macs += s->p.gemm.m * s->p.gemm.n * s->p.gemm.k;
-		} else if (s->kernel == K_MATMUL) {
+		} else if (s->kernel == K_MATMUL || s->kernel == K_QLINEAR_MATMUL) {
+			const rn_matmul_params *mm = s->kernel == K_MATMUL ? &s->p.matmul : &s->p.qmatmul.mm;
 			int64_t b = 1;
-			for (int i = 0; i < s->p.matmul.batch_rank; i++)
-				b *= s->p.matmul.batch[i];
-			macs += b * s->p.matmul.m * s->p.matmul.n * s->p.matmul.k;
+			for (int i = 0; i < mm->batch_rank; i++)
+				b *= mm->batch[i];
+			macs += b * mm->m * mm->n * mm->k;
 		}
 	}
 	(void)g;
 	return macs;
 }
 
-static int is_float(int dtype)
+/* Parameters: float weights, and a quantized model's int8 weights and
+ * int32 biases (integer shape operands are not parameters). */
+static int is_param_type(int dtype)
 {
-	return dtype == RN_F32 || dtype == RN_F64 || dtype == RN_F16 || dtype == RN_BF16;
+	return dtype == RN_F32 || dtype == RN_F64 || dtype == RN_F16 || dtype == RN_BF16 || dtype == RN_I8 ||
+	       dtype == RN_U8 || dtype == RN_I32;
 }
 
 int64_t node_params(const Graph *g, const Node *n)
@@ -38,7 +42,7 @@ int64_t node_params(const Graph *g, const Node *n)
 	int64_t p = 0;
 	for (int i = 0; i < n->n_in; i++) {
 		const Tensor *t = n->in[i] >= 0 ? &g->tensors[n->in[i]] : NULL;
-		if (t && t->kind == T_CONST && is_float(t->dtype))
+		if (t && t->kind == T_CONST && is_param_type(t->dtype))
 			p += tensor_numel(t);
 	}
 	return p;

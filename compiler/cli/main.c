@@ -163,7 +163,12 @@ int main(int argc, char **argv)
 		a.opt.note = note;
 		a.opt.note_ctx = &progress;
 	}
+	if (a.quantize) {
+		a.qopt.progress = progress_count;
+		a.qopt.ctx = &progress;
+	}
 	PipelineOptions po = {.model = a.model, .import = &a.opt, .enabled = a.enabled, .cg = &a.cg,
+			      .quantize = a.quantize ? &a.qopt : NULL,
 			      .histogram = a.cmd == CMD_INFO && a.show_passes ? stdout : NULL,
 			      .callback = describe_phase, .ctx = &progress};
 	Pipeline p;

@@ -76,6 +76,21 @@ void progress_detail(Progress *p, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+void progress_count(void *ctx, int64_t done, int64_t total)
+{
+	Progress *p = ctx;
+	if (!p->live || !p->show)
+		return;
+	double t = now();
+	if (t - p->last_draw < 0.1 && done < total)
+		return;
+	p->last_draw = t;
+	fprintf(stderr, "\r\033[Kresnetc: %-8s calibrating: run %lld of %lld", p->phase ? p->phase : "",
+		(long long)done, (long long)total);
+	fflush(stderr);
+	p->showing = 1;
+}
+
 void progress_bytes(void *ctx, int64_t done, int64_t total)
 {
 	Progress *p = ctx;

@@ -31,6 +31,8 @@ void progress_end(Progress *p, const char *fmt, ...) __attribute__((format(print
 void progress_detail(Progress *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* emit's callback: weight bytes written so far (live line, ~10 per second). */
 void progress_bytes(void *p, int64_t done, int64_t total);
+/* --quantize's callback: calibration runs done so far (live line). */
+void progress_count(void *p, int64_t done, int64_t total);
 /* Seconds since progress_init. */
 double progress_elapsed(const Progress *p);
 /* Clears a live line, before an error message. */

@@ -47,6 +47,10 @@ Graph *yaml_import(const char *path, const ImportOptions *opt, Diag *d);
 /* Parses "NAME=1x3x224x224" (or "1x3x224x224" for the only input). */
 int shape_pin_parse(const char *arg, ShapePin *pin, Diag *d);
 
+/* A float32, C-order .npy file (npy.c): its data (malloc'd), rank and
+ * dims; NULL with d set (the message does not name the file). */
+float *npy_read_f32(const char *path, int *rank, int64_t *dims, Diag *d);
+
 /* Reads a whole file (at most max bytes). Returns NULL with d set. */
 unsigned char *read_file(const char *path, size_t max, size_t *len, Diag *d);
 

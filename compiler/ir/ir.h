@@ -93,6 +93,9 @@ typedef struct {
 	int *inputs, n_inputs;
 	int *outputs, n_outputs;
 	int64_t arena_bytes;     /* memory plan result */
+	/* --quantize int8: the quantize pass's options (a QuantizeOptions,
+	 * passes.h), or NULL for a float compile */
+	const struct QuantizeOptions *quantize;
 	/* graph_find_tensor's index: open addressing on the name's hash, each
 	 * slot the last tensor added under a name, or -1 (ir.c keeps it). */
 	int *name_slots, n_slots;

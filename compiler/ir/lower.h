@@ -43,6 +43,8 @@ typedef enum {
 	K_DYNAMIC_QUANTIZE, /* in: x; out: y, scale, zero point */
 	K_QLINEAR_CONV, /* in: x, x_zp, w, w_zp, bias, x_scale, w_scale, y_scale, y_zp */
 	K_QLINEAR_MATMUL, /* in: a, a_zp, b, b_zp, a_scale, b_scale, y_scale, y_zp */
+	K_QCONV,        /* in: x, w (int8), bias (int32), mult, residual */
+	K_QCONV_PACKED, /* in: x, packed, -, -, residual; scratch */
 	K_COUNT
 } KernelKind;
 
@@ -144,6 +146,7 @@ typedef struct Step {
 		rn_quant_params quant;
 		QConvParams qconv;
 		QMatmulParams qmatmul;
+		rn_qconv2d_params qconvi;
 	} p;
 	int64_t dst_off;    /* K_COPY: byte offset into out[0] */
 	int algo;           /* K_CONV2D_PACKED: RN_CONV_* */
@@ -154,6 +157,10 @@ typedef struct Step {
 Step *node_add_step(Node *n, int kernel);
 
 /* ---- the kernel table (kernels.c) ---- */
+
+/* The convolution a step computes (float or int8, any algorithm), or NULL
+ * for a step of another kind. */
+const rn_conv2d_params *step_conv(const Step *s);
 
 /* Name of the runtime kernel a step calls, for reports ("rn_conv2d_f32"). */
 const char *kernel_name(int kernel);

@@ -5,9 +5,14 @@
  *
  *   fold-bn        Conv -> BatchNormalization becomes one Conv (weights and
  *                  bias scaled in double precision)
+ *   quantize       --quantize int8 only: calibrate on the samples, then
+ *                  write QuantizeLinear/DequantizeLinear pairs and int8
+ *                  weights into the graph (pass_quantize.c)
  *   fuse-add       Conv -> Add (the residual) becomes one Conv whose store
  *                  adds the other operand
  *   fuse-act       Conv/Gemm -> Relu | Clip | LeakyRelu becomes one step
+ *   qdq            DequantizeLinear -> Conv/Add/MaxPool -> QuantizeLinear
+ *                  becomes an int8 operator (pass_qdq.c)
  *   views          Identity, Dropout, Flatten, Reshape, Squeeze, Unsqueeze
  *                  share their input's memory instead of copying it
  *   inplace        a fused residual Add writes over the operand it adds
@@ -29,9 +34,24 @@ typedef struct {
 extern const Pass passes[];
 extern const int n_passes;
 
+/* --quantize int8: how the quantize pass calibrates (g->quantize). */
+enum { CALIB_MINMAX = 0, CALIB_PERCENTILE, CALIB_COUNT };
+typedef struct QuantizeOptions {
+	const char *const *calib; /* one .npy of samples per graph input */
+	int n_calib;
+	int method;               /* CALIB_* */
+	/* called after each calibration run (done of total); may be NULL */
+	void (*progress)(void *ctx, int64_t done, int64_t total);
+	void *ctx;
+} QuantizeOptions;
+const char *calib_method_name(int method);
+int calib_method_find(const char *name); /* -1 if unknown */
+
 int pass_fold_bn(Graph *g, Diag *d);
+int pass_quantize(Graph *g, Diag *d);
 int pass_fuse_add(Graph *g, Diag *d);
 int pass_fuse_act(Graph *g, Diag *d);
+int pass_qdq(Graph *g, Diag *d);
 int pass_views(Graph *g, Diag *d);
 int pass_inplace(Graph *g, Diag *d);
 

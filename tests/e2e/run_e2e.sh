@@ -2,11 +2,15 @@
 # End-to-end test: torchvision model -> ONNX -> resnetc -> C -> run, checked
 # against onnxruntime on the same input.
 #
-#   tests/e2e/run_e2e.sh [MODEL[:keep|:fold] ...]      default: resnet18 resnet50
+#   tests/e2e/run_e2e.sh [MODEL[:keep|:fold|:qdq] ...]   default: resnet18 resnet50
 #
 # MODEL is a torchvision.models name; ":fold" exports with BatchNorm folded into
 # Conv by the exporter, ":keep" (the default) keeps BatchNormalization nodes so
-# resnetc's own folding is tested. For each model: export (cached under
+# resnetc's own folding is tested. ":qdq" quantizes the :keep export to int8
+# with make_qdq.py (onnxruntime's QDQ conventions, calibrated on E2E_CALIB
+# random images, default 4) and checks resnetc's int8 result against
+# onnxruntime running the same QDQ model, within E2E_QDQ_TOL (0.03) of
+# max|ref| and with the same top-1. For each model: export (cached under
 # build/e2e/models/, keyed by the export arguments), resnetc compile, make,
 # run the generated driver, run onnxruntime, compare (see compare.py for the
 # tolerance). Each step prints its time; logs go to build/e2e/<model>/.
@@ -41,9 +45,9 @@ need_python python3-torch, python3-torchvision
 need_ort
 for spec in "${MODELS[@]}"; do
     case $spec in
-        *:*:*|:*) die "$spec: expected MODEL, MODEL:keep or MODEL:fold" ;;
-        *:keep|*:fold) ;;
-        *:*) die "$spec: BatchNorm mode must be :keep or :fold" ;;
+        *:*:*|:*) die "$spec: expected MODEL, MODEL:keep, MODEL:fold or MODEL:qdq" ;;
+        *:keep|*:fold|*:qdq) ;;
+        *:*) die "$spec: mode must be :keep, :fold or :qdq" ;;
     esac
 done
 mkdir -p "$E2E_DIR/models"
@@ -52,8 +56,11 @@ for spec in "${MODELS[@]}"; do
     model=${spec%%:*}
     bn=keep
     [ "$spec" != "$model" ] && bn=${spec#*:}
+    qdq=0
+    if [ "$bn" = qdq ]; then qdq=1; bn=keep; fi
     name=$model
     [ "$bn" = fold ] && name=${model}_fold
+    [ $qdq = 1 ] && name=${model}_qdq
     key="${model}_opset${OPSET}_b${BATCH}_${SIZE}px_seed${SEED}_bn${bn}"
     onnx="$E2E_DIR/models/$key.onnx"
     input="$E2E_DIR/models/$key.input.npy"
@@ -67,12 +74,20 @@ for spec in "${MODELS[@]}"; do
     cached_export "$work/export.log" "$onnx" "$input" -- "$PYTHON" "$HERE/export_torchvision.py" \
         --model "$model" --out "$(tmpname "$onnx")" --input-npy "$(tmpname "$input")" \
         --opset "$OPSET" --batch "$BATCH" --size "$SIZE" --seed "$SEED" --bn "$bn" || ok=0
+    tol=()
+    if [ $qdq = 1 ]; then
+        qonnx="$E2E_DIR/models/${key}_qdq_calib${E2E_CALIB:-4}.onnx"
+        [ $ok = 1 ] && cached_export "$work/qdq.log" "$qonnx" -- "$PYTHON" "$HERE/make_qdq.py" "$onnx" \
+            --out "$(tmpname "$qonnx")" --calib-random "${E2E_CALIB:-4}" --seed "$SEED" || ok=0
+        onnx=$qonnx
+        tol=(--rtol-of-max "${E2E_QDQ_TOL:-0.03}")
+    fi
     # shellcheck disable=SC2086  # RESNETC_FLAGS is a list of flags
     next_step compile "$work/compile.log" "$RESNETC" compile "$onnx" -o "$out" --name "$name" $RESNETC_FLAGS
     next_step make "$work/make.log" make -C "$out" -j"$MAKE_JOBS"
     next_step run "$work/run.log" "$out/$name" "$input" "$work/ours.npy"
     next_step ort "$work/ort.log" node "$HERE/ort_run.js" "$onnx" "$input" "$work/ref.npy"
-    shown_step compare "$work/compare.log" "$PYTHON" "$HERE/compare.py" "$work/ours.npy" "$work/ref.npy"
+    shown_step compare "$work/compare.log" "$PYTHON" "$HERE/compare.py" "$work/ours.npy" "$work/ref.npy" "${tol[@]}"
     if [ $ok = 1 ] && [ -n "$BENCH" ]; then
         if step bench "$work/bench.log" "$out/$name" --bench "$BENCH" "$input" &&
             step ort-bench "$work/ort-bench.log" node "$HERE/ort_run.js" --bench "$BENCH" "$onnx" "$input"; then

@@ -67,6 +67,11 @@ struct slice_mirror {
 struct gather_mirror { int elem, idx_dtype; int64_t outer, axis_len, inner, nidx; };
 struct cast_mirror { int from, to; int64_t n; };
 struct quant_mirror { int dtype; int64_t outer, axis_len, inner; int per_axis; };
+struct qconv_mirror {
+	struct conv_mirror conv;
+	int x_dtype, y_dtype, r_dtype, x_zp, y_zp, r_zp, lo, hi, has_residual;
+	float r_mult;
+};
 struct qlinear_mirror { int x_dtype, w_dtype, y_dtype, x_zp_n, x_scale_n, w_zp_n, w_scale_n; };
 
 #define SAME_FIELDS(type, mirror)                                                                    \
@@ -90,6 +95,7 @@ SAME_FIELDS(GatherParams, gather_mirror);
 SAME_FIELDS(CastParams, cast_mirror);
 SAME_FIELDS(rn_quant_params, quant_mirror);
 SAME_FIELDS(rn_qlinear_params, qlinear_mirror);
+SAME_FIELDS(rn_qconv2d_params, qconv_mirror);
 
 /* ---- printing a step ---- */
 
@@ -194,7 +200,7 @@ static void check_conv(const char *text)
 	};
 	for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
 		expect_field(text, f[i][0], f[i][1]);
-	expect(text, "static const rn_conv2d_params p7 = {");
+	expect(text, "static const rn_");
 }
 
 static void fill_pool(rn_pool_params *p)
@@ -301,6 +307,34 @@ static void check_qlinear(const char *text)
 	for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
 		expect_field(text, f[i][0], f[i][1]);
 	expect(text, "static const rn_qlinear_params q7 = {");
+}
+
+static void fill_qconv(rn_qconv2d_params *p)
+{
+	fill_conv(&p->conv);
+	p->x_dtype = 1201;
+	p->y_dtype = 1213;
+	p->r_dtype = 1217;
+	p->x_zp = 1223;
+	p->y_zp = 1229;
+	p->r_zp = 1231;
+	p->lo = 1237;
+	p->hi = 1249;
+	p->has_residual = 1259;
+	p->r_mult = 0.8125f;
+}
+
+static void check_qconv(const char *text)
+{
+	static const char *const f[][2] = {
+		{"x_dtype", "1201"}, {"y_dtype", "1213"}, {"r_dtype", "1217"}, {"x_zp", "1223"},
+		{"y_zp", "1229"}, {"r_zp", "1231"}, {"lo", "1237"}, {"hi", "1249"},
+		{"has_residual", "1259"}, {"r_mult", "0.8125f"},
+	};
+	for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+		expect_field(text, f[i][0], f[i][1]);
+	expect(text, "static const rn_qconv2d_params p7 = {");
+	check_conv(text);
 }
 
 /* Every kind: a step with each field set, and what its C must contain.
@@ -465,6 +499,18 @@ static int make_case(int kind, Case *c)
 		*h++ = "rn_qlinear_matmul(&p7, &q7, T0@0, T1@0, T2@0, T3@0,";
 		*h++ = "T4@0, T5@0, T6@0, T7@0, T9@0);";
 		break;
+	case K_QCONV:
+		*s = step(kind, 5, 1);
+		fill_qconv(&s->p.qconvi);
+		*h++ = "rn_qconv2d_direct(&p7, T0@0, T1@0, T2@0, T3@0, T4@0, T9@0);";
+		break;
+	case K_QCONV_PACKED:
+		*s = step(kind, 5, 1);
+		s->in[2] = s->in[3] = -1; /* bias and multipliers are packed */
+		fill_qconv(&s->p.qconvi);
+		s->scratch = 1301;
+		*h++ = "if ((rc = rn_qconv2d_packed(&p7, T0@0, T1@0, T4@0, T9@0, SCRATCH, 1301, tp)) != 0)";
+		break;
 	default:
 		return -1;
 	}
@@ -520,8 +566,8 @@ static void test_each_kernel_calls_its_function_with_every_argument(void **state
 static void test_conv_params_every_field(void **state)
 {
 	(void)state;
-	static const int kinds[] = {K_CONV2D, K_CONV2D_PACKED, K_QLINEAR_CONV};
-	for (int i = 0; i < 3; i++) {
+	static const int kinds[] = {K_CONV2D, K_CONV2D_PACKED, K_QLINEAR_CONV, K_QCONV, K_QCONV_PACKED};
+	for (int i = 0; i < 5; i++) {
 		Case c;
 		assert_int_equal(make_case(kinds[i], &c), 0);
 		char *text = emit(&c.s);
@@ -576,6 +622,19 @@ static void test_matmul_params_every_field(void **state)
 	assert_null(strstr(text, ".batch ="));
 	expect_field(text, "k", "647");
 	free(text);
+}
+
+static void test_qconv_params_every_field(void **state)
+{
+	(void)state;
+	static const int kinds[] = {K_QCONV, K_QCONV_PACKED};
+	for (int i = 0; i < 2; i++) {
+		Case c;
+		assert_int_equal(make_case(kinds[i], &c), 0);
+		char *text = emit(&c.s);
+		check_qconv(text);
+		free(text);
+	}
 }
 
 /* The quantized products print rn_qlinear_params through one printer. */
@@ -637,6 +696,7 @@ int main(void)
 		cmocka_unit_test(test_gemm_params_every_field),
 		cmocka_unit_test(test_matmul_params_every_field),
 		cmocka_unit_test(test_qlinear_params_every_field),
+		cmocka_unit_test(test_qconv_params_every_field),
 		cmocka_unit_test(test_float_literals),
 		cmocka_unit_test(test_parameter_names_follow_the_step_id),
 	};

@@ -1,0 +1,393 @@
+/* qdq: the QuantizeLinear / DequantizeLinear pairs of a quantized (QDQ)
+ * model around Conv, Add and MaxPool become integer operators:
+ *
+ *   Q(act(Conv(DQ(x), DQ(w), DQ(b))))   ->  one int8 convolution (x to y
+ *                                           quantized; act: Relu or Clip,
+ *                                           as a clamp)
+ *   Q(act(Add(DQ(conv), DQ(r))))        ->  that convolution with r as its
+ *                                           quantized residual
+ *   Q(MaxPool(DQ(x))), same parameters  ->  MaxPool on the uint8 values
+ *
+ * The convolution computes the integer sum exactly and requantizes it
+ * once: y = saturate(round(acc * sx*sw[m]/sy + (r - zr) * sr/sy) + zy)
+ * (runtime.h, rn_qconv2d_params). Against the float round trip the model
+ * describes, the result differs by the rounding of the intermediate
+ * quantized tensor the fusion leaves out (at most about one step of it).
+ * Every scale and zero point must be a constant; weights int8 or uint8
+ * whose values minus their zero point fit int8, per tensor or per output
+ * channel (axis 0). Whatever does not match stays as the model says: a
+ * float operator between its DequantizeLinear and QuantizeLinear. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lower.h"
+#include "ops.h"
+#include "passes.h"
+#include "readers.h"
+
+/* The quantization of a DequantizeLinear or QuantizeLinear node with
+ * constant parameters. */
+typedef struct {
+	int dtype;          /* the quantized side's type */
+	int count;          /* 1, or per channel */
+	const float *scale;
+	int zp[1];          /* per tensor: the zero point */
+	const void *zp_data; /* per channel */
+	int q;              /* the quantized tensor */
+} QInfo;
+
+static int zp_at(int dtype, const void *v, int i)
+{
+	if (!v)
+		return 0;
+	if (dtype == RN_U8)
+		return ((const uint8_t *)v)[i];
+	if (dtype == RN_I8)
+		return ((const int8_t *)v)[i];
+	return ((const int32_t *)v)[i];
+}
+
+/* n is a Q or DQ node (live or folded) of op `op` whose scale and zero
+ * point are constants; fills qi. */
+static int qinfo(Graph *g, const Node *n, const char *op, QInfo *qi)
+{
+	if (!n || strcmp(n->op_type, op) || n->n_in < 2)
+		return 0;
+	const Tensor *s = node_input(g, n, 1), *z = node_input(g, n, 2);
+	if (!s || s->kind != T_CONST || s->dtype != RN_F32 || (z && z->kind != T_CONST))
+		return 0;
+	if (attr_int(n, "block_size", 0))
+		return 0;
+	memset(qi, 0, sizeof *qi);
+	qi->count = (int)tensor_numel(s);
+	qi->scale = s->data;
+	qi->zp_data = z ? z->data : NULL;
+	qi->q = strcmp(op, "QuantizeLinear") ? n->in[0] : n->out[0];
+	qi->dtype = g->tensors[qi->q].dtype;
+	qi->zp[0] = zp_at(qi->dtype, qi->zp_data, 0);
+	return 1;
+}
+
+/* A per-tensor uint8/int8 quantization. */
+static int per_tensor_q8(const QInfo *q)
+{
+	return q->count == 1 && (q->dtype == RN_U8 || q->dtype == RN_I8);
+}
+
+/* The node that made t, live or folded away at lowering, or NULL. */
+static Node *maker(Graph *g, int t)
+{
+	int p = t >= 0 ? g->tensors[t].producer : -1;
+	return p >= 0 ? &g->nodes[p] : NULL;
+}
+
+/* The one live node reading t, or NULL. */
+static Node *only_reader(Graph *g, const Readers *r, int t)
+{
+	if (readers_of(r, t) != 1 || g->tensors[t].is_output)
+		return NULL;
+	for (int i = 0; i < g->n_nodes; i++) {
+		Node *n = &g->nodes[i];
+		if (n->dead)
+			continue;
+		for (int j = 0; j < n->n_in; j++)
+			if (n->in[j] == t)
+				return n;
+		if (n->residual == t)
+			return n;
+	}
+	return NULL;
+}
+
+static void kill(Readers *r, Node *n)
+{
+	if (n->dead)
+		return;
+	readers_node(r, n, -1);
+	n->dead = 1;
+}
+
+/* Kills a DequantizeLinear nobody reads any more. */
+static void drop_unread(Graph *g, Readers *r, Node *dq)
+{
+	if (dq && !dq->dead && readers_of(r, dq->out[0]) == 0 && !g->tensors[dq->out[0]].is_output)
+		kill(r, dq);
+}
+
+/* [lo, hi] of the quantized output for act (none, Relu, Clip). */
+static int act_bounds(int act, float alpha, float beta, const QInfo *y, int *lo, int *hi)
+{
+	*lo = y->dtype == RN_U8 ? 0 : -128;
+	*hi = y->dtype == RN_U8 ? 255 : 127;
+	float lo_f = -INFINITY, hi_f = INFINITY;
+	if (act == RN_ACT_RELU)
+		lo_f = 0.0f;
+	else if (act == RN_ACT_CLIP) {
+		lo_f = alpha;
+		hi_f = beta;
+	} else if (act != RN_ACT_NONE)
+		return 0;
+	/* Q is monotone: Q(clip(v, a, b)) = clip(Q(v), Q(a), Q(b)) */
+	if (isfinite(lo_f)) {
+		float v = fminf(fmaxf(nearbyintf(lo_f / y->scale[0]) + (float)y->zp[0], (float)*lo), (float)*hi);
+		*lo = (int)v;
+	}
+	if (isfinite(hi_f)) {
+		float v = fminf(fmaxf(nearbyintf(hi_f / y->scale[0]) + (float)y->zp[0], (float)*lo), (float)*hi);
+		*hi = (int)v;
+	}
+	return *lo <= *hi;
+}
+
+/* Conv -> Q with DQ operands: returns 1 if rewritten. */
+static int fuse_conv(Graph *g, Readers *r, Node *conv, Diag *d)
+{
+	if (conv->n_steps != 1 || conv->steps[0].kernel != K_CONV2D || conv->residual >= 0)
+		return 0;
+	QInfo x, w, y, b = {0};
+	Node *dqx = producer(g, conv->in[0]);
+	if (!qinfo(g, dqx, "DequantizeLinear", &x) || !per_tensor_q8(&x))
+		return 0;
+	int wt = conv->in[1];
+	Node *dqw = maker(g, wt);
+	if (g->tensors[wt].kind != T_CONST || !qinfo(g, dqw, "DequantizeLinear", &w) ||
+	    (w.dtype != RN_U8 && w.dtype != RN_I8) || g->tensors[w.q].kind != T_CONST)
+		return 0;
+	const rn_conv2d_params *cp = &conv->steps[0].p.conv;
+	int m = cp->m;
+	if (w.count != 1 && (w.count != m || attr_int(dqw, "axis", 1) != 0))
+		return 0;
+	int bt = conv->n_in > 2 ? conv->in[2] : -1;
+	Node *dqb = bt >= 0 ? maker(g, bt) : NULL;
+	if (bt >= 0 && (g->tensors[bt].kind != T_CONST || !qinfo(g, dqb, "DequantizeLinear", &b) ||
+			b.dtype != RN_I32 || g->tensors[b.q].kind != T_CONST || (b.count != 1 && b.count != m)))
+		return 0;
+	Node *qy = only_reader(g, r, conv->out[0]);
+	if (!qinfo(g, qy, "QuantizeLinear", &y) || !per_tensor_q8(&y))
+		return 0;
+	int lo, hi;
+	if (!act_bounds(conv->act, conv->act_alpha, conv->act_beta, &y, &lo, &hi))
+		return 0;
+
+	/* weights minus their zero point, as int8 */
+	int64_t wn = tensor_numel(&g->tensors[w.q]), per = wn / m;
+	const void *wq = g->tensors[w.q].data;
+	int8_t *w8 = xmalloc((size_t)wn);
+	for (int64_t i = 0; i < wn; i++) {
+		int c = w.count == 1 ? 0 : (int)(i / per);
+		int v = zp_at(w.dtype, wq, i) - zp_at(w.dtype, w.zp_data, c);
+		if (v < -128 || v > 127) {
+			free(w8);
+			return 0;
+		}
+		w8[i] = (int8_t)v;
+	}
+	/* bias: int32 at scale sx * sw[m]; another scale is brought there */
+	int32_t *bias = xmalloc((size_t)m * sizeof *bias);
+	float *mult = xmalloc((size_t)m * sizeof *mult);
+	for (int i = 0; i < m; i++) {
+		float sxw = x.scale[0] * w.scale[w.count == 1 ? 0 : i];
+		mult[i] = sxw / y.scale[0];
+		bias[i] = 0;
+		if (bt < 0)
+			continue;
+		const int32_t *bq = g->tensors[b.q].data;
+		int k = b.count == 1 ? 0 : i;
+		int64_t v = (int64_t)bq[i] - zp_at(RN_I32, b.zp_data, k);
+		float bs = b.scale[k];
+		if (fabsf(bs - sxw) > 1e-6f * sxw)
+			v = (int64_t)nearbyint((double)v * bs / sxw);
+		if (v < INT32_MIN || v > INT32_MAX) {
+			free(w8), free(bias), free(mult);
+			return 0;
+		}
+		bias[i] = (int32_t)v;
+	}
+
+	rn_qconv2d_params qp;
+	memset(&qp, 0, sizeof qp);
+	qp.conv = *cp;
+	qp.conv.act = RN_ACT_NONE;
+	qp.conv.alpha = qp.conv.beta = 0.0f;
+	qp.x_dtype = x.dtype;
+	qp.y_dtype = y.dtype;
+	qp.r_dtype = y.dtype;
+	qp.x_zp = x.zp[0];
+	qp.y_zp = y.zp[0];
+	qp.lo = lo;
+	qp.hi = hi;
+	int64_t wdims[4];
+	int wr = g->tensors[wt].rank;
+	memcpy(wdims, g->tensors[wt].dims, sizeof wdims);
+	int64_t mm = m;
+	int t_w = add_const(g, conv, "w_int8", RN_I8, wr, wdims, w8);
+	int t_b = add_const(g, conv, "bias_int32", RN_I32, 1, &mm, bias);
+	int t_m = add_const(g, conv, "requant", RN_F32, 1, &mm, mult);
+
+	readers_node(r, conv, -1);
+	kill(r, qy);
+	int yq = y.q, xq = x.q;
+	conv->in[0] = xq;
+	conv->in[1] = t_w;
+	if (conv->n_in > 2)
+		conv->in[2] = t_b;
+	conv->out[0] = yq;
+	g->tensors[yq].producer = (int)(conv - g->nodes);
+	free(conv->op_type);
+	conv->op_type = xstrdup("QLinearConv");
+	conv->def = op_find("QLinearConv");
+	free(conv->steps);
+	conv->steps = NULL;
+	conv->n_steps = 0;
+	Step *s = node_add_step(conv, K_QCONV);
+	s->p.qconvi = qp;
+	s->in[0] = xq;
+	s->in[1] = t_w;
+	s->in[2] = t_b;
+	s->in[3] = t_m;
+	s->in[4] = -1;
+	s->n_in = 5;
+	s->out[0] = yq;
+	s->n_out = 1;
+	readers_node(r, conv, 1);
+	drop_unread(g, r, dqx);
+	(void)d;
+	return 1;
+}
+
+/* An int8 convolution made by fuse_conv, without a residual yet. */
+static Node *qconv_of(Graph *g, int t)
+{
+	Node *c = producer(g, t);
+	if (!c || c->n_steps != 1 || c->steps[0].kernel != K_QCONV || c->steps[0].p.qconvi.has_residual)
+		return NULL;
+	return c;
+}
+
+/* Q(act(Add(DQ(a), DQ(b)))) with a from an int8 convolution: returns 1
+ * if the Add became that convolution's residual. */
+static int fuse_add(Graph *g, Readers *r, Node *add)
+{
+	if (add->n_steps != 1 || add->steps[0].kernel != K_BINARY || add->steps[0].p.binary.op != RN_ADD ||
+	    add->n_in != 2)
+		return 0;
+	const Tensor *ta = &g->tensors[add->in[0]], *tb = &g->tensors[add->in[1]];
+	if (ta->rank != tb->rank || memcmp(ta->dims, tb->dims, sizeof ta->dims[0] * (size_t)ta->rank))
+		return 0;
+	Node *dq[2] = {producer(g, add->in[0]), producer(g, add->in[1])};
+	QInfo q[2];
+	for (int i = 0; i < 2; i++)
+		if (!qinfo(g, dq[i], "DequantizeLinear", &q[i]) || !per_tensor_q8(&q[i]))
+			return 0;
+	/* the output: Q, or Relu then Q */
+	Node *next = only_reader(g, r, add->out[0]), *relu = NULL;
+	if (next && next->n_steps == 1 && next->steps[0].kernel == K_UNARY &&
+	    next->steps[0].p.unary.act == RN_ACT_RELU) {
+		relu = next;
+		next = only_reader(g, r, relu->out[0]);
+	}
+	QInfo y;
+	if (!qinfo(g, next, "QuantizeLinear", &y) || !per_tensor_q8(&y))
+		return 0;
+	/* the convolution: its output read only by its DQ, that DQ only by
+	 * the Add; of two, the later (the residual must exist when it runs) */
+	int pick = -1;
+	for (int i = 0; i < 2; i++) {
+		Node *c = qconv_of(g, q[i].q);
+		if (!c || readers_of(r, q[i].q) != 1 || readers_of(r, dq[i]->out[0]) != 1 ||
+		    g->tensors[q[i].q].is_output)
+			continue;
+		if (g->tensors[q[1 - i].q].producer > (int)(c - g->nodes))
+			continue;
+		if (pick < 0 || g->tensors[q[i].q].producer > g->tensors[q[pick].q].producer)
+			pick = i;
+	}
+	if (pick < 0)
+		return 0;
+	Node *conv = producer(g, q[pick].q);
+	const QInfo *res = &q[1 - pick], *mid = &q[pick];
+	int lo, hi;
+	if (!act_bounds(relu ? RN_ACT_RELU : RN_ACT_NONE, 0, 0, &y, &lo, &hi))
+		return 0;
+	Step *s = &conv->steps[0];
+	rn_qconv2d_params *qp = &s->p.qconvi;
+	/* the convolution's own clamp (an activation before the Add) stays
+	 * in force only if it is none */
+	if (qp->lo != (qp->y_dtype == RN_U8 ? 0 : -128) || qp->hi != (qp->y_dtype == RN_U8 ? 255 : 127))
+		return 0;
+	float *mult = g->tensors[s->in[3]].data;
+	for (int i = 0; i < qp->conv.m; i++)
+		mult[i] = (float)((double)mult[i] * mid->scale[0] / y.scale[0]);
+	/* the scale was the intermediate's: now the Add's output's */
+	(void)mid;
+	readers_node(r, conv, -1);
+	qp->has_residual = 1;
+	qp->r_dtype = res->dtype;
+	qp->r_zp = res->zp[0];
+	qp->r_mult = res->scale[0] / y.scale[0];
+	qp->y_dtype = y.dtype;
+	qp->y_zp = y.zp[0];
+	qp->lo = lo;
+	qp->hi = hi;
+	s->in[4] = res->q;
+	conv->residual = res->q;
+	conv->act = relu ? RN_ACT_RELU : RN_ACT_NONE;
+	conv->out[0] = y.q;
+	s->out[0] = y.q;
+	g->tensors[y.q].producer = (int)(conv - g->nodes);
+	readers_node(r, conv, 1);
+	kill(r, next);
+	if (relu)
+		kill(r, relu);
+	kill(r, add);
+	kill(r, dq[pick]);
+	drop_unread(g, r, dq[1 - pick]);
+	return 1;
+}
+
+/* Q(MaxPool(DQ(x))) with the same uint8 parameters on both sides. */
+static int fuse_maxpool(Graph *g, Readers *r, Node *pool, Diag *d, int *rc)
+{
+	if (strcmp(pool->op_type, "MaxPool") || pool->n_out != 1 || pool->n_steps != 1)
+		return 0;
+	QInfo x, y;
+	Node *dqx = producer(g, pool->in[0]);
+	Node *qy = only_reader(g, r, pool->out[0]);
+	if (!qinfo(g, dqx, "DequantizeLinear", &x) || !qinfo(g, qy, "QuantizeLinear", &y) ||
+	    !per_tensor_q8(&x) || !per_tensor_q8(&y) || x.dtype != RN_U8 || y.dtype != RN_U8 ||
+	    x.scale[0] != y.scale[0] || x.zp[0] != y.zp[0])
+		return 0;
+	readers_node(r, pool, -1);
+	kill(r, qy);
+	pool->in[0] = x.q;
+	pool->out[0] = y.q;
+	g->tensors[y.q].producer = (int)(pool - g->nodes);
+	readers_node(r, pool, 1);
+	drop_unread(g, r, dqx);
+	*rc = relower(g, pool, d);
+	return 1;
+}
+
+int pass_qdq(Graph *g, Diag *d)
+{
+	Readers r;
+	readers_init(&r, g);
+	int rc = 0;
+	for (int i = 0; i < g->n_nodes && rc == 0; i++) {
+		Node *n = &g->nodes[i];
+		if (!n->dead && !strcmp(n->op_type, "Conv"))
+			fuse_conv(g, &r, n, d);
+	}
+	for (int i = 0; i < g->n_nodes && rc == 0; i++) {
+		Node *n = &g->nodes[i];
+		if (n->dead)
+			continue;
+		if (!strcmp(n->op_type, "Add"))
+			fuse_add(g, &r, n);
+		else
+			fuse_maxpool(g, &r, n, d, &rc);
+	}
+	readers_free(&r);
+	return rc;
+}
