@@ -8,7 +8,10 @@
 # Environment: DEMO_MODEL (default demo.onnx here; demo.yaml runs the same
 # model through the YAML front end), FASHION_MNIST_DIR (default /usr/share/datasets/fashion-mnist,
 # from Debian's dataset-fashion-mnist), CC (default cc), CFLAGS (default -O2),
-# RESNETC_FLAGS (extra flags for resnetc compile).
+# RESNETC_FLAGS (extra flags for resnetc compile), DEMO_QUANTIZE (N: quantize the
+# model to int8 with `--quantize int8`, calibrated on the first N training
+# images; the accuracy must then be within DEMO_INT8_TOLERANCE, default 0.5
+# points, of PyTorch's float accuracy).
 #
 # Exit status 0 when the accuracies agree, 1 when they do not or a step fails,
 # 2 on bad usage.
@@ -21,6 +24,7 @@ CFLAGS=${CFLAGS:--O2}
 RESNETC_FLAGS=${RESNETC_FLAGS:-}
 MODEL=${DEMO_MODEL:-$HERE/demo.onnx}
 TOLERANCE=0.1 # points; batch-1 C vs batched PyTorch may flip a near-tie or two
+QUANTIZE=${DEMO_QUANTIZE:-}
 
 usage() { echo "usage: $0 RESNETC OUTDIR" >&2; exit 2; }
 die() { echo "run_demo.sh: error: $*" >&2; exit 1; }
@@ -37,6 +41,17 @@ expected=$(sed -n 's/^pytorch_test_accuracy=//p' "$HERE/ACCURACY.txt")
 
 mkdir -p "$OUT"
 gen="$OUT/demo"
+
+if [ -n "$QUANTIZE" ]; then
+    TOLERANCE=${DEMO_INT8_TOLERANCE:-0.5}
+    [ -f "$DATA/train-images-idx3-ubyte.gz" ] || die "$DATA/train-images-idx3-ubyte.gz: not found"
+    echo "== calibration: the first $QUANTIZE training images -> $OUT/calib.npy"
+    "$CC" -O2 "$HERE/make_calib.c" -o "$OUT/make_calib" || die "building make_calib failed"
+    gzip -dc "$DATA/train-images-idx3-ubyte.gz" >"$OUT/train-images-idx3-ubyte"
+    "$OUT/make_calib" "$QUANTIZE" "$OUT/train-images-idx3-ubyte" "$OUT/calib.npy" || die "make_calib failed"
+    rm -f "$OUT/train-images-idx3-ubyte"
+    RESNETC_FLAGS="$RESNETC_FLAGS --quantize int8 --calibrate $OUT/calib.npy"
+fi
 
 t0=$EPOCHREALTIME
 elapsed() { awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1fs", b - a }'; }
