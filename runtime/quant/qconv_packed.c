@@ -59,7 +59,7 @@ enum {
 	TP = 6,                     /* pixels per register tile */
 	TC = 16,                    /* output channels per register tile */
 	CHUNK = 24,                 /* panel bytes of a tile per k-pair */
-	PANEL_TARGET = 128 * 1024,  /* panel bytes a block aims at (L2) */
+	PANEL_TARGET = 192 * 1024,  /* panel bytes a block aims at (L2) */
 	MAX_TILES = 64,             /* tiles per block at most */
 	SLACK = 64,                 /* bytes past a buffer that vector copies may touch */
 };
@@ -75,8 +75,8 @@ typedef struct {
 	int direct;          /* 1x1, stride 1, unpadded: the im2col rows are input rows */
 	int64_t k, kp, m16;  /* reduction length, k-pairs, m rounded up to TC */
 	int64_t hw, ohw;
-	int64_t tb;          /* tiles per block */
-	int64_t nblk;        /* blocks per image */
+	int64_t tiles;       /* tiles per image */
+	int64_t tb;          /* tiles per block at most */
 	int64_t ts;          /* panel bytes per tile: KP chunks, then 8 that chunk stores overrun */
 	size_t panel;        /* panel bytes */
 	/* not direct: the block's im2col rows, k of trow bytes, and the strip,
@@ -97,12 +97,10 @@ static qgeom geom_of(const rn_qconv2d_params *p)
 	g.m16 = (c->m + TC - 1) / TC * TC;
 	g.hw = (int64_t)c->h * c->w;
 	g.ohw = (int64_t)c->oh * c->ow;
-	int64_t tiles = (g.ohw + TP - 1) / TP;
-	int64_t tbmax = PANEL_TARGET / (g.kp * CHUNK);
-	tbmax = tbmax < 1 ? 1 : tbmax > MAX_TILES ? MAX_TILES : tbmax;
-	int64_t nblk = (tiles + tbmax - 1) / tbmax;
-	g.tb = (tiles + nblk - 1) / nblk; /* even blocks */
-	g.nblk = (tiles + g.tb - 1) / g.tb;
+	g.tiles = (g.ohw + TP - 1) / TP;
+	g.tb = PANEL_TARGET / (g.kp * CHUNK);
+	g.tb = g.tb < 1 ? 1 : g.tb > MAX_TILES ? MAX_TILES : g.tb;
+	g.tb = g.tb > g.tiles ? g.tiles : g.tb;
 	g.ts = g.kp * CHUNK + 8;
 	g.panel = (size_t)(g.tb * g.ts);
 	g.direct = c->kh == 1 && c->kw == 1 && c->sh == 1 && c->sw == 1 && c->pt == 0 &&
@@ -634,6 +632,7 @@ typedef struct {
 	const int8_t *w;
 	const unsigned char *bias, *mult;
 	uint8_t *scratch;
+	int64_t nblk;     /* blocks per image */
 	int64_t groups;   /* tasks per block: the 16-channel blocks split in groups */
 	int64_t mblocks;
 } qjob;
@@ -643,10 +642,12 @@ static void qconv_task(void *ctx, int64_t task, int thread)
 	const qjob *J = ctx;
 	const qgeom *g = &J->g;
 	const rn_conv2d_params *c = &J->p->conv;
-	const int64_t grp = task % J->groups, blk = (task / J->groups) % g->nblk;
-	const int64_t img = task / J->groups / g->nblk;
-	const int64_t q0 = blk * g->tb * TP;
-	const int64_t nb = g->ohw - q0 < g->tb * TP ? g->ohw - q0 : g->tb * TP;
+	const int64_t grp = task % J->groups, blk = (task / J->groups) % J->nblk;
+	const int64_t img = task / J->groups / J->nblk;
+	/* blocks split the tiles evenly: at most tb each */
+	const int64_t q0 = blk * g->tiles / J->nblk * TP;
+	const int64_t q1 = (blk + 1) * g->tiles / J->nblk * TP;
+	const int64_t nb = (q1 < g->ohw ? q1 : g->ohw) - q0;
 	uint8_t *panel = J->scratch + (size_t)thread * g->slice;
 	uint8_t *cols = panel + align_up(g->panel), *strip = cols + align_up(g->cols);
 	build_panel(J->p, g, J->x + img * c->c * g->hw, q0, nb, panel, cols, strip);
@@ -686,13 +687,17 @@ int rn_qconv2d_packed(const rn_qconv2d_params *p, const void *x, const void *pac
 	J.bias = (const unsigned char *)packed + weight_bytes(&J.g);
 	J.mult = J.bias + J.g.m16 * sizeof(int32_t);
 	J.mblocks = J.g.m16 / TC;
-	/* Blocks are the tasks; with too few of them for the threads (small
-	 * outputs: 7x7, 14x14), each block's channels are split too, every
-	 * part packing the block's panel for itself. */
-	const int64_t units = (int64_t)p->conv.n * J.g.nblk;
+	/* Blocks are the tasks, as many as the threads or a multiple (the
+	 * tiles evenly split, each block's panel within the slice); with
+	 * fewer tiles than threads (tiny outputs), each block's channels are
+	 * split too, every part packing the block's panel for itself. */
+	const int64_t tiles = J.g.tiles;
+	J.nblk = (tiles + J.g.tb - 1) / J.g.tb;
+	J.nblk = (J.nblk + threads - 1) / threads * threads;
+	J.nblk = J.nblk > tiles ? tiles : J.nblk;
+	const int64_t units = (int64_t)p->conv.n * J.nblk;
 	J.groups = 1;
-	while (threads > 1 && J.groups < J.mblocks && units * J.groups < 4 * threads &&
-	       (units * J.groups) % threads != 0)
+	while (units * J.groups < threads && J.groups < J.mblocks)
 		J.groups++;
 	rn_parallel_for(tp, units * J.groups, qconv_task, &J);
 	return RN_OK;
