@@ -25,10 +25,11 @@
  *            (x[k0], x[k1]) zero-extended, so that a tile reads one
  *            contiguous stream, a pixel's pair being one 32-bit broadcast
  * A 1x1, stride-1, unpadded convolution interleaves the panel straight from
- * the input planes. Any other first copies the input rows the block needs
- * into a strip (per channel, rows padded with the zero point), then the
- * block's im2col rows from it (contiguous or stride-2 runs, one per output
- * row), and interleaves those.
+ * the input planes. Any other first copies the block's im2col rows
+ * (contiguous or stride-2 runs, one per output row), and interleaves
+ * those; the runs read the input itself when no tap falls outside it (a
+ * strided 1x1), else a strip of the input rows the block needs, padded
+ * with the zero point.
  *
  * The register tile is 6 pixels x 16 channels (AVX2: 12 int32
  * accumulators, starting at the bias; per k-pair, two 16-byte weight loads
@@ -73,6 +74,7 @@ static size_t align_up(size_t n)
  * the scratch size the compiler computes holds for every build. */
 typedef struct {
 	int direct;          /* 1x1, stride 1, unpadded: the im2col rows are input rows */
+	int inside;          /* not direct, but every tap inside the input: no strip */
 	int64_t k, kp, m16;  /* reduction length, k-pairs, m rounded up to TC */
 	int64_t hw, ohw;
 	int64_t tiles;       /* tiles per image */
@@ -105,9 +107,14 @@ static qgeom geom_of(const rn_qconv2d_params *p)
 	g.panel = (size_t)(g.tb * g.ts);
 	g.direct = c->kh == 1 && c->kw == 1 && c->sh == 1 && c->sw == 1 && c->pt == 0 &&
 		   c->pl == 0 && c->oh == c->h && c->ow == c->w;
+	g.inside = !g.direct && c->pt == 0 && c->pl == 0 &&
+		   (int64_t)(c->oh - 1) * c->sh + (int64_t)(c->kh - 1) * c->dh < c->h &&
+		   (int64_t)(c->ow - 1) * c->sw + (int64_t)(c->kw - 1) * c->dw < c->w;
 	if (!g.direct) {
 		g.trow = g.tb * TP; /* runs overrun into the next row, written after */
 		g.cols = (size_t)(g.k * g.trow) + SLACK;
+	}
+	if (!g.direct && !g.inside) {
 		g.wp = (int64_t)(c->ow - 1) * c->sw + (int64_t)(c->kw - 1) * c->dw + 1;
 		/* output rows a block of tb * TP pixels can touch */
 		int64_t rows = (g.tb * TP + c->ow - 2) / c->ow + 1;
@@ -200,11 +207,17 @@ size_t rn_qconv2d_scratch_size(const rn_qconv2d_params *p, int threads)
 
 /* dst[i] = src[i * sw] for i < n. Up to 31 bytes past n may be written and
  * up to 31 past the last byte read may be read (the caller's later writes
- * or slack cover them). */
-static RN_INLINE void copy_run(uint8_t *dst, const uint8_t *src, int64_t n, int sw)
+ * or slack cover them), except at lim (if not NULL), where the readable
+ * bytes end. */
+static RN_INLINE void copy_run(uint8_t *dst, const uint8_t *src, int64_t n, int sw, const uint8_t *lim)
 {
 	int64_t i = 0;
 #if QK_AVX2
+	if (lim && (lim - src) < n * sw + 32) {
+		for (; i < n; i++)
+			dst[i] = src[i * sw];
+		return;
+	}
 	if (sw == 1) {
 		for (; i < n; i += 32)
 			_mm256_storeu_si256((__m256i *)(dst + i), _mm256_loadu_si256((const __m256i *)(src + i)));
@@ -220,6 +233,8 @@ static RN_INLINE void copy_run(uint8_t *dst, const uint8_t *src, int64_t n, int 
 		}
 		return;
 	}
+#else
+	(void)lim;
 #endif
 	if (sw == 1) {
 		rn_memcpy(dst, src, (size_t)n);
@@ -321,33 +336,44 @@ static void build_cols(const rn_qconv2d_params *p, const qgeom *g, const uint8_t
 	const int64_t rows = (oy1 - oy0) * c->sh + (int64_t)(c->kh - 1) * c->dh + 1;
 	const int64_t nb6 = (nb + TP - 1) / TP * TP;
 	const uint8_t zp = (uint8_t)p->x_zp;
-	for (int ch = 0; ch < c->c; ch++)
-		for (int64_t r = 0; r < rows; r++) {
-			int64_t iy = oy0 * c->sh - c->pt + r;
-			strip_row(c, g, strip + (ch * g->srows + r) * g->wp,
-				  iy >= 0 && iy < c->h ? x + ((int64_t)ch * c->h + iy) * c->w : NULL, zp);
-		}
+	/* the rows the runs read: the strip's, or the input's own when every
+	 * tap is inside it (then nothing may be read past the image) */
+	const uint8_t *rows0 = strip, *lim = NULL;
+	int64_t pitch = g->wp, chan = g->srows * g->wp;
+	if (g->inside) {
+		rows0 = x + oy0 * c->sh * c->w;
+		lim = x + (int64_t)c->c * g->hw;
+		pitch = c->w;
+		chan = g->hw;
+	} else {
+		for (int ch = 0; ch < c->c; ch++)
+			for (int64_t r = 0; r < rows; r++) {
+				int64_t iy = oy0 * c->sh - c->pt + r;
+				strip_row(c, g, strip + (ch * g->srows + r) * g->wp,
+					  iy >= 0 && iy < c->h ? x + ((int64_t)ch * c->h + iy) * c->w : NULL, zp);
+			}
+	}
 	const int sw = c->sw;
 	const int64_t first = q0 % c->ow, end = (q0 + nb - 1) % c->ow + 1, nrun = oy1 - oy0 + 1;
-	const int64_t rstep = c->sh * g->wp;
+	const int64_t rstep = c->sh * pitch;
 	uint8_t *dst = cols;
 	for (int ch = 0; ch < c->c; ch++)
 		for (int ky = 0; ky < c->kh; ky++)
 			for (int kx = 0; kx < c->kw; kx++, dst += g->trow) {
 				/* one run per output row, each overrunning into the
 				 * next, which is written after it */
-				const uint8_t *src = strip + (ch * g->srows + (int64_t)ky * c->dh) * g->wp +
+				const uint8_t *src = rows0 + ch * chan + (int64_t)ky * c->dh * pitch +
 						     (int64_t)kx * c->dw + first * sw;
 				if (nrun == 1) {
-					copy_run(dst, src, end - first, sw);
+					copy_run(dst, src, end - first, sw, lim);
 				} else {
 					uint8_t *d = dst;
-					copy_run(d, src, c->ow - first, sw);
+					copy_run(d, src, c->ow - first, sw, lim);
 					d += c->ow - first;
 					src += rstep - first * sw;
 					for (int64_t r = 1; r < nrun - 1; r++, d += c->ow, src += rstep)
-						copy_run(d, src, c->ow, sw);
-					copy_run(d, src, end, sw);
+						copy_run(d, src, c->ow, sw, lim);
+					copy_run(d, src, end, sw, lim);
 				}
 				for (int64_t i = nb; i < nb6; i++)
 					dst[i] = 0;
