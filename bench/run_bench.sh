@@ -29,6 +29,14 @@
 # Prints one table and writes it, with the machine's description, to
 # BENCH_RESULTS (default bench/RESULTS.md; "-" writes nothing).
 #
+# With BENCH_INT8=1 (the default), each model is also quantized to int8 by
+# tests/e2e/make_qdq.py (onnxruntime's QDQ conventions, 8 random calibration
+# images; written independently of resnetc's quantizer) and two more programs
+# join the rounds: resnetc compiling that QDQ model (--threads T) and
+# onnxruntime running it; a second table compares them, with the int8
+# GOP/s against bench/int8_peak.c's per-core int8 multiply-add peak and
+# resnetc's own float latency.
+#
 # Environment: RESNETC (default build/resnetc), BENCH_DIR (build/bench),
 # BENCH_THREADS ("1 2"), BENCH_ROUNDS (5), BENCH_RUNS (10 timed runs per
 # round), BENCH_OPENBLAS (auto: on when cblas.h and -lopenblas are there;
@@ -53,6 +61,7 @@ OPENBLAS=${BENCH_OPENBLAS:-auto}
 BLAS_THREADS=${BENCH_OPENBLAS_THREADS:-1}
 NICE=${BENCH_NICE:-}
 RESULTS=${BENCH_RESULTS:-$HERE/RESULTS.md}
+INT8=${BENCH_INT8:-1}
 CC=${CC:-cc}
 
 if [ $# -gt 0 ]; then MODELS=("$@"); else MODELS=(resnet18 resnet50); fi
@@ -151,17 +160,30 @@ peak_wall=$(echo "$peak_out" | sed -n 's/^threads=1 gflops=\([0-9.]*\).*/\1/p' |
 peak_core=$(awk -v a="$peak_cpu" -v b="$peak_wall" 'BEGIN { if (a != "" && b != "") print (a > b ? a : b) }')
 [ -n "$peak_core" ] || die "cannot read fma_peak's output"
 
+int8_gops=""
+if [ "$INT8" = 1 ]; then
+    say "int8 peak (bench/int8_peak.c, -O2 -march=native)"
+    $CC -O2 -march=native -std=c11 -D_POSIX_C_SOURCE=200809L "$HERE/int8_peak.c" -o "$BENCH_DIR/int8_peak" ||
+        die "cannot build bench/int8_peak.c"
+    int8_out=$("$BENCH_DIR/int8_peak")
+    echo "  $int8_out"
+    int8_gops=$(echo "$int8_out" | sed -n 's/.*gops=\([0-9.]*\).*/\1/p')
+    int8_isa=$(echo "$int8_out" | sed -n 's/^isa=\(.*\) gops=.*/\1/p')
+fi
+
 # ---- export, compile, build ---------------------------------------------------
-declare -A GFLOP ONNX INPUT
+declare -A GFLOP ONNX INPUT ONNXQ
 variants() { # the variant names for thread count $1
     echo "t$1"
     [ "$OPENBLAS" = 1 ] && echo "blas_t$1"
+    [ "$INT8" = 1 ] && echo "q_t$1"
     return 0
 }
 flags_of() { # resnetc flags of a variant
     case $1 in
         t*) echo "--threads ${1#t}" ;;
         blas_t*) echo "--gemm openblas --threads ${1#blas_t}" ;;
+        q_t*) echo "--threads ${1#q_t}" ;;
     esac
 }
 # The output folder gets resnetc's runtime sources: they are part of the key.
@@ -176,17 +198,23 @@ for model in "${MODELS[@]}"; do
         die "exporting $model failed"
     ONNX[$model]=$onnx
     INPUT[$model]=$input
+    if [ "$INT8" = 1 ]; then
+        ONNXQ[$model]="$BENCH_DIR/models/$model.qdq.onnx"
+        cached_export "$BENCH_DIR/models/$model.qdq.log" "${ONNXQ[$model]}" -- "$PYTHON" "$E2E/make_qdq.py" \
+            "$onnx" --out "$(tmpname "${ONNXQ[$model]}")" --calib-random 8 || die "quantizing $model failed"
+    fi
     mkdir -p "$BENCH_DIR/$model"
     "$RESNETC" info "$onnx" >"$BENCH_DIR/$model/info.txt" 2>&1 || die "resnetc info $onnx failed"
     # The totals line, "... (N GFLOP)" or "... N GFLOP)": the one GFLOP figure.
     GFLOP[$model]=$(sed -n 's/.*[^0-9.]\([0-9][0-9]*\.*[0-9]*\) GFLOP\b.*/\1/p' "$BENCH_DIR/$model/info.txt" | tail -n 1)
     [ -n "${GFLOP[$model]}" ] || die "no GFLOP total in 'resnetc info $onnx'"
-    model_sum=$(sha256sum "$onnx" | cut -c1-16)
     for t in "${THREADS[@]}"; do
         for v in $(variants "$t"); do
             out="$BENCH_DIR/$model/$v"
             flags=$(flags_of "$v")
-            key="$resnetc_sum $model_sum $flags"
+            src=$onnx
+            [ "${v#q_}" != "$v" ] && src=${ONNXQ[$model]}
+            key="$resnetc_sum $(sha256sum "$src" | cut -c1-16) $flags"
             if [ -x "$out/$model" ] && [ "$(cat "$out.key" 2>/dev/null)" = "$key" ]; then
                 echo "  $model $v: built ($flags)"
                 continue
@@ -194,7 +222,7 @@ for model in "${MODELS[@]}"; do
             t0=$EPOCHREALTIME
             rm -f "$out.key"
             # shellcheck disable=SC2086  # flags is a list
-            run "$out.compile.log" "$RESNETC" compile "$onnx" -o "$out" --name "$model" --force $flags
+            run "$out.compile.log" "$RESNETC" compile "$src" -o "$out" --name "$model" --force $flags
             run "$out.make.log" make -C "$out" -j"$MAKE_JOBS"
             echo "$key" >"$out.key"
             echo "  $model $v: compiled and built in $(seconds_since "$t0" 0)s ($flags)"
@@ -220,11 +248,12 @@ for model in "${MODELS[@]}"; do
         say "$model, $t thread(s): $ROUNDS rounds of $RUNS timed runs each"
         sides=(resnetc ort)
         [ "$OPENBLAS" = 1 ] && sides+=(openblas)
+        [ "$INT8" = 1 ] && sides+=(int8 ort_int8)
         for side in "${sides[@]}"; do MS[$model.$t.$side]=""; done
         if [ "$t" = 1 ] && [ "$RUNS" -ge 5 ]; then
             for side in "${sides[@]}"; do
                 CPUMS[$model.$side]=""
-                [ "$side" = ort ] && continue
+                [ "$side" = ort ] || [ "${side#*int8}" != "$side" ] && continue
                 base=""
                 for _ in 1 2 3; do
                     cpu_run "$BENCH_DIR/$model/base.$side.log" "${NICE_CMD[@]}" env OPENBLAS_NUM_THREADS=1 \
@@ -252,8 +281,13 @@ for model in "${MODELS[@]}"; do
                             "${ONNX[$model]}" "${INPUT[$model]}"
                         ort_version=$(sed -n 's/^ort_version=//p' "$log")
                         ;;
+                    int8) run "$log" "${NICE_CMD[@]}" "$BENCH_DIR/$model/q_t$t/$model" --bench "$RUNS" "${INPUT[$model]}" ;;
+                    ort_int8)
+                        run "$log" "${NICE_CMD[@]}" node "$HERE/ort_bench.js" --threads "$t" --runs "$RUNS" \
+                            "${ONNXQ[$model]}" "${INPUT[$model]}"
+                        ;;
                 esac
-                if [ "$t" = 1 ] && [ "$RUNS" -ge 5 ]; then
+                if [ "$t" = 1 ] && [ "$RUNS" -ge 5 ] && [ "${side#*int8}" = "$side" ]; then
                     if [ "$side" = ort ]; then
                         CPUMS[$model.$side]+=" $(sed -n 's/^cpu_ms_per_run=//p' "$log")"
                     else
@@ -315,12 +349,34 @@ cpu_table() {
             printf "| %s | %.1f | %.1f | %.2f | %s |\n", m, o, r, o / r, b == "-" ? "-" : sprintf("%.1f", b) }'
     done
 }
+# int8: the same model quantized (make_qdq.py), both engines on that QDQ model.
+int8_table() {
+    echo "| model | threads | resnetc int8 ms | onnxruntime int8 ms | resnetc / ort | resnetc int8 GOP/s | % of int8 peak | resnetc float ms | resnetc float / int8 |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    for model in "${MODELS[@]}"; do
+        for t in "${THREADS[@]}"; do
+            q=$(echo "${MS[$model.$t.int8]}" | median)
+            r=$(echo "${MS[$model.$t.ort_int8]}" | median)
+            f=$(echo "${MS[$model.$t.resnetc]}" | median)
+            awk -v m="$model" -v t="$t" -v q="$q" -v r="$r" -v f="$f" -v g="${GFLOP[$model]}" -v p="$int8_gops" 'BEGIN {
+                gops = g / (q / 1e3)
+                printf "| %s | %d | %.1f | %.1f | %.2f | %.1f | %.0f%% | %.1f | %.2f |\n",
+                    m, t, q, r, q / r, gops, 100 * gops / (p * t), f, f / q }'
+        done
+    done
+}
 has_cpu=0
 [[ " ${THREADS[*]} " = *" 1 "* ]] && [ "$RUNS" -ge 5 ] && has_cpu=1
 
 echo
 table
 echo
+if [ "$INT8" = 1 ]; then
+    echo "int8 (QDQ from make_qdq.py), int8 peak $int8_gops GOP/s per core ($int8_isa):"
+    echo
+    int8_table
+    echo
+fi
 if [ "$has_cpu" = 1 ]; then
     echo "One thread, CPU time per inference (less inflated by other processes' load):"
     echo
@@ -386,6 +442,21 @@ tmp="$RESULTS.tmp"
         echo "exact one."
         echo
         cpu_table
+        echo
+    fi
+    if [ "$INT8" = 1 ]; then
+        echo "## int8"
+        echo
+        echo "The same models quantized to int8 by tests/e2e/make_qdq.py (onnxruntime's QDQ"
+        echo "conventions: uint8 activations per tensor, int8 weights per channel, 8 random"
+        echo "calibration images), independently of resnetc's own quantizer; resnetc and"
+        echo "onnxruntime run the very same QDQ model, in the same rounds as the float runs."
+        echo
+        int8_table
+        echo
+        echo "- GOP per image: the float model's count (2 x multiply-adds)."
+        echo "- % of int8 peak: over threads x bench/int8_peak.c's one-core rate, $int8_gops GOP/s"
+        echo "  ($int8_isa, the instruction resnetc's exact int8 kernels are built on)."
         echo
     fi
     echo "Spread of the round medians (min-max):"
