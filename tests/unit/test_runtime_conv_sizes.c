@@ -23,6 +23,9 @@
 int native_rn_conv2d_supports(int algo, const rn_conv2d_params *p);
 size_t native_rn_conv2d_packed_size(int algo, const rn_conv2d_params *p);
 size_t native_rn_conv2d_scratch_size(int algo, const rn_conv2d_params *p, int threads);
+int native_rn_qconv2d_supports(const rn_qconv2d_params *p);
+size_t native_rn_qconv2d_packed_size(const rn_qconv2d_params *p);
+size_t native_rn_qconv2d_scratch_size(const rn_qconv2d_params *p, int threads);
 
 typedef struct {
 	int c, h, w, m, k, s, pad, group;
@@ -98,10 +101,46 @@ static void test_packed_and_scratch_sizes_do_not_depend_on_the_isa(void **state)
 	assert_true(compared > 100);
 }
 
+/* The int8 convolution likewise (uint8 and int8 inputs). */
+static void test_int8_sizes_do_not_depend_on_the_isa(void **state)
+{
+	(void)state;
+	int compared = 0, differ = 0;
+	for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+		for (int in = 0; in < 2; in++) {
+			rn_qconv2d_params q = {0};
+			q.conv = params_of(&shapes[i]);
+			q.conv.act = RN_ACT_NONE;
+			q.x_dtype = q.y_dtype = q.r_dtype = in ? RN_I8 : RN_U8;
+			q.lo = in ? -128 : 0;
+			q.hi = in ? 127 : 255;
+			int ok = rn_qconv2d_supports(&q);
+			assert_int_equal(ok, native_rn_qconv2d_supports(&q));
+			if (!ok)
+				continue;
+			if (rn_qconv2d_packed_size(&q) != native_rn_qconv2d_packed_size(&q)) {
+				printf("shape %zu: int8 packed size differs\n", i);
+				differ++;
+			}
+			for (int t = 1; t <= 8; t++, compared++)
+				if (rn_qconv2d_scratch_size(&q, t) != native_rn_qconv2d_scratch_size(&q, t)) {
+					printf("shape %zu, %d threads: int8 scratch %zu portable, %zu native\n", i, t,
+					       rn_qconv2d_scratch_size(&q, t), native_rn_qconv2d_scratch_size(&q, t));
+					differ++;
+				}
+		}
+	}
+	printf("int8 conv sizes: %d of %d (shape, type, threads) cases differ between the builds\n", differ,
+	       compared);
+	assert_int_equal(differ, 0);
+	assert_true(compared > 100);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_packed_and_scratch_sizes_do_not_depend_on_the_isa),
+		cmocka_unit_test(test_int8_sizes_do_not_depend_on_the_isa),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
