@@ -251,9 +251,11 @@ static RN_INLINE void copy_run(uint8_t *dst, const uint8_t *src, int64_t n, int 
 static RN_INLINE void chunk(uint8_t *dst, const uint8_t *a, const uint8_t *b, uint8_t flip)
 {
 #if QK_AVX2
-	const __m128i f = _mm_set1_epi8((char)flip);
-	__m128i va = _mm_xor_si128(_mm_loadl_epi64((const __m128i *)a), f);
-	__m128i vb = _mm_xor_si128(_mm_loadl_epi64((const __m128i *)b), f);
+	__m128i va = _mm_loadl_epi64((const __m128i *)a), vb = _mm_loadl_epi64((const __m128i *)b);
+	if (flip) {
+		va = _mm_xor_si128(va, _mm_set1_epi8((char)flip));
+		vb = _mm_xor_si128(vb, _mm_set1_epi8((char)flip));
+	}
 	_mm256_storeu_si256((__m256i *)dst, _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(va, vb)));
 #else
 	uint16_t *d = (uint16_t *)(void *)dst;
@@ -380,35 +382,44 @@ static void build_cols(const rn_qconv2d_params *p, const qgeom *g, const uint8_t
 			}
 }
 
-/* The panel of pixels [q0, q0 + nb) of one image x. */
-static void build_panel(const rn_qconv2d_params *p, const qgeom *g, const uint8_t *x, int64_t q0,
-			int64_t nb, uint8_t *panel, uint8_t *cols, uint8_t *strip)
+/* The panel's chunks from the im2col rows (pitch bytes apart). */
+static RN_INLINE void build_chunks(const qgeom *g, const uint8_t *rows, int64_t pitch, int64_t nb,
+				   uint8_t *panel, const uint8_t flip)
 {
-	const uint8_t flip = p->x_dtype == RN_I8 ? 0x80 : 0;
 	const int64_t ntile = (nb + TP - 1) / TP;
-	const uint8_t *rows = g->direct ? x + q0 : cols;
-	const int64_t pitch = g->direct ? g->hw : g->trow;
 	/* tiles whose 8-byte reads stay inside the block (the im2col rows have
 	 * room past the block; the input may end there) */
 	const int64_t safe = g->direct ? (nb >= 8 ? (nb - 8) / TP + 1 : 0) : ntile;
-	if (!g->direct)
-		build_cols(p, g, x, q0, nb, cols, strip);
 	for (int64_t q = 0; q < g->kp; q++) {
 		const int64_t k0 = 2 * q, k1 = k0 + 1 < g->k ? k0 + 1 : k0; /* the odd k's weights are 0 */
 		const uint8_t *a = rows + k0 * pitch, *b = rows + k1 * pitch;
 		uint8_t *d = panel + q * CHUNK;
 		int64_t t = 0;
-		for (; t < safe; t++)
-			chunk(d + t * g->ts, a + t * TP, b + t * TP, flip);
-		for (; t < ntile; t++) {
+		for (; t < safe; t++, d += g->ts)
+			chunk(d, a + t * TP, b + t * TP, flip);
+		for (; t < ntile; t++, d += g->ts) {
 			uint8_t ta[8] = { 0 }, tb[8] = { 0 };
 			for (int64_t i = 0; i < 8 && t * TP + i < nb; i++) {
 				ta[i] = a[t * TP + i];
 				tb[i] = b[t * TP + i];
 			}
-			chunk(d + t * g->ts, ta, tb, flip);
+			chunk(d, ta, tb, flip);
 		}
 	}
+}
+
+/* The panel of pixels [q0, q0 + nb) of one image x. */
+static void build_panel(const rn_qconv2d_params *p, const qgeom *g, const uint8_t *x, int64_t q0,
+			int64_t nb, uint8_t *panel, uint8_t *cols, uint8_t *strip)
+{
+	const uint8_t *rows = g->direct ? x + q0 : cols;
+	const int64_t pitch = g->direct ? g->hw : g->trow;
+	if (!g->direct)
+		build_cols(p, g, x, q0, nb, cols, strip);
+	if (p->x_dtype == RN_I8)
+		build_chunks(g, rows, pitch, nb, panel, 0x80);
+	else
+		build_chunks(g, rows, pitch, nb, panel, 0);
 }
 
 /* ---- The register tile ---- */
@@ -555,6 +566,10 @@ static RN_INLINE void tile_store(__m256i acc[TP][2], const rn_q_epilogue *e, con
 		_mm256_store_si256((__m256i *)buf[k], F[k]);
 	for (int ch = 0; ch < nch; ch++) {
 		const uint8_t *s = &buf[(ch % 8) / 2][(ch / 8) * 16 + (ch % 2) * 8];
+		if (npx == TP) {
+			rn_memcpy(y + ch * ps, s, TP);
+			continue;
+		}
 		for (int i = 0; i < npx; i++)
 			y[ch * ps + i] = s[i];
 	}
