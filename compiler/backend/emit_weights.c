@@ -65,7 +65,7 @@ int emit_weights(Emitter *e, const char *dir, Diag *d)
 		if (n->dead)
 			continue;
 		for (int k = 0; k < n->n_steps; k++)
-			for (int j = 0; j < 5; j++) {
+			for (int j = 0; j < STEP_MAX_IN; j++) {
 				int t = n->steps[k].in[j];
 				if (t >= 0 && used_const(g, tensor_root(g, t)))
 					used[tensor_root(g, t)] = 1;

@@ -172,10 +172,10 @@ int plan_memory(Graph *g, PlanStats *st, Diag *d)
 			/* step_is_noop() */
 			if (s->kernel == K_VIEW && root_of(g, root, s->out[0]) == root_of(g, root, s->in[0]))
 				continue;
-			for (int j = 0; j < 5; j++)
+			for (int j = 0; j < STEP_MAX_IN; j++)
 				if (s->in[j] >= 0)
 					touch(&g->tensors[root_of(g, root, s->in[j])], step);
-			for (int j = 0; j < 2; j++)
+			for (int j = 0; j < STEP_MAX_OUT; j++)
 				if (s->out[j] >= 0)
 					touch(&g->tensors[root_of(g, root, s->out[j])], step);
 			step++;

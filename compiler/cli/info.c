@@ -53,7 +53,7 @@ int64_t node_weight_bytes(const Graph *g, const Node *n)
 	int64_t b = 0;
 	int seen[10], n_seen = 0;
 	for (int k = 0; k < n->n_steps; k++)
-		for (int j = 0; j < 5; j++) {
+		for (int j = 0; j < STEP_MAX_IN; j++) {
 			int t = n->steps[k].in[j];
 			if (t < 0 || g->tensors[tensor_root(g, t)].kind != T_CONST)
 				continue;
@@ -172,7 +172,7 @@ int64_t graph_weight_bytes(const Graph *g)
 	char *used = xcalloc(g->n_tensors ? g->n_tensors : 1, 1);
 	for (int i = 0; i < g->n_nodes; i++)
 		for (int k = 0; !g->nodes[i].dead && k < g->nodes[i].n_steps; k++)
-			for (int j = 0; j < 5; j++) {
+			for (int j = 0; j < STEP_MAX_IN; j++) {
 				int t = g->nodes[i].steps[k].in[j];
 				if (t >= 0 && g->tensors[tensor_root(g, t)].kind == T_CONST)
 					used[tensor_root(g, t)] = 1;

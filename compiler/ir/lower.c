@@ -197,8 +197,8 @@ static void host_ptrs(HostPtrs *h, const Graph *g, const Node *n, int clear)
 	}
 	for (int i = 0; i < n->n_steps; i++) {
 		const Step *s = &n->steps[i];
-		for (int j = 0; j < 7; j++) {
-			int t = j < 5 ? s->in[j] : s->out[j - 5];
+		for (int j = 0; j < STEP_MAX_IN + STEP_MAX_OUT; j++) {
+			int t = j < STEP_MAX_IN ? s->in[j] : s->out[j - STEP_MAX_IN];
 			if (t >= 0)
 				h->ptr[t] = !clear && g->tensors[t].kind == T_CONST ? g->tensors[t].data : NULL;
 		}
