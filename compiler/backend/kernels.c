@@ -637,6 +637,52 @@ static void emit_qconv_packed(FILE *f, const Step *s, const EmitArgs *e)
 		e->id, e->in[0], e->in[1], e->in[4], e->out[0], sc, s->scratch);
 }
 
+static int exec_qlinear_add(const Graph *g, const Step *s, const KernelIO *io)
+{
+	rn_qlinear_add(&s->p.binary, io->in[0], io->in[1], io->in[2], io->in[3], io->in[4], io->in[5], io->in[6],
+		       io->in[7], io->out[0]);
+	return 0;
+}
+
+static void emit_qlinear_add(FILE *f, const Step *s, const EmitArgs *e)
+{
+	print_binary_params(f, e->id, &s->p.binary);
+	fprintf(f, "\trn_qlinear_add(&p%d, %s, %s, %s, %s,\n\t\t       %s, %s, %s, %s, %s);\n", e->id, e->in[0], e->in[1],
+		e->in[2], e->in[3], e->in[4], e->in[5], e->in[6], e->in[7], e->out[0]);
+}
+
+static int exec_qlinear_gap(const Graph *g, const Step *s, const KernelIO *io)
+{
+	const rn_quant_params *p = &s->p.quant;
+	rn_qlinear_global_avg(p->dtype, p->outer, p->inner, io->in[0], io->in[1], io->in[2], io->in[3], io->in[4],
+			      io->out[0]);
+	return 0;
+}
+
+static void emit_qlinear_gap(FILE *f, const Step *s, const EmitArgs *e)
+{
+	const rn_quant_params *p = &s->p.quant;
+	fprintf(f, "\trn_qlinear_global_avg(%d, %" PRId64 ", %" PRId64 ", %s, %s, %s, %s, %s, %s);\n", p->dtype, p->outer,
+		p->inner, e->in[0], e->in[1], e->in[2], e->in[3], e->in[4], e->out[0]);
+}
+
+static int exec_qgemm(const Graph *g, const Step *s, const KernelIO *io)
+{
+	rn_qgemm(&s->p.qmatmul.mm, &s->p.qmatmul.q, s->p.qmatmul.alpha, io->in[0], io->in[1], io->in[2], io->in[3],
+		 io->in[8], io->in[4], io->in[5], io->in[6], io->in[7], io->out[0]);
+	return 0;
+}
+
+static void emit_qgemm(FILE *f, const Step *s, const EmitArgs *e)
+{
+	char f1[40];
+	print_matmul_params(f, e->id, &s->p.qmatmul.mm);
+	print_qlinear_params(f, e->id, &s->p.qmatmul.q);
+	fprintf(f, "\trn_qgemm(&p%d, &q%d, %s, %s, %s, %s, %s, %s,\n\t\t %s, %s, %s, %s, %s);\n", e->id, e->id,
+		flt(s->p.qmatmul.alpha, f1, sizeof f1), e->in[0], e->in[1], e->in[2], e->in[3], e->in[8], e->in[4],
+		e->in[5], e->in[6], e->in[7], e->out[0]);
+}
+
 /* ---- the table ---- */
 
 static const KernelDef kernels[K_COUNT] = {
@@ -667,6 +713,9 @@ static const KernelDef kernels[K_COUNT] = {
 	[K_DYNAMIC_QUANTIZE] = {"rn_dynamic_quantize_u8", NULL, exec_dynamic_quantize, emit_dynamic_quantize},
 	[K_QLINEAR_CONV] = {"rn_qlinear_conv2d", NULL, exec_qlinear_conv, emit_qlinear_conv},
 	[K_QLINEAR_MATMUL] = {"rn_qlinear_matmul", NULL, exec_qlinear_matmul, emit_qlinear_matmul},
+	[K_QLINEAR_ADD] = {"rn_qlinear_add", NULL, exec_qlinear_add, emit_qlinear_add},
+	[K_QLINEAR_GAP] = {"rn_qlinear_global_avg", NULL, exec_qlinear_gap, emit_qlinear_gap},
+	[K_QGEMM] = {"rn_qgemm", NULL, exec_qgemm, emit_qgemm},
 	[K_QCONV] = {"rn_qconv2d_direct", "int8 direct", exec_qconv, emit_qconv},
 	[K_QCONV_PACKED] = {"rn_qconv2d_packed", "int8 gemm", exec_qconv_packed, emit_qconv_packed},
 };

@@ -43,6 +43,9 @@ typedef enum {
 	K_DYNAMIC_QUANTIZE, /* in: x; out: y, scale, zero point */
 	K_QLINEAR_CONV, /* in: x, x_zp, w, w_zp, bias, x_scale, w_scale, y_scale, y_zp */
 	K_QLINEAR_MATMUL, /* in: a, a_zp, b, b_zp, a_scale, b_scale, y_scale, y_zp */
+	K_QLINEAR_ADD,  /* in: a, a_scale, a_zp, b, b_scale, b_zp, y_scale, y_zp */
+	K_QLINEAR_GAP,  /* in: x, x_scale, x_zp, y_scale, y_zp; p.quant: dtype, outer, inner */
+	K_QGEMM,        /* in: a, a_zp, b, b_zp, a_scale, b_scale, y_scale, y_zp, bias */
 	K_QCONV,        /* in: x, w (int8), bias (int32), mult, residual */
 	K_QCONV_PACKED, /* in: x, packed, -, -, residual; scratch */
 	K_COUNT
@@ -119,6 +122,7 @@ typedef struct {
 typedef struct {
 	rn_matmul_params mm;
 	rn_qlinear_params q;
+	float alpha;        /* K_QGEMM */
 } QMatmulParams;
 
 typedef struct Step {

@@ -39,8 +39,7 @@ int lower_activation(Graph *g, Node *n, Diag *d)
 	return 0;
 }
 
-/* Numpy broadcasting of a and b to out; fills rank, dims and strides. */
-static int broadcast(const Node *n, const Tensor *a, const Tensor *b, rn_binary_params *p, Diag *d)
+int broadcast(const Node *n, const Tensor *a, const Tensor *b, rn_binary_params *p, Diag *d)
 {
 	int r = a->rank > b->rank ? a->rank : b->rank;
 	int64_t stra = 1, strb = 1;

@@ -311,3 +311,135 @@ int lower_matmul_integer(Graph *g, Node *n, Diag *d)
 {
 	return lower_qmatmul(g, n, &integer_ops, d);
 }
+
+/* ---- onnxruntime's com.microsoft operators (its QOperator format) ---- */
+
+/* QLinearAdd(a, a_scale, a_zp, b, b_scale, b_zp, y_scale, y_zp) */
+int lower_qlinear_add(Graph *g, Node *n, Diag *d)
+{
+	if (need_q8(g, n, 0, d) || need_q8(g, n, 3, d))
+		return -1;
+	Tensor *a = node_input(g, n, 0), *b = node_input(g, n, 3);
+	if (a->dtype != b->dtype)
+		return node_error(d, n, "'%s' is %s and '%s' %s: both must have one type", a->name,
+				  rn_dtype_name(a->dtype), b->name, rn_dtype_name(b->dtype));
+	int one;
+	if (quant_operand(g, n, 1, RN_F32, 0, 0, "scale", &one, d) ||
+	    quant_operand(g, n, 2, a->dtype, 1, 0, "zero point", &one, d) ||
+	    quant_operand(g, n, 4, RN_F32, 0, 0, "scale", &one, d) ||
+	    quant_operand(g, n, 5, a->dtype, 1, 0, "zero point", &one, d) ||
+	    quant_operand(g, n, 6, RN_F32, 0, 0, "scale", &one, d) ||
+	    quant_operand(g, n, 7, a->dtype, 1, 0, "zero point", &one, d))
+		return -1;
+	Step *s = node_add_step(n, K_QLINEAR_ADD);
+	if (broadcast(n, a, b, &s->p.binary, d))
+		return -1;
+	s->p.binary.op = RN_ADD;
+	s->p.binary.dtype = a->dtype;
+	set_output(g, n, 0, a->dtype, s->p.binary.rank, s->p.binary.dims);
+	for (int i = 0; i < 8; i++)
+		s->in[i] = i < n->n_in ? n->in[i] : -1;
+	s->n_in = 8;
+	s->out[0] = n->out[0];
+	s->n_out = 1;
+	return 0;
+}
+
+/* QLinearGlobalAveragePool(x, x_scale, x_zp, y_scale, y_zp), channels first */
+int lower_qlinear_global_avg(Graph *g, Node *n, Diag *d)
+{
+	if (need_q8(g, n, 0, d) || need_input(g, n, 0, 0, 3, IR_MAX_RANK, d))
+		return -1;
+	if (attr_int(n, "channels_last", 0))
+		return node_error(d, n, "channels_last=1 is not supported (resnetc's activations are channels first)");
+	Tensor *x = node_input(g, n, 0);
+	int one;
+	if (quant_operand(g, n, 1, RN_F32, 0, 0, "scale", &one, d) ||
+	    quant_operand(g, n, 2, x->dtype, 1, 0, "zero point", &one, d) ||
+	    quant_operand(g, n, 3, RN_F32, 0, 0, "scale", &one, d) ||
+	    quant_operand(g, n, 4, x->dtype, 1, 0, "zero point", &one, d))
+		return -1;
+	int64_t od[IR_MAX_RANK], inner = 1;
+	for (int i = 0; i < x->rank; i++) {
+		od[i] = i < 2 ? x->dims[i] : 1;
+		inner *= i < 2 ? 1 : x->dims[i];
+	}
+	set_output(g, n, 0, x->dtype, x->rank, od);
+	Step *s = node_add_step(n, K_QLINEAR_GAP);
+	s->p.quant = (rn_quant_params){.dtype = x->dtype, .outer = x->dims[0] * x->dims[1], .axis_len = 1,
+				       .inner = inner};
+	for (int i = 0; i < 5; i++)
+		s->in[i] = i < n->n_in ? n->in[i] : -1;
+	s->n_in = 5;
+	s->out[0] = n->out[0];
+	s->n_out = 1;
+	return 0;
+}
+
+/* QGemm(A, a_scale, a_zp, B, b_scale, b_zp [, C int32 [, y_scale, y_zp]]):
+ * float out without y_scale. A constant B given transposed (transB=1,
+ * [N][K]) is stored as [K][N]. */
+int lower_qgemm(Graph *g, Node *n, Diag *d)
+{
+	if (need_q8(g, n, 0, d) || need_q8(g, n, 3, d) || need_input(g, n, 0, 0, 2, 2, d) ||
+	    need_input(g, n, 3, 0, 2, 2, d))
+		return -1;
+	if (attr_int(n, "transA", 0))
+		return node_error(d, n, "transA=1 is not supported");
+	Tensor *a = node_input(g, n, 0), *b = node_input(g, n, 3);
+	int tb = (int)attr_int(n, "transB", 0);
+	int64_t nn = tb ? b->dims[0] : b->dims[1], k = tb ? b->dims[1] : b->dims[0];
+	if (k != a->dims[1])
+		return node_error(d, n, "inner dimensions differ: '%s' gives %lld, '%s' gives %lld", a->name,
+				  (long long)a->dims[1], b->name, (long long)k);
+	if (tb && b->kind != T_CONST)
+		return node_error(d, n, "transB=1 with a non-constant B is not supported");
+	int bt = n->in[3];
+	if (tb) {
+		int64_t dims[2] = {k, nn};
+		unsigned char *t = xmalloc((size_t)(k * nn));
+		const unsigned char *src = b->data;
+		for (int64_t i = 0; i < nn; i++)
+			for (int64_t j = 0; j < k; j++)
+				t[j * nn + i] = src[i * k + j];
+		bt = add_const(g, n, "b_kn", b->dtype, 2, dims, t);
+		a = node_input(g, n, 0);
+		b = &g->tensors[bt];
+	}
+	Tensor *c = n->n_in > 6 ? node_input(g, n, 6) : NULL;
+	if (c && (c->dtype != RN_I32 || tensor_numel(c) != nn || c->rank > 2 || (c->rank == 2 && c->dims[0] != 1)))
+		return node_error(d, n, "C '%s' must be int32 with %lld values (one per output column)", c->name,
+				  (long long)nn);
+	int has_y = n->n_in > 7 && n->in[7] >= 0;
+	static const QOperands qgemm_ops = {0, 1, 2, 3, 4, 5, 7, 8, -1};
+	rn_qlinear_params q;
+	memset(&q, 0, sizeof q);
+	Step *s = node_add_step(n, K_QGEMM);
+	s->p.qmatmul.mm = (rn_matmul_params){.m = a->dims[0], .n = nn, .k = k};
+	s->p.qmatmul.alpha = attr_float(n, "alpha", 1.0f);
+	if (has_y) {
+		if (qproduct_operands(g, n, &qgemm_ops, 0, nn, &q, d))
+			return -1;
+	} else {
+		static const QOperands float_out = {0, -1, 2, 3, -1, 5, -1, -1, -1};
+		int cnt;
+		if (qproduct_operands(g, n, &float_out, 0, nn, &q, d) ||
+		    quant_operand(g, n, 1, RN_F32, 0, 0, "scale", &q.x_scale_n, d) ||
+		    quant_operand(g, n, 4, RN_F32, 0, nn, "scale", &cnt, d))
+			return -1;
+		q.w_scale_n = cnt;
+		q.y_dtype = RN_F32;
+	}
+	s = &n->steps[0];
+	s->p.qmatmul.q = q;
+	int64_t od[2] = {a->dims[0], nn};
+	set_output(g, n, 0, q.y_dtype, 2, od);
+	int ops[9] = {n->in[0], n->in[2], bt, n->in[5], n->in[1], n->in[4], has_y ? n->in[7] : -1,
+		      has_y && n->n_in > 8 ? n->in[8] : -1, c ? n->in[6] : -1};
+	for (int i = 0; i < 9; i++)
+		s->in[i] = ops[i];
+	s->n_in = 9;
+	s->out[0] = n->out[0];
+	s->n_out = 1;
+	return 0;
+}

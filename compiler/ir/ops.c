@@ -59,6 +59,10 @@ static const OpDef op_table[] = {
 	{"ConvInteger", 2, 4, 1, 1, lower_conv_integer},
 	{"QLinearMatMul", 8, 8, 1, 1, lower_qlinear_matmul},
 	{"MatMulInteger", 2, 4, 1, 1, lower_matmul_integer},
+	/* op_quant.c: onnxruntime's com.microsoft operators */
+	{"QLinearAdd", 7, 8, 1, 1, lower_qlinear_add},
+	{"QLinearGlobalAveragePool", 4, 5, 1, 1, lower_qlinear_global_avg},
+	{"QGemm", 6, 9, 1, 1, lower_qgemm},
 };
 
 const OpDef *op_find(const char *op_type)

@@ -79,6 +79,9 @@ int window_infer(const Node *n, int nsp, const int64_t *in, const int64_t *kerne
  * and the node's attributes (activation fields zero); shared by the
  * quantized convolutions. */
 int conv_geometry(Node *n, const Tensor *x, const Tensor *w, rn_conv2d_params *p, int64_t *od, Diag *d);
+/* Numpy broadcasting of a and b: p's rank, dims (the output's shape) and
+ * element strides sa, sb (0 on broadcast axes). */
+int broadcast(const Node *n, const Tensor *a, const Tensor *b, rn_binary_params *p, Diag *d);
 /* MatMul's output shape (od, *rank) and batch broadcast of a x b. */
 int matmul_geometry(Node *n, const Tensor *a, const Tensor *b, rn_matmul_params *p, int64_t *od,
 		    int *rank, Diag *d);
@@ -115,5 +118,8 @@ int lower_qlinear_conv(Graph *g, Node *n, Diag *d);
 int lower_conv_integer(Graph *g, Node *n, Diag *d);
 int lower_qlinear_matmul(Graph *g, Node *n, Diag *d);
 int lower_matmul_integer(Graph *g, Node *n, Diag *d);
+int lower_qlinear_add(Graph *g, Node *n, Diag *d);
+int lower_qlinear_global_avg(Graph *g, Node *n, Diag *d);
+int lower_qgemm(Graph *g, Node *n, Diag *d);
 
 #endif

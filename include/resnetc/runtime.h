@@ -336,6 +336,30 @@ void rn_qlinear_matmul(const rn_matmul_params *p, const rn_qlinear_params *q, co
 		       const void *a_zp, const void *b, const void *b_zp, const float *a_scale,
 		       const float *b_scale, const float *y_scale, const void *y_zp, void *y);
 
+/* onnxruntime's com.microsoft QGemm on A [M][K] and B [K][N] (the compiler
+ * transposes a constant B given as [N][K]): acc as rn_qlinear_matmul, plus
+ * bias[n] (int32 at scale a_scale * b_scale, or NULL); the output is
+ * (float)acc * (a_scale * b_scale * alpha) with y_dtype RN_F32 (no output
+ * quantization), else requantized with mult = a_scale * b_scale * alpha /
+ * y_scale as above. */
+void rn_qgemm(const rn_matmul_params *p, const rn_qlinear_params *q, float alpha, const void *a,
+	      const void *a_zp, const void *b, const void *b_zp, const int32_t *bias, const float *a_scale,
+	      const float *b_scale, const float *y_scale, const void *y_zp, void *y);
+
+/* com.microsoft QLinearAdd, with numpy broadcasting (p: as rn_binary's,
+ * p->dtype the 8-bit type of a, b and y):
+ *   y = saturate(round_half_even(((float)(a - a_zp) * a_scale
+ *                                 + (float)(b - b_zp) * b_scale) / y_scale) + y_zp) */
+void rn_qlinear_add(const rn_binary_params *p, const void *a, const float *a_scale, const void *a_zp,
+		    const void *b, const float *b_scale, const void *b_zp, const float *y_scale,
+		    const void *y_zp, void *y);
+
+/* com.microsoft QLinearGlobalAveragePool (channels first): per row of
+ * [outer][inner], y = saturate(round_half_even((float)(mean(x - x_zp) *
+ * x_scale / y_scale)) + y_zp), the mean and product in double. */
+void rn_qlinear_global_avg(int dtype, int64_t outer, int64_t inner, const void *x, const float *x_scale,
+			   const void *x_zp, const float *y_scale, const void *y_zp, void *y);
+
 /* ---- Fast int8 convolution from packed weights ----
  * The integer convolution of a quantized network: x uint8 or int8 NCHW
  * (zero point x_zp), w int8 OIHW with zero point 0 (symmetric: the

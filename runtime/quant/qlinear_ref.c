@@ -8,20 +8,34 @@
 #include "../core/internal.h"
 #include "quant_internal.h"
 
-/* Stores one accumulator as the output type asks. */
-static void finish(const rn_qlinear_params *q, int64_t acc, const float *x_scale, int64_t xi,
-		   const float *w_scale, int64_t wi, const float *y_scale, const void *y_zp, void *y,
-		   int64_t at)
+/* Stores one accumulator as the output type asks (alpha: QGemm's). */
+static void finish_alpha(const rn_qlinear_params *q, float alpha, int64_t acc, const float *x_scale, int64_t xi,
+			 const float *w_scale, int64_t wi, const float *y_scale, const void *y_zp, void *y,
+			 int64_t at)
 {
 	if (q->y_dtype == RN_I32) {
 		((int32_t *)y)[at] = (int32_t)acc;
 		return;
 	}
+	float sxw = x_scale[q->x_scale_n > 1 ? xi : 0] * w_scale[q->w_scale_n > 1 ? wi : 0];
+	if (alpha != 1.0f)
+		sxw *= alpha;
+	if (q->y_dtype == RN_F32) {
+		((float *)y)[at] = (float)(int32_t)acc * sxw;
+		return;
+	}
 	int lo = 0, hi = 0;
 	rn_qrange(q->y_dtype, &lo, &hi);
-	float mult = x_scale[q->x_scale_n > 1 ? xi : 0] * w_scale[q->w_scale_n > 1 ? wi : 0] / y_scale[0];
+	float mult = sxw / y_scale[0];
 	int zp = rn_qload(q->y_dtype, y_zp, 0);
 	rn_qstore(q->y_dtype, y, at, rn_qsaturate((float)(int32_t)acc * mult, zp, lo, hi));
+}
+
+static void finish(const rn_qlinear_params *q, int64_t acc, const float *x_scale, int64_t xi,
+		   const float *w_scale, int64_t wi, const float *y_scale, const void *y_zp, void *y,
+		   int64_t at)
+{
+	finish_alpha(q, 1.0f, acc, x_scale, xi, w_scale, wi, y_scale, y_zp, y, at);
 }
 
 void rn_qlinear_conv2d(const rn_conv2d_params *p, const rn_qlinear_params *q, const void *x,
@@ -59,9 +73,9 @@ void rn_qlinear_conv2d(const rn_conv2d_params *p, const rn_qlinear_params *q, co
 		}
 }
 
-void rn_qlinear_matmul(const rn_matmul_params *p, const rn_qlinear_params *q, const void *a,
-		       const void *a_zp, const void *b, const void *b_zp, const float *a_scale,
-		       const float *b_scale, const float *y_scale, const void *y_zp, void *y)
+static void qmatmul(const rn_matmul_params *p, const rn_qlinear_params *q, float alpha, const void *a,
+		    const void *a_zp, const void *b, const void *b_zp, const int32_t *bias, const float *a_scale,
+		    const float *b_scale, const float *y_scale, const void *y_zp, void *y)
 {
 	int64_t idx[RN_MAX_RANK] = {0};
 	int64_t total = 1;
@@ -77,11 +91,12 @@ void rn_qlinear_matmul(const rn_matmul_params *p, const rn_qlinear_params *q, co
 			int az = rn_qload(q->x_dtype, a_zp, q->x_zp_n > 1 ? i : 0);
 			for (int64_t j = 0; j < p->n; j++) {
 				int bz = rn_qload(q->w_dtype, b_zp, q->w_zp_n > 1 ? j : 0);
-				int64_t acc = 0;
+				int64_t acc = bias ? bias[j] : 0;
 				for (int64_t k = 0; k < p->k; k++)
 					acc += (int64_t)(rn_qload(q->x_dtype, a, oa + i * p->k + k) - az) *
 					       (rn_qload(q->w_dtype, b, ob + k * p->n + j) - bz);
-				finish(q, acc, a_scale, i, b_scale, j, y_scale, y_zp, y, (t * p->m + i) * p->n + j);
+				finish_alpha(q, alpha, acc, a_scale, i, b_scale, j, y_scale, y_zp, y,
+					     (t * p->m + i) * p->n + j);
 			}
 		}
 		for (int d = p->batch_rank - 1; d >= 0; d--) {
@@ -90,4 +105,18 @@ void rn_qlinear_matmul(const rn_matmul_params *p, const rn_qlinear_params *q, co
 			idx[d] = 0;
 		}
 	}
+}
+
+void rn_qlinear_matmul(const rn_matmul_params *p, const rn_qlinear_params *q, const void *a,
+		       const void *a_zp, const void *b, const void *b_zp, const float *a_scale,
+		       const float *b_scale, const float *y_scale, const void *y_zp, void *y)
+{
+	qmatmul(p, q, 1.0f, a, a_zp, b, b_zp, NULL, a_scale, b_scale, y_scale, y_zp, y);
+}
+
+void rn_qgemm(const rn_matmul_params *p, const rn_qlinear_params *q, float alpha, const void *a,
+	      const void *a_zp, const void *b, const void *b_zp, const int32_t *bias, const float *a_scale,
+	      const float *b_scale, const float *y_scale, const void *y_zp, void *y)
+{
+	qmatmul(p, q, alpha, a, a_zp, b, b_zp, bias, a_scale, b_scale, y_scale, y_zp, y);
 }

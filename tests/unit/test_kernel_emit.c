@@ -499,6 +499,25 @@ static int make_case(int kind, Case *c)
 		*h++ = "rn_qlinear_matmul(&p7, &q7, T0@0, T1@0, T2@0, T3@0,";
 		*h++ = "T4@0, T5@0, T6@0, T7@0, T9@0);";
 		break;
+	case K_QLINEAR_ADD:
+		*s = step(kind, 8, 1);
+		fill_binary(&s->p.binary);
+		*h++ = "rn_qlinear_add(&p7, T0@0, T1@0, T2@0, T3@0,";
+		*h++ = "T4@0, T5@0, T6@0, T7@0, T9@0);";
+		break;
+	case K_QLINEAR_GAP:
+		*s = step(kind, 5, 1);
+		s->p.quant = (rn_quant_params){.dtype = 1039, .outer = 1049, .axis_len = 1, .inner = 1051};
+		*h++ = "rn_qlinear_global_avg(1039, 1049, 1051, T0@0, T1@0, T2@0, T3@0, T4@0, T9@0);";
+		break;
+	case K_QGEMM:
+		*s = step(kind, 9, 1);
+		fill_matmul(&s->p.qmatmul.mm);
+		fill_qlinear(&s->p.qmatmul.q);
+		s->p.qmatmul.alpha = 0.6875f;
+		*h++ = "rn_qgemm(&p7, &q7, 0.6875f, T0@0, T1@0, T2@0, T3@0, T8@0,";
+		*h++ = "T4@0, T5@0, T6@0, T7@0, T9@0);";
+		break;
 	case K_QCONV:
 		*s = step(kind, 5, 1);
 		fill_qconv(&s->p.qconvi);
@@ -641,13 +660,13 @@ static void test_qconv_params_every_field(void **state)
 static void test_qlinear_params_every_field(void **state)
 {
 	(void)state;
-	static const int kinds[] = {K_QLINEAR_CONV, K_QLINEAR_MATMUL};
-	for (int i = 0; i < 2; i++) {
+	static const int kinds[] = {K_QLINEAR_CONV, K_QLINEAR_MATMUL, K_QGEMM};
+	for (int i = 0; i < 3; i++) {
 		Case c;
 		assert_int_equal(make_case(kinds[i], &c), 0);
 		char *text = emit(&c.s);
 		check_qlinear(text);
-		if (kinds[i] == K_QLINEAR_MATMUL)
+		if (kinds[i] != K_QLINEAR_CONV)
 			check_matmul(text);
 		free(text);
 	}

@@ -140,6 +140,40 @@ static void test_qlinear_matmul(void **state)
 	assert_int_equal(y[3], 43);
 }
 
+/* onnxruntime's QLinearAdd (broadcast b), QLinearGlobalAveragePool and
+ * QGemm (bias, alpha, float output). */
+static void test_com_microsoft_operators(void **state)
+{
+	(void)state;
+	const uint8_t a[2] = {10, 20}, b[1] = {3}, za = 10, zb = 1, zy = 100;
+	const float sa = 0.5f, sb = 1.0f, sy = 2.0f;
+	rn_binary_params p = {.op = RN_ADD, .dtype = RN_U8, .rank = 1, .dims = {2}, .sa = {1}, .sb = {0}};
+	uint8_t y[2];
+	rn_qlinear_add(&p, a, &sa, &za, b, &sb, &zb, &sy, &zy, y);
+	/* (0 + 2) / 2 = 1; (5 + 2) / 2 = 3.5 -> 4 (half to even) */
+	assert_int_equal(y[0], 101);
+	assert_int_equal(y[1], 104);
+
+	const uint8_t x[8] = {1, 2, 3, 4, 0, 0, 0, 1}, zx = 0, zg = 0;
+	const float sx = 1.0f, sg = 0.5f;
+	uint8_t g[2];
+	rn_qlinear_global_avg(RN_U8, 2, 4, x, &sx, &zx, &sg, &zg, g);
+	assert_int_equal(g[0], 5); /* 2.5 / 0.5 */
+	assert_int_equal(g[1], 0); /* 0.25 / 0.5 = 0.5 -> 0 */
+
+	const int8_t ga[2] = {1, 2}, gb[4] = {1, 2, 3, 4};
+	const int32_t bias[2] = {10, -1};
+	const float as = 0.5f, bs[2] = {1.0f, 2.0f};
+	rn_matmul_params mm = {.m = 1, .n = 2, .k = 2};
+	rn_qlinear_params q = {.x_dtype = RN_I8, .w_dtype = RN_I8, .y_dtype = RN_F32, .x_zp_n = 1,
+			       .x_scale_n = 1, .w_zp_n = 1, .w_scale_n = 2};
+	float out[2];
+	rn_qgemm(&mm, &q, 2.0f, ga, NULL, gb, NULL, bias, &as, bs, NULL, NULL, out);
+	/* acc = {1 + 6 + 10, 2 + 8 - 1} = {17, 9}; x 0.5 x {1, 2} x 2 */
+	assert_true(out[0] == 17.0f);
+	assert_true(out[1] == 18.0f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -148,6 +182,7 @@ int main(void)
 		cmocka_unit_test(test_dynamic_quantize),
 		cmocka_unit_test(test_qlinear_conv),
 		cmocka_unit_test(test_qlinear_matmul),
+		cmocka_unit_test(test_com_microsoft_operators),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
