@@ -732,11 +732,11 @@ int rn_qconv2d_packed(const rn_qconv2d_params *p, const void *x, const void *pac
 	 * tiles evenly split, each block's panel within the slice); with
 	 * fewer tiles than threads (tiny outputs), each block's channels are
 	 * split too, every part packing the block's panel for itself. */
-	const int64_t tiles = J.g.tiles;
+	const int64_t tiles = J.g.tiles, n = p->conv.n;
 	J.nblk = (tiles + J.g.tb - 1) / J.g.tb;
-	J.nblk = (J.nblk + threads - 1) / threads * threads;
-	J.nblk = J.nblk > tiles ? tiles : J.nblk;
-	const int64_t units = (int64_t)p->conv.n * J.nblk;
+	while ((n * J.nblk) % threads != 0 && J.nblk < tiles)
+		J.nblk++;
+	const int64_t units = n * J.nblk;
 	J.groups = 1;
 	while (units * J.groups < threads && J.groups < J.mblocks)
 		J.groups++;
