@@ -140,10 +140,105 @@ static int act_bounds(int act, float alpha, float beta, const QInfo *y, int *lo,
 	return *lo <= *hi;
 }
 
-/* Conv -> Q with DQ operands: returns 1 if rewritten. */
-static int fuse_conv(Graph *g, Readers *r, Node *conv, Diag *d)
+/* Makes conv one int8 convolution reading x.q and writing y.q: weights
+ * w (minus their zero points, as int8), bias b (int32 at scale
+ * b->scale, or at x_scale * w_scale when that is NULL; no bias if b is
+ * NULL), the clamp of act. Returns 1 if rewritten, 0 if the weights do not
+ * fit int8 or the bias int32. */
+static int rewrite_qconv(Graph *g, Readers *r, Node *conv, const rn_conv2d_params *cp_in, int act, float alpha,
+			 float beta, const QInfo *x, const QInfo *w, const QInfo *b, const QInfo *y)
 {
-	if (conv->n_steps != 1 || conv->steps[0].kernel != K_CONV2D || conv->residual >= 0)
+	rn_conv2d_params cp = *cp_in;
+	int m = cp.m, lo, hi;
+	if (!act_bounds(act, alpha, beta, y, &lo, &hi))
+		return 0;
+	/* weights minus their zero point, as int8 */
+	const Tensor *wt = &g->tensors[w->q];
+	int64_t wn = tensor_numel(wt), per = wn / m;
+	int8_t *w8 = xmalloc((size_t)wn);
+	for (int64_t i = 0; i < wn; i++) {
+		int c = w->count == 1 ? 0 : (int)(i / per);
+		int v = zp_at(w->dtype, wt->data, i) - zp_at(w->dtype, w->zp_data, c);
+		if (v < -128 || v > 127) {
+			free(w8);
+			return 0;
+		}
+		w8[i] = (int8_t)v;
+	}
+	/* bias: int32 at scale sx * sw[m]; another scale is brought there */
+	int32_t *bias = xmalloc((size_t)m * sizeof *bias);
+	float *mult = xmalloc((size_t)m * sizeof *mult);
+	for (int i = 0; i < m; i++) {
+		float sxw = x->scale[0] * w->scale[w->count == 1 ? 0 : i];
+		mult[i] = sxw / y->scale[0];
+		bias[i] = 0;
+		if (!b)
+			continue;
+		const int32_t *bq = g->tensors[b->q].data;
+		int k = b->count == 1 ? 0 : i;
+		int64_t v = (int64_t)bq[i] - zp_at(RN_I32, b->zp_data, k);
+		if (b->scale && fabsf(b->scale[k] - sxw) > 1e-6f * sxw)
+			v = (int64_t)nearbyint((double)v * b->scale[k] / sxw);
+		if (v < INT32_MIN || v > INT32_MAX) {
+			free(w8), free(bias), free(mult);
+			return 0;
+		}
+		bias[i] = (int32_t)v;
+	}
+
+	rn_qconv2d_params qp;
+	memset(&qp, 0, sizeof qp);
+	qp.conv = cp;
+	qp.conv.act = RN_ACT_NONE;
+	qp.conv.alpha = qp.conv.beta = 0.0f;
+	qp.x_dtype = x->dtype;
+	qp.y_dtype = y->dtype;
+	qp.r_dtype = y->dtype;
+	qp.x_zp = x->zp[0];
+	qp.y_zp = y->zp[0];
+	qp.lo = lo;
+	qp.hi = hi;
+	int64_t wdims[4];
+	int wr = wt->rank;
+	memcpy(wdims, wt->dims, sizeof wdims);
+	int64_t mm = m;
+	int t_w = add_const(g, conv, "w_int8", RN_I8, wr, wdims, w8);
+	int t_b = add_const(g, conv, "bias_int32", RN_I32, 1, &mm, bias);
+	int t_m = add_const(g, conv, "requant", RN_F32, 1, &mm, mult);
+
+	readers_node(r, conv, -1);
+	int yq = y->q, xq = x->q;
+	conv->in[0] = xq;
+	conv->in[1] = t_w;
+	conv->in[2] = t_b;
+	conv->n_in = 3; /* (the array holds at least 3: Conv's and QLinearConv's) */
+	conv->out[0] = yq;
+	conv->act = act;
+	g->tensors[yq].producer = (int)(conv - g->nodes);
+	free(conv->op_type);
+	conv->op_type = xstrdup("QLinearConv");
+	conv->def = op_find("QLinearConv");
+	free(conv->steps);
+	conv->steps = NULL;
+	conv->n_steps = 0;
+	Step *s = node_add_step(conv, K_QCONV);
+	s->p.qconvi = qp;
+	s->in[0] = xq;
+	s->in[1] = t_w;
+	s->in[2] = t_b;
+	s->in[3] = t_m;
+	s->in[4] = -1;
+	s->n_in = 5;
+	s->out[0] = yq;
+	s->n_out = 1;
+	readers_node(r, conv, 1);
+	return 1;
+}
+
+/* Conv -> Q with DQ operands: returns 1 if rewritten. */
+static int fuse_conv(Graph *g, Readers *r, Node *conv)
+{
+	if (conv->n_steps != 1 || conv->steps[0].kernel != K_CONV2D || conv->residual >= 0 || conv->n_in < 2)
 		return 0;
 	QInfo x, w, y, b = {0};
 	Node *dqx = producer(g, conv->in[0]);
@@ -166,94 +261,46 @@ static int fuse_conv(Graph *g, Readers *r, Node *conv, Diag *d)
 	Node *qy = only_reader(g, r, conv->out[0]);
 	if (!qinfo(g, qy, "QuantizeLinear", &y) || !per_tensor_q8(&y))
 		return 0;
-	int lo, hi;
-	if (!act_bounds(conv->act, conv->act_alpha, conv->act_beta, &y, &lo, &hi))
+	if (conv->n_in < 3) {
+		/* the rewrite gives every convolution a bias operand */
+		conv->in = xrealloc(conv->in, 3 * sizeof *conv->in);
+		conv->in[2] = -1;
+	}
+	if (!rewrite_qconv(g, r, conv, cp, conv->act, conv->act_alpha, conv->act_beta, &x, &w, bt >= 0 ? &b : NULL,
+			   &y))
 		return 0;
-
-	/* weights minus their zero point, as int8 */
-	int64_t wn = tensor_numel(&g->tensors[w.q]), per = wn / m;
-	const void *wq = g->tensors[w.q].data;
-	int8_t *w8 = xmalloc((size_t)wn);
-	for (int64_t i = 0; i < wn; i++) {
-		int c = w.count == 1 ? 0 : (int)(i / per);
-		int v = zp_at(w.dtype, wq, i) - zp_at(w.dtype, w.zp_data, c);
-		if (v < -128 || v > 127) {
-			free(w8);
-			return 0;
-		}
-		w8[i] = (int8_t)v;
-	}
-	/* bias: int32 at scale sx * sw[m]; another scale is brought there */
-	int32_t *bias = xmalloc((size_t)m * sizeof *bias);
-	float *mult = xmalloc((size_t)m * sizeof *mult);
-	for (int i = 0; i < m; i++) {
-		float sxw = x.scale[0] * w.scale[w.count == 1 ? 0 : i];
-		mult[i] = sxw / y.scale[0];
-		bias[i] = 0;
-		if (bt < 0)
-			continue;
-		const int32_t *bq = g->tensors[b.q].data;
-		int k = b.count == 1 ? 0 : i;
-		int64_t v = (int64_t)bq[i] - zp_at(RN_I32, b.zp_data, k);
-		float bs = b.scale[k];
-		if (fabsf(bs - sxw) > 1e-6f * sxw)
-			v = (int64_t)nearbyint((double)v * bs / sxw);
-		if (v < INT32_MIN || v > INT32_MAX) {
-			free(w8), free(bias), free(mult);
-			return 0;
-		}
-		bias[i] = (int32_t)v;
-	}
-
-	rn_qconv2d_params qp;
-	memset(&qp, 0, sizeof qp);
-	qp.conv = *cp;
-	qp.conv.act = RN_ACT_NONE;
-	qp.conv.alpha = qp.conv.beta = 0.0f;
-	qp.x_dtype = x.dtype;
-	qp.y_dtype = y.dtype;
-	qp.r_dtype = y.dtype;
-	qp.x_zp = x.zp[0];
-	qp.y_zp = y.zp[0];
-	qp.lo = lo;
-	qp.hi = hi;
-	int64_t wdims[4];
-	int wr = g->tensors[wt].rank;
-	memcpy(wdims, g->tensors[wt].dims, sizeof wdims);
-	int64_t mm = m;
-	int t_w = add_const(g, conv, "w_int8", RN_I8, wr, wdims, w8);
-	int t_b = add_const(g, conv, "bias_int32", RN_I32, 1, &mm, bias);
-	int t_m = add_const(g, conv, "requant", RN_F32, 1, &mm, mult);
-
-	readers_node(r, conv, -1);
 	kill(r, qy);
-	int yq = y.q, xq = x.q;
-	conv->in[0] = xq;
-	conv->in[1] = t_w;
-	if (conv->n_in > 2)
-		conv->in[2] = t_b;
-	conv->out[0] = yq;
-	g->tensors[yq].producer = (int)(conv - g->nodes);
-	free(conv->op_type);
-	conv->op_type = xstrdup("QLinearConv");
-	conv->def = op_find("QLinearConv");
-	free(conv->steps);
-	conv->steps = NULL;
-	conv->n_steps = 0;
-	Step *s = node_add_step(conv, K_QCONV);
-	s->p.qconvi = qp;
-	s->in[0] = xq;
-	s->in[1] = t_w;
-	s->in[2] = t_b;
-	s->in[3] = t_m;
-	s->in[4] = -1;
-	s->n_in = 5;
-	s->out[0] = yq;
-	s->n_out = 1;
-	readers_node(r, conv, 1);
 	drop_unread(g, r, dqx);
-	(void)d;
 	return 1;
+}
+
+/* A QLinearConv (QOperator) whose scales, zero points, weights and bias
+ * are constants: the same int8 convolution. */
+static int fuse_qlinear_conv(Graph *g, Readers *r, Node *n)
+{
+	if (n->n_steps != 1 || n->steps[0].kernel != K_QLINEAR_CONV || n->n_in < 8)
+		return 0;
+	for (int i = 1; i < n->n_in; i++)
+		if (n->in[i] >= 0 && g->tensors[n->in[i]].kind != T_CONST)
+			return 0;
+	const QConvParams *qc = &n->steps[0].p.qconv;
+	const Tensor *xs = &g->tensors[n->in[1]], *ws = &g->tensors[n->in[4]], *ys = &g->tensors[n->in[6]];
+	QInfo x = {.dtype = qc->q.x_dtype, .count = 1, .scale = xs->data, .zp_data = g->tensors[n->in[2]].data,
+		   .q = n->in[0]};
+	QInfo w = {.dtype = qc->q.w_dtype, .count = qc->q.w_zp_n > qc->q.w_scale_n ? qc->q.w_zp_n : qc->q.w_scale_n,
+		   .scale = ws->data, .zp_data = g->tensors[n->in[5]].data, .q = n->in[3]};
+	QInfo y = {.dtype = qc->q.y_dtype, .count = 1, .scale = ys->data, .zp_data = g->tensors[n->in[7]].data,
+		   .q = n->out[0]};
+	if (qc->q.w_zp_n != qc->q.w_scale_n && qc->q.w_zp_n != 1)
+		return 0;
+	if (w.count > 1 && (qc->q.w_scale_n == 1 || qc->q.w_zp_n == 1))
+		return 0; /* one of the two per channel, the other not: left to the general kernel */
+	x.zp[0] = zp_at(x.dtype, x.zp_data, 0);
+	y.zp[0] = zp_at(y.dtype, y.zp_data, 0);
+	int has_b = n->n_in > 8 && n->in[8] >= 0;
+	QInfo b = {.dtype = RN_I32, .count = qc->conv.m, .q = has_b ? n->in[8] : -1};
+	rn_conv2d_params cp = qc->conv;
+	return rewrite_qconv(g, r, n, &cp, RN_ACT_NONE, 0, 0, &x, &w, has_b ? &b : NULL, &y);
 }
 
 /* An int8 convolution made by fuse_conv, without a residual yet. */
@@ -263,6 +310,63 @@ static Node *qconv_of(Graph *g, int t)
 	if (!c || c->n_steps != 1 || c->steps[0].kernel != K_QCONV || c->steps[0].p.qconvi.has_residual)
 		return NULL;
 	return c;
+}
+
+/* The Add of operands q[0], q[1] (quantized tensors), result y, into the
+ * int8 convolution that makes one of them: of two such, the later (the
+ * residual must exist when it runs). link[i] is the node between q[i]
+ * and the Add (a DequantizeLinear; NULL when the Add reads q[i] itself),
+ * dead then with the Add and whatever the caller kills. */
+static int add_into_conv(Graph *g, Readers *r, const QInfo *q, Node *const *link, int relu, const QInfo *yq)
+{
+	QInfo y = *yq;
+	int pick = -1;
+	for (int i = 0; i < 2; i++) {
+		Node *c = qconv_of(g, q[i].q);
+		if (!c || readers_of(r, q[i].q) != 1 || (link[i] && readers_of(r, link[i]->out[0]) != 1) ||
+		    g->tensors[q[i].q].is_output)
+			continue;
+		if (g->tensors[q[1 - i].q].producer > (int)(c - g->nodes))
+			continue;
+		if (pick < 0 || g->tensors[q[i].q].producer > g->tensors[q[pick].q].producer)
+			pick = i;
+	}
+	if (pick < 0)
+		return 0;
+	Node *conv = producer(g, q[pick].q);
+	const QInfo *res = &q[1 - pick], *mid = &q[pick];
+	int lo, hi;
+	if (!act_bounds(relu ? RN_ACT_RELU : RN_ACT_NONE, 0, 0, &y, &lo, &hi))
+		return 0;
+	Step *s = &conv->steps[0];
+	rn_qconv2d_params *qp = &s->p.qconvi;
+	/* the convolution's own clamp (an activation before the Add) stays
+	 * in force only if it is none */
+	if (qp->lo != (qp->y_dtype == RN_U8 ? 0 : -128) || qp->hi != (qp->y_dtype == RN_U8 ? 255 : 127))
+		return 0;
+	/* the scale was the intermediate's: now the Add's output's */
+	float *mult = g->tensors[s->in[3]].data;
+	for (int i = 0; i < qp->conv.m; i++)
+		mult[i] = (float)((double)mult[i] * mid->scale[0] / y.scale[0]);
+	readers_node(r, conv, -1);
+	qp->has_residual = 1;
+	qp->r_dtype = res->dtype;
+	qp->r_zp = res->zp[0];
+	qp->r_mult = res->scale[0] / y.scale[0];
+	qp->y_dtype = y.dtype;
+	qp->y_zp = y.zp[0];
+	qp->lo = lo;
+	qp->hi = hi;
+	s->in[4] = res->q;
+	conv->residual = res->q;
+	conv->act = relu ? RN_ACT_RELU : RN_ACT_NONE;
+	conv->out[0] = y.q;
+	s->out[0] = y.q;
+	g->tensors[y.q].producer = (int)(conv - g->nodes);
+	readers_node(r, conv, 1);
+	if (link[pick])
+		kill(r, link[pick]);
+	return 1 + pick;
 }
 
 /* Q(act(Add(DQ(a), DQ(b)))) with a from an int8 convolution: returns 1
@@ -290,59 +394,47 @@ static int fuse_add(Graph *g, Readers *r, Node *add)
 	QInfo y;
 	if (!qinfo(g, next, "QuantizeLinear", &y) || !per_tensor_q8(&y))
 		return 0;
-	/* the convolution: its output read only by its DQ, that DQ only by
-	 * the Add; of two, the later (the residual must exist when it runs) */
-	int pick = -1;
-	for (int i = 0; i < 2; i++) {
-		Node *c = qconv_of(g, q[i].q);
-		if (!c || readers_of(r, q[i].q) != 1 || readers_of(r, dq[i]->out[0]) != 1 ||
-		    g->tensors[q[i].q].is_output)
-			continue;
-		if (g->tensors[q[1 - i].q].producer > (int)(c - g->nodes))
-			continue;
-		if (pick < 0 || g->tensors[q[i].q].producer > g->tensors[q[pick].q].producer)
-			pick = i;
-	}
-	if (pick < 0)
+	if (!add_into_conv(g, r, q, dq, relu != NULL, &y))
 		return 0;
-	Node *conv = producer(g, q[pick].q);
-	const QInfo *res = &q[1 - pick], *mid = &q[pick];
-	int lo, hi;
-	if (!act_bounds(relu ? RN_ACT_RELU : RN_ACT_NONE, 0, 0, &y, &lo, &hi))
-		return 0;
-	Step *s = &conv->steps[0];
-	rn_qconv2d_params *qp = &s->p.qconvi;
-	/* the convolution's own clamp (an activation before the Add) stays
-	 * in force only if it is none */
-	if (qp->lo != (qp->y_dtype == RN_U8 ? 0 : -128) || qp->hi != (qp->y_dtype == RN_U8 ? 255 : 127))
-		return 0;
-	float *mult = g->tensors[s->in[3]].data;
-	for (int i = 0; i < qp->conv.m; i++)
-		mult[i] = (float)((double)mult[i] * mid->scale[0] / y.scale[0]);
-	/* the scale was the intermediate's: now the Add's output's */
-	(void)mid;
-	readers_node(r, conv, -1);
-	qp->has_residual = 1;
-	qp->r_dtype = res->dtype;
-	qp->r_zp = res->zp[0];
-	qp->r_mult = res->scale[0] / y.scale[0];
-	qp->y_dtype = y.dtype;
-	qp->y_zp = y.zp[0];
-	qp->lo = lo;
-	qp->hi = hi;
-	s->in[4] = res->q;
-	conv->residual = res->q;
-	conv->act = relu ? RN_ACT_RELU : RN_ACT_NONE;
-	conv->out[0] = y.q;
-	s->out[0] = y.q;
-	g->tensors[y.q].producer = (int)(conv - g->nodes);
-	readers_node(r, conv, 1);
 	kill(r, next);
 	if (relu)
 		kill(r, relu);
 	kill(r, add);
-	kill(r, dq[pick]);
-	drop_unread(g, r, dq[1 - pick]);
+	drop_unread(g, r, dq[0]);
+	drop_unread(g, r, dq[1]);
+	return 1;
+}
+
+/* onnxruntime's QLinearAdd (QOperator) whose scales and zero points are
+ * constants, one operand from an int8 convolution: that convolution's
+ * residual. */
+static int fuse_qlinear_add(Graph *g, Readers *r, Node *add)
+{
+	if (add->n_steps != 1 || add->steps[0].kernel != K_QLINEAR_ADD || add->n_in < 7)
+		return 0;
+	for (int i = 1; i < add->n_in; i++)
+		if (i != 3 && add->in[i] >= 0 && g->tensors[add->in[i]].kind != T_CONST)
+			return 0;
+	const Tensor *ta = &g->tensors[add->in[0]], *tb = &g->tensors[add->in[3]];
+	if (ta->rank != tb->rank || memcmp(ta->dims, tb->dims, sizeof ta->dims[0] * (size_t)ta->rank))
+		return 0;
+	int dt = ta->dtype;
+	QInfo q[2], y;
+	for (int i = 0; i < 2; i++) {
+		int z = 3 * i + 2;
+		q[i] = (QInfo){.dtype = dt, .count = 1, .scale = g->tensors[add->in[3 * i + 1]].data,
+			       .zp_data = z < add->n_in && add->in[z] >= 0 ? g->tensors[add->in[z]].data : NULL,
+			       .q = add->in[3 * i]};
+		q[i].zp[0] = zp_at(dt, q[i].zp_data, 0);
+	}
+	y = (QInfo){.dtype = dt, .count = 1, .scale = g->tensors[add->in[6]].data,
+		    .zp_data = add->n_in > 7 && add->in[7] >= 0 ? g->tensors[add->in[7]].data : NULL, .q = add->out[0]};
+	y.zp[0] = zp_at(dt, y.zp_data, 0);
+	Node *const none[2] = {NULL, NULL};
+	/* (the Add's own read of the convolution's output is its one reader) */
+	if (!add_into_conv(g, r, q, none, 0, &y))
+		return 0;
+	kill(r, add);
 	return 1;
 }
 
@@ -377,7 +469,9 @@ int pass_qdq(Graph *g, Diag *d)
 	for (int i = 0; i < g->n_nodes && rc == 0; i++) {
 		Node *n = &g->nodes[i];
 		if (!n->dead && !strcmp(n->op_type, "Conv"))
-			fuse_conv(g, &r, n, d);
+			fuse_conv(g, &r, n);
+		else if (!n->dead && !strcmp(n->op_type, "QLinearConv"))
+			fuse_qlinear_conv(g, &r, n);
 	}
 	for (int i = 0; i < g->n_nodes && rc == 0; i++) {
 		Node *n = &g->nodes[i];
@@ -385,6 +479,8 @@ int pass_qdq(Graph *g, Diag *d)
 			continue;
 		if (!strcmp(n->op_type, "Add"))
 			fuse_add(g, &r, n);
+		else if (!strcmp(n->op_type, "QLinearAdd"))
+			fuse_qlinear_add(g, &r, n);
 		else
 			fuse_maxpool(g, &r, n, d, &rc);
 	}
