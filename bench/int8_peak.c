@@ -53,26 +53,34 @@ static double run(int64_t iters, int32_t *sink)
 		s = _mm512_add_epi32(s, acc[i]);
 	*sink = _mm512_reduce_add_epi32(s);
 	return (double)iters * NACC * 64;
-#elif defined(__AVX2__)
-	/* 8 distinct products a[j] x b[k] per iteration, the operands hidden
-	 * from the optimizer each time so that none is hoisted or merged */
-	__m256i acc[8], a[4], b[2];
-	for (int i = 0; i < 4; i++)
-		a[i] = _mm256_set1_epi32(0x00030004 + i);
-	b[0] = _mm256_set1_epi32(0x0001ffff);
-	b[1] = _mm256_set1_epi32(0x0002fffe);
+#elif defined(__AVX2__) && (defined(__GNUC__) || defined(__clang__))
+	/* the loop body in assembly, so that the compiler can neither hoist
+	 * nor merge the products: 8 independent vpmaddwd + vpaddd pairs */
+	__m256i acc[8], a = _mm256_set1_epi32(0x00030004), b = _mm256_set1_epi32(0x0001ffff);
 	for (int i = 0; i < 8; i++)
 		acc[i] = _mm256_set1_epi32(i);
 	for (int64_t k = 0; k < iters; k++) {
-		__asm__ volatile("" : "+x"(a[0]), "+x"(a[1]), "+x"(a[2]), "+x"(a[3]), "+x"(b[0]), "+x"(b[1]));
-		acc[0] = _mm256_add_epi32(acc[0], _mm256_madd_epi16(a[0], b[0]));
-		acc[1] = _mm256_add_epi32(acc[1], _mm256_madd_epi16(a[1], b[0]));
-		acc[2] = _mm256_add_epi32(acc[2], _mm256_madd_epi16(a[2], b[0]));
-		acc[3] = _mm256_add_epi32(acc[3], _mm256_madd_epi16(a[3], b[0]));
-		acc[4] = _mm256_add_epi32(acc[4], _mm256_madd_epi16(a[0], b[1]));
-		acc[5] = _mm256_add_epi32(acc[5], _mm256_madd_epi16(a[1], b[1]));
-		acc[6] = _mm256_add_epi32(acc[6], _mm256_madd_epi16(a[2], b[1]));
-		acc[7] = _mm256_add_epi32(acc[7], _mm256_madd_epi16(a[3], b[1]));
+		__m256i t0, t1; /* (two temporaries: the core renames them) */
+		__asm__ volatile("vpmaddwd %[b], %[a], %[t0]\n\t"
+				 "vpmaddwd %[b], %[a], %[t1]\n\t"
+				 "vpaddd %[t0], %[c0], %[c0]\n\t"
+				 "vpaddd %[t1], %[c1], %[c1]\n\t"
+				 "vpmaddwd %[b], %[a], %[t0]\n\t"
+				 "vpmaddwd %[b], %[a], %[t1]\n\t"
+				 "vpaddd %[t0], %[c2], %[c2]\n\t"
+				 "vpaddd %[t1], %[c3], %[c3]\n\t"
+				 "vpmaddwd %[b], %[a], %[t0]\n\t"
+				 "vpmaddwd %[b], %[a], %[t1]\n\t"
+				 "vpaddd %[t0], %[c4], %[c4]\n\t"
+				 "vpaddd %[t1], %[c5], %[c5]\n\t"
+				 "vpmaddwd %[b], %[a], %[t0]\n\t"
+				 "vpmaddwd %[b], %[a], %[t1]\n\t"
+				 "vpaddd %[t0], %[c6], %[c6]\n\t"
+				 "vpaddd %[t1], %[c7], %[c7]"
+				 : [c0] "+x"(acc[0]), [c1] "+x"(acc[1]), [c2] "+x"(acc[2]), [c3] "+x"(acc[3]),
+				   [c4] "+x"(acc[4]), [c5] "+x"(acc[5]), [c6] "+x"(acc[6]), [c7] "+x"(acc[7]),
+				   [t0] "=&x"(t0), [t1] "=&x"(t1)
+				 : [a] "x"(a), [b] "x"(b));
 	}
 	__m256i s = acc[0];
 	for (int i = 1; i < 8; i++)
@@ -96,7 +104,7 @@ static const char *isa(void)
 {
 #if defined(__AVX512VNNI__) && defined(__AVX512F__)
 	return "avx512-vnni (vpdpbusd)";
-#elif defined(__AVX2__)
+#elif defined(__AVX2__) && (defined(__GNUC__) || defined(__clang__))
 	return "avx2 (vpmaddwd)";
 #else
 	return "scalar";
