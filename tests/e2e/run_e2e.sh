@@ -2,7 +2,7 @@
 # End-to-end test: torchvision model -> ONNX -> resnetc -> C -> run, checked
 # against onnxruntime on the same input.
 #
-#   tests/e2e/run_e2e.sh [MODEL[:keep|:fold|:qdq] ...]   default: resnet18 resnet50
+#   tests/e2e/run_e2e.sh [MODEL[:keep|:fold|:qdq|:qop] ...]   default: resnet18 resnet50
 #
 # MODEL is a torchvision.models name; ":fold" exports with BatchNorm folded into
 # Conv by the exporter, ":keep" (the default) keeps BatchNormalization nodes so
@@ -10,7 +10,11 @@
 # with make_qdq.py (onnxruntime's QDQ conventions, calibrated on E2E_CALIB
 # random images, default 4) and checks resnetc's int8 result against
 # onnxruntime running the same QDQ model, within E2E_QDQ_TOL (0.03) of
-# max|ref| and with the same top-1. For each model: export (cached under
+# max|ref| and with the same top-1. ":qop" converts that QDQ model to
+# onnxruntime's QOperator form with qdq_to_qop.py (QLinearConv and the
+# com.microsoft QLinearAdd, QLinearGlobalAveragePool, QGemm, ...) and checks
+# resnetc on it the same way, against onnxruntime running the QOperator
+# model. For each model: export (cached under
 # build/e2e/models/, keyed by the export arguments), resnetc compile, make,
 # run the generated driver, run onnxruntime, compare (see compare.py for the
 # tolerance). Each step prints its time; logs go to build/e2e/<model>/.
@@ -45,9 +49,9 @@ need_python python3-torch, python3-torchvision
 need_ort
 for spec in "${MODELS[@]}"; do
     case $spec in
-        *:*:*|:*) die "$spec: expected MODEL, MODEL:keep, MODEL:fold or MODEL:qdq" ;;
-        *:keep|*:fold|*:qdq) ;;
-        *:*) die "$spec: mode must be :keep, :fold or :qdq" ;;
+        *:*:*|:*) die "$spec: expected MODEL, MODEL:keep, MODEL:fold, MODEL:qdq or MODEL:qop" ;;
+        *:keep|*:fold|*:qdq|*:qop) ;;
+        *:*) die "$spec: mode must be :keep, :fold, :qdq or :qop" ;;
     esac
 done
 mkdir -p "$E2E_DIR/models"
@@ -56,11 +60,13 @@ for spec in "${MODELS[@]}"; do
     model=${spec%%:*}
     bn=keep
     [ "$spec" != "$model" ] && bn=${spec#*:}
-    qdq=0
+    qdq=0 qop=0
     if [ "$bn" = qdq ]; then qdq=1; bn=keep; fi
+    if [ "$bn" = qop ]; then qdq=1; qop=1; bn=keep; fi
     name=$model
     [ "$bn" = fold ] && name=${model}_fold
     [ $qdq = 1 ] && name=${model}_qdq
+    [ $qop = 1 ] && name=${model}_qop
     key="${model}_opset${OPSET}_b${BATCH}_${SIZE}px_seed${SEED}_bn${bn}"
     onnx="$E2E_DIR/models/$key.onnx"
     input="$E2E_DIR/models/$key.input.npy"
@@ -81,6 +87,12 @@ for spec in "${MODELS[@]}"; do
             --out "$(tmpname "$qonnx")" --calib-random "${E2E_CALIB:-4}" --seed "$SEED" || ok=0
         onnx=$qonnx
         tol=(--rtol-of-max "${E2E_QDQ_TOL:-0.03}")
+    fi
+    if [ $qop = 1 ]; then
+        qop_onnx="${qonnx%.onnx}_qop.onnx"
+        [ $ok = 1 ] && cached_export "$work/qop.log" "$qop_onnx" -- "$PYTHON" "$HERE/qdq_to_qop.py" "$qonnx" \
+            --out "$(tmpname "$qop_onnx")" || ok=0
+        onnx=$qop_onnx
     fi
     # shellcheck disable=SC2086  # RESNETC_FLAGS is a list of flags
     next_step compile "$work/compile.log" "$RESNETC" compile "$onnx" -o "$out" --name "$name" $RESNETC_FLAGS
