@@ -93,6 +93,12 @@ static int load_samples(Graph *g, const QuantizeOptions *o, Samples *s, Diag *d)
 					in->name, want, strchr(want, 'x') ? strchr(want, 'x') + 1 : want);
 		s[i].per = tensor_numel(in);
 		s[i].count = dims[0] / in->dims[0];
+		/* a NaN would be skipped by the ranges, an infinity make one */
+		for (int64_t k = 0; k < s[i].count * s[i].per; k++)
+			if (!isfinite(s[i].data[k]))
+				return diag_set(d, "%s: value %lld (of sample %lld) is %g: calibration samples must be finite, "
+						"not finite values give no range to quantize with", o->calib[i], (long long)k,
+						(long long)(k / s[i].per), (double)s[i].data[k]);
 		if (i && s[i].count != s[0].count)
 			return diag_set(d, "%s holds %lld samples, %s %lld: give each input as many", o->calib[i],
 					(long long)s[i].count, o->calib[0], (long long)s[0].count);
@@ -284,7 +290,7 @@ static int folded_dq(Graph *g, QState *q, const char *name, int qt, int st, int 
 	int t = graph_add_tensor(g, buf, T_CONST, RN_F32);
 	Tensor *tt = &g->tensors[t];
 	tt->rank = rank;
-	memcpy(tt->dims, dims, sizeof tt->dims);
+	memcpy(tt->dims, dims, (size_t)rank * sizeof *dims); /* (a bias passes one dim) */
 	size_t bytes = tensor_bytes(tt);
 	tt->data = xmalloc(bytes);
 	memcpy(tt->data, vals, bytes);
@@ -312,6 +318,35 @@ static int make_const(Graph *g, const char *name, const char *suffix, int dtype,
 	return t;
 }
 
+/* A convolution's int8 weights such that each pair (k, k+1), k even, of a
+ * channel's weights in [c][kh][kw] order is "safe" for the runtime's
+ * fastest x86 kernel (runtime.h, rn_qconv2d_packed): the two of opposite
+ * signs, or |w[k] + w[k+1]| <= 128. Otherwise the pair's sum of products
+ * with 8-bit activations could leave 16 bits there, and the kernel would
+ * take its slower path for the whole layer. The scale already leaves room
+ * for the largest such pair; what rounding adds (a sum of 129) is taken
+ * back from the weight that stays closest to its real value. */
+static void make_pairs_safe(int8_t *wq, const float *wf, const float *scale, int64_t m, int64_t per)
+{
+	for (int64_t c = 0; c < m; c++)
+		for (int64_t k = 0; k + 1 < per; k += 2) {
+			int8_t *w = wq + c * per + k;
+			int sum = w[0] + w[1];
+			if ((w[0] > 0) != (w[1] > 0) || (w[0] < 0) != (w[1] < 0) || (sum >= -128 && sum <= 128))
+				continue;
+			int sign = sum > 0 ? 1 : -1;
+			double r0 = wf[c * per + k] / scale[c], r1 = wf[c * per + k + 1] / scale[c];
+			/* w0 + w1 = 128 * sign, closest to (r0, r1) */
+			double a = nearbyint((r0 - r1 + 128.0 * sign) / 2.0);
+			int w0 = (int)a, w1 = 128 * sign - w0;
+			w0 = w0 > 127 ? 127 : w0 < -127 ? -127 : w0;
+			w1 = 128 * sign - w0;
+			w1 = w1 > 127 ? 127 : w1 < -127 ? -127 : w1;
+			w[0] = (int8_t)w0;
+			w[1] = (int8_t)w1;
+		}
+}
+
 /* Weights [m][...] (or, with transposed, [k][m]) to int8 per channel;
  * bias to int32 at x_scale * w_scale. Rewrites the node's operands. */
 static int quantize_weights(Graph *g, QState *q, int ni, int wi, int bi, int transposed, float x_scale, Diag *d)
@@ -333,14 +368,25 @@ static int quantize_weights(Graph *g, QState *q, int ni, int wi, int bi, int tra
 			mx = v > mx ? v : mx;
 		}
 		scale[c] = mx > 0.0f ? mx / 127.0f : 1.0f;
+		/* a convolution's pairs of one sign must sum to at most 128
+		 * steps (make_pairs_safe): the scale grows where a pair of large
+		 * weights needs it, at most to max|w| / 64 (7 bits) */
+		for (int64_t i = 0; !transposed && i + 1 < per; i += 2) {
+			float a = wf[c * per + i], b = wf[c * per + i + 1];
+			if ((a > 0 && b > 0) || (a < 0 && b < 0))
+				scale[c] = fmaxf(scale[c], fabsf(a + b) / 128.0f);
+		}
 	}
 	for (int64_t i = 0; i < total; i++) {
 		int64_t c = transposed ? i % m : i / per;
 		float v = nearbyintf(wf[i] / scale[c]);
 		v = fminf(fmaxf(v, -127.0f), 127.0f);
 		wq[i] = (int8_t)v;
-		deq[i] = (float)wq[i] * scale[c];
 	}
+	if (!transposed)
+		make_pairs_safe(wq, wf, scale, m, per);
+	for (int64_t i = 0; i < total; i++)
+		deq[i] = (float)wq[i] * scale[transposed ? i % m : i / per];
 	char base[520];
 	snprintf(base, sizeof base, "%s", w->name);
 	int64_t dm = m;
@@ -486,6 +532,11 @@ int pass_quantize(Graph *g, Diag *d)
 		if (q.min[t] > q.max[t]) /* never written: not on the path run */
 			q.min[t] = q.max[t] = 0.0f;
 		double lo = q.min[t] < 0.0f ? q.min[t] : 0.0, hi = q.max[t] > 0.0f ? q.max[t] : 0.0;
+		if (!isfinite(lo) || !isfinite(hi) || !isfinite((float)((hi - lo) / 255.0))) {
+			rc = diag_set(d, "calibration: tensor '%s' ranges over [%g, %g] on the samples: not finite, "
+				      "no scale quantizes it", g->tensors[t].name, lo, hi);
+			break;
+		}
 		if (hi > lo) {
 			q.scale[t] = (float)((hi - lo) / 255.0);
 			double z = nearbyint(-lo / q.scale[t]);
