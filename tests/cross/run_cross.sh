@@ -13,6 +13,11 @@
 #              `make -C DIR CC=<cross compiler>`, the override users type
 #   resnet18   torchvision ResNet-18 (random weights, BatchNorm kept, as in
 #              tests/e2e), compiled with --target ARCH, plain `make -C DIR`
+#   demo-int8  the demo quantized to int8 by resnetc (--quantize int8,
+#              calibrated on 32 test images), compiled with --target ARCH; its
+#              output must equal, bit for
+#              bit, what the same model compiled for this machine gives: the
+#              int8 kernels are exact integer arithmetic on every ISA
 # and the binary runs as `qemu-<arch> -L /usr/<triple> DIR/NAME IN.npy OUT.npy`.
 # The demo's input is the first Fashion-MNIST test image (Debian's
 # dataset-fashion-mnist); ResNet-18's a seeded N(0,1) tensor of
@@ -87,7 +92,25 @@ cached_export "$WORK/ref/export.log" "$r18_onnx" "$r18_in" -- "$PYTHON" "$E2E/ex
     --seed 0 --bn keep || ok=0
 next_step ort-demo "$WORK/ref/ort-demo.log" node "$E2E/ort_run.js" "$demo_onnx" "$demo_in" "$WORK/ref/demo.ref.npy"
 next_step ort-r18 "$WORK/ref/ort-r18.log" node "$E2E/ort_run.js" "$r18_onnx" "$r18_in" "$WORK/ref/resnet18.ref.npy"
+# the int8 demo: its calibration samples, and the native build's output
+calib=$WORK/ref/demo.calib.npy
+next_step calib "$WORK/ref/calib.log" "$PYTHON" - "$FASHION_MNIST_DIR" "$calib" <<'EOF'
+import gzip, sys
+import numpy as np
+d, out = sys.argv[1], sys.argv[2]
+with gzip.open(d + "/t10k-images-idx3-ubyte.gz") as f:
+    pixels = np.frombuffer(f.read()[16:16 + 32 * 784], np.uint8)
+x = (pixels.astype(np.float32) / np.float32(255.0) - np.float32(0.2860)) / np.float32(0.3530)
+np.save(out, x.reshape(32, 1, 28, 28))
+EOF
+QUANT=(--quantize int8 --calibrate "$calib")
+next_step native-int8 "$WORK/ref/native-int8.log" "$RESNETC" compile "$demo_onnx" -o "$WORK/ref/demo-int8" \
+    --name demo --force "${QUANT[@]}"
+next_step native-make "$WORK/ref/native-make.log" make -C "$WORK/ref/demo-int8" -j"$MAKE_JOBS"
+next_step native-run "$WORK/ref/native-run.log" "$WORK/ref/demo-int8/demo" "$demo_in" "$WORK/ref/demo-int8.ref.npy"
 refs_ok=$ok
+CMP=()   # compare.py's tolerance option for the case, when not its default
+EXTRA=() # more resnetc compile options for the case
 
 # one_case ARCH CASE ONNX NAME INPUT REF [--target T] [-- MAKE ARGS...]
 one_case() {
@@ -110,7 +133,7 @@ one_case() {
         echo "  $qemu not found (Debian package qemu-user)"; ok=0
     fi
     next_step compile "$work/compile.log" "$RESNETC" compile "$onnx" -o "$out" --name "$name" \
-        "${target[@]}"
+        "${target[@]}" "${EXTRA[@]}"
     next_step make "$work/make.log" make -C "$out" -j"$MAKE_JOBS" "${make_args[@]}"
     if [ $ok = 1 ] && ! grep -q "^$triple-gcc " "$work/make.log"; then
         echo "  make did not compile with $triple-gcc:"; grep -m1 -- ' -c ' "$work/make.log" | sed 's/^/    | /'
@@ -118,7 +141,7 @@ one_case() {
     fi
     next_step run "$work/run.log" timeout "$TIMEOUT" "$qemu" -L "/usr/$triple" "$out/$name" \
         "$input" "$work/ours.npy"
-    shown_step compare "$work/compare.log" "$PYTHON" "$E2E/compare.py" "$work/ours.npy" "$ref"
+    shown_step compare "$work/compare.log" "$PYTHON" "$E2E/compare.py" "$work/ours.npy" "$ref" "${CMP[@]}"
     case_done $ok "$arch/$case" "$work"
     rmdir "$WORK/$arch" 2>/dev/null || true # once its last case has gone
 }
@@ -128,6 +151,11 @@ for arch in "${ARCHS[@]}"; do
     one_case "$arch" demo "$demo_onnx" demo "$demo_in" "$WORK/ref/demo.ref.npy" --target "$arch"
     one_case "$arch" demo-cc "$demo_onnx" demo "$demo_in" "$WORK/ref/demo.ref.npy" -- CC="$triple-gcc"
     one_case "$arch" resnet18 "$r18_onnx" resnet18 "$r18_in" "$WORK/ref/resnet18.ref.npy" --target "$arch"
+    CMP=(--rtol-of-max 0)
+    EXTRA=("${QUANT[@]}")
+    one_case "$arch" demo-int8 "$demo_onnx" demo "$demo_in" "$WORK/ref/demo-int8.ref.npy" --target "$arch"
+    CMP=()
+    EXTRA=()
 done
 
 finish
