@@ -160,8 +160,12 @@ static int calibrate(Graph *g, const QuantizeOptions *o, QState *q, Diag *d)
 						hist[t] = xcalloc(HIST_BINS, sizeof **hist);
 					double w = (double)HIST_BINS / ((double)q->max[t] - q->min[t]);
 					for (int64_t e = 0; e < n; e++) {
-						int b = (int)(((double)v[e] - q->min[t]) * w);
-						hist[t][b < 0 ? 0 : b >= HIST_BINS ? HIST_BINS - 1 : b]++;
+						/* clamped before the conversion: a value that
+						 * overflowed (inf, or NaN after it) lands in an end
+						 * bin, and its range is refused after */
+						double x = ((double)v[e] - q->min[t]) * w;
+						int b = !(x >= 0.0) ? 0 : x >= HIST_BINS ? HIST_BINS - 1 : (int)x;
+						hist[t][b]++;
 					}
 				}
 			}
