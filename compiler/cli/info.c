@@ -17,7 +17,7 @@ int64_t node_macs(const Graph *g, const Node *n)
 			macs += (int64_t)p->n * p->m * p->oh * p->ow * (p->c / p->group) * p->kh * p->kw;
 		} else if (s->kernel == K_GEMM) {
 			macs += s->p.gemm.m * s->p.gemm.n * s->p.gemm.k;
-		} else if (s->kernel == K_MATMUL || s->kernel == K_QLINEAR_MATMUL) {
+		} else if (s->kernel == K_MATMUL || s->kernel == K_QLINEAR_MATMUL || s->kernel == K_QGEMM) {
 			const rn_matmul_params *mm = s->kernel == K_MATMUL ? &s->p.matmul : &s->p.qmatmul.mm;
 			int64_t b = 1;
 			for (int i = 0; i < mm->batch_rank; i++)

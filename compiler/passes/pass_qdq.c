@@ -461,6 +461,119 @@ static int fuse_maxpool(Graph *g, Readers *r, Node *pool, Diag *d, int *rc)
 	return 1;
 }
 
+/* The scalar constant v of dtype as a new tensor. */
+static int scalar(Graph *g, const Node *n, const char *suffix, int dtype, const void *v, size_t size)
+{
+	void *data = xmalloc(size);
+	memcpy(data, v, size);
+	return add_const(g, n, suffix, dtype, 0, NULL, data);
+}
+
+/* DQ(x) -> Gemm(DQ(w), DQ(b)) [-> Q]: the int8 product (rn_qgemm), its
+ * output float or, read only by a QuantizeLinear, quantized. Weights
+ * int8 (zero point 0 after subtracting it), per tensor or per output
+ * column; stored K x N. */
+static int fuse_gemm(Graph *g, Readers *r, Node *gm)
+{
+	if (gm->n_steps != 1 || gm->steps[0].kernel != K_GEMM || gm->n_in < 2)
+		return 0;
+	const rn_gemm_params *gp = &gm->steps[0].p.gemm;
+	if (gp->trans_a || gp->alpha != 1.0f || gp->act != RN_ACT_NONE || (gm->n_in > 2 && gp->beta != 1.0f))
+		return 0;
+	QInfo x, w, b = {0}, y;
+	Node *dqx = producer(g, gm->in[0]);
+	if (!qinfo(g, dqx, "DequantizeLinear", &x) || !per_tensor_q8(&x))
+		return 0;
+	int wt = gm->in[1];
+	Node *dqw = maker(g, wt);
+	if (g->tensors[wt].kind != T_CONST || !qinfo(g, dqw, "DequantizeLinear", &w) || w.dtype != RN_I8 ||
+	    g->tensors[w.q].kind != T_CONST)
+		return 0;
+	int64_t k = gp->k, nn = gp->n, m = gp->m;
+	/* per output column: B [N][K] (transB) along axis 0, [K][N] along 1 */
+	if (w.count != 1 && (w.count != nn || attr_int(dqw, "axis", 1) != (gp->trans_b ? 0 : 1)))
+		return 0;
+	int bt = gm->n_in > 2 ? gm->in[2] : -1;
+	Node *dqb = bt >= 0 ? maker(g, bt) : NULL;
+	if (bt >= 0 && (g->tensors[bt].kind != T_CONST || tensor_numel(&g->tensors[bt]) != nn ||
+			!qinfo(g, dqb, "DequantizeLinear", &b) || b.dtype != RN_I32 || (b.count != 1 && b.count != nn)))
+		return 0;
+	Node *qy = only_reader(g, r, gm->out[0]);
+	int quant_out = qinfo(g, qy, "QuantizeLinear", &y) && per_tensor_q8(&y);
+	/* weights minus their zero points, K x N; bias at x_scale * w_scale */
+	const void *wq = g->tensors[w.q].data;
+	int8_t *w8 = xmalloc((size_t)(k * nn));
+	float *ws = xmalloc((size_t)nn * sizeof *ws);
+	int32_t *bias = xcalloc((size_t)nn, sizeof *bias);
+	int ok = 1;
+	for (int64_t j = 0; j < nn; j++) {
+		int c = w.count == 1 ? 0 : (int)j;
+		ws[j] = w.scale[c];
+		for (int64_t i = 0; i < k && ok; i++) {
+			int v = zp_at(RN_I8, wq, gp->trans_b ? j * k + i : i * nn + j) - zp_at(RN_I8, w.zp_data, c);
+			ok = v >= -128 && v <= 127;
+			w8[i * nn + j] = (int8_t)v;
+		}
+		if (bt >= 0 && ok) {
+			int kb = b.count == 1 ? 0 : (int)j;
+			float sxw = x.scale[0] * ws[j];
+			int64_t v = (int64_t)((const int32_t *)g->tensors[b.q].data)[j] - zp_at(RN_I32, b.zp_data, kb);
+			if (fabsf(b.scale[kb] - sxw) > 1e-6f * sxw)
+				v = (int64_t)nearbyint((double)v * b.scale[kb] / sxw);
+			ok = v >= INT32_MIN && v <= INT32_MAX;
+			bias[j] = (int32_t)v;
+		}
+	}
+	if (!ok) {
+		free(w8), free(ws), free(bias);
+		return 0;
+	}
+	int64_t kn[2] = {k, nn}, n1 = nn;
+	uint8_t xz8 = (uint8_t)x.zp[0];
+	int t_w = add_const(g, gm, "w_int8_kn", RN_I8, 2, kn, w8);
+	int t_ws = add_const(g, gm, "w_scale", RN_F32, 1, &n1, ws);
+	int t_b = add_const(g, gm, "bias_int32", RN_I32, 1, &n1, bias);
+	int t_xs = scalar(g, gm, "x_scale", RN_F32, &x.scale[0], sizeof(float));
+	int t_xz = scalar(g, gm, "x_zero_point", x.dtype, &xz8, 1);
+	int t_ys = -1, t_yz = -1;
+	if (quant_out) {
+		uint8_t yz8 = (uint8_t)y.zp[0];
+		t_ys = scalar(g, gm, "y_scale", RN_F32, &y.scale[0], sizeof(float));
+		t_yz = scalar(g, gm, "y_zero_point", y.dtype, &yz8, 1);
+	}
+	readers_node(r, gm, -1);
+	int out = quant_out ? y.q : gm->out[0];
+	if (quant_out)
+		kill(r, qy);
+	gm->in[0] = x.q;
+	gm->in[1] = t_w;
+	if (gm->n_in > 2)
+		gm->in[2] = t_b;
+	gm->out[0] = out;
+	g->tensors[out].producer = (int)(gm - g->nodes);
+	free(gm->op_type);
+	gm->op_type = xstrdup("QGemm");
+	gm->def = op_find("QGemm");
+	free(gm->steps);
+	gm->steps = NULL;
+	gm->n_steps = 0;
+	Step *s = node_add_step(gm, K_QGEMM);
+	s->p.qmatmul.mm = (rn_matmul_params){.m = m, .n = nn, .k = k};
+	s->p.qmatmul.q = (rn_qlinear_params){.x_dtype = x.dtype, .w_dtype = RN_I8,
+					     .y_dtype = quant_out ? y.dtype : RN_F32, .x_zp_n = 1, .x_scale_n = 1,
+					     .w_zp_n = 1, .w_scale_n = (int)nn};
+	s->p.qmatmul.alpha = 1.0f;
+	int ops[9] = {x.q, t_xz, t_w, -1, t_xs, t_ws, t_ys, t_yz, t_b};
+	for (int i = 0; i < 9; i++)
+		s->in[i] = ops[i];
+	s->n_in = 9;
+	s->out[0] = out;
+	s->n_out = 1;
+	readers_node(r, gm, 1);
+	drop_unread(g, r, dqx);
+	return 1;
+}
+
 int pass_qdq(Graph *g, Diag *d)
 {
 	Readers r;
@@ -472,6 +585,8 @@ int pass_qdq(Graph *g, Diag *d)
 			fuse_conv(g, &r, n);
 		else if (!n->dead && !strcmp(n->op_type, "QLinearConv"))
 			fuse_qlinear_conv(g, &r, n);
+		else if (!n->dead && !strcmp(n->op_type, "Gemm"))
+			fuse_gemm(g, &r, n);
 	}
 	for (int i = 0; i < g->n_nodes && rc == 0; i++) {
 		Node *n = &g->nodes[i];

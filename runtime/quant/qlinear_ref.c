@@ -73,10 +73,67 @@ void rn_qlinear_conv2d(const rn_conv2d_params *p, const rn_qlinear_params *q, co
 		}
 }
 
+/* One unbatched product, row by row with the rows of B streamed (a fully
+ * connected layer: the columns vectorize). COLS accumulators at a time. */
+#define COLS 256
+static void qmatmul_rows(const rn_matmul_params *p, const rn_qlinear_params *q, float alpha, const void *a,
+			 const void *a_zp, const void *b, const void *b_zp, const int32_t *bias,
+			 const float *a_scale, const float *b_scale, const float *y_scale, const void *y_zp,
+			 void *y)
+{
+	int32_t acc[COLS], bz[COLS];
+	for (int64_t j0 = 0; j0 < p->n; j0 += COLS) {
+		int64_t nj = p->n - j0 < COLS ? p->n - j0 : COLS;
+		for (int64_t j = 0; j < nj; j++)
+			bz[j] = rn_qload(q->w_dtype, b_zp, q->w_zp_n > 1 ? j0 + j : 0);
+		for (int64_t i = 0; i < p->m; i++) {
+			int az = rn_qload(q->x_dtype, a_zp, q->x_zp_n > 1 ? i : 0);
+			for (int64_t j = 0; j < nj; j++)
+				acc[j] = bias ? bias[j0 + j] : 0;
+			/* sum av * b, then less bz * sum av (one loop the compiler
+			 * vectorizes: a whole chunk has a constant trip count) */
+			int32_t asum = 0;
+			for (int64_t k = 0; k < p->k; k++) {
+				int32_t av = rn_qload(q->x_dtype, a, i * p->k + k) - az;
+				if (!av)
+					continue;
+				asum += av;
+				if (q->w_dtype == RN_I8) {
+					const int8_t *br = (const int8_t *)b + k * p->n + j0;
+					if (nj == COLS)
+						for (int j = 0; j < COLS; j++)
+							acc[j] += av * br[j];
+					else
+						for (int64_t j = 0; j < nj; j++)
+							acc[j] += av * br[j];
+				} else {
+					const uint8_t *br = (const uint8_t *)b + k * p->n + j0;
+					if (nj == COLS)
+						for (int j = 0; j < COLS; j++)
+							acc[j] += av * br[j];
+					else
+						for (int64_t j = 0; j < nj; j++)
+							acc[j] += av * br[j];
+				}
+			}
+			for (int64_t j = 0; j < nj; j++)
+				acc[j] -= bz[j] * asum;
+			for (int64_t j = 0; j < nj; j++)
+				finish_alpha(q, alpha, acc[j], a_scale, i, b_scale, j0 + j, y_scale, y_zp, y,
+					     i * p->n + j0 + j);
+		}
+	}
+}
+
 static void qmatmul(const rn_matmul_params *p, const rn_qlinear_params *q, float alpha, const void *a,
 		    const void *a_zp, const void *b, const void *b_zp, const int32_t *bias, const float *a_scale,
 		    const float *b_scale, const float *y_scale, const void *y_zp, void *y)
 {
+	/* int32 sums are exact when K * 255 * 255 fits (K < 33025) */
+	if (p->batch_rank == 0 && p->k < 33025) {
+		qmatmul_rows(p, q, alpha, a, a_zp, b, b_zp, bias, a_scale, b_scale, y_scale, y_zp, y);
+		return;
+	}
 	int64_t idx[RN_MAX_RANK] = {0};
 	int64_t total = 1;
 	for (int d = 0; d < p->batch_rank; d++)
