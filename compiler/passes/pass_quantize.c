@@ -371,7 +371,8 @@ static int quantize_weights(Graph *g, QState *q, int ni, int wi, int bi, int tra
 			float v = fabsf(wf[transposed ? i * m + c : c * per + i]);
 			mx = v > mx ? v : mx;
 		}
-		scale[c] = mx > 0.0f ? mx / 127.0f : 1.0f;
+		/* (a scale below FLT_MIN, as onnxruntime's quantizer does: 1) */
+		scale[c] = mx / 127.0f >= FLT_MIN ? mx / 127.0f : 1.0f;
 		/* a convolution's pairs of one sign must sum to at most 128
 		 * steps (make_pairs_safe): the scale grows where a pair of large
 		 * weights needs it, at most to max|w| / 64 (7 bits) */
@@ -409,7 +410,9 @@ static int quantize_weights(Graph *g, QState *q, int ni, int wi, int bi, int tra
 		float *bs = xmalloc((size_t)m * sizeof *bs), *bd = xmalloc((size_t)m * sizeof *bd);
 		for (int64_t c = 0; c < m; c++) {
 			bs[c] = x_scale * scale[c];
-			double v = nearbyint((double)bf[c] / bs[c]);
+			/* (a scale that underflowed, or a NaN bias: 0) */
+			double v = bs[c] > 0.0f ? (double)bf[c] / bs[c] : 0.0;
+			v = isnan(v) ? 0.0 : nearbyint(v);
 			v = v < -2147483647.0 ? -2147483647.0 : v > 2147483647.0 ? 2147483647.0 : v;
 			bq[c] = (int32_t)v;
 			bd[c] = (float)bq[c] * bs[c];
@@ -541,7 +544,9 @@ int pass_quantize(Graph *g, Diag *d)
 				      "no scale quantizes it", g->tensors[t].name, lo, hi);
 			break;
 		}
-		if (hi > lo) {
+		/* a range too small for a float scale (below FLT_MIN) is taken as
+		 * empty, as onnxruntime's quantizer does */
+		if (hi > lo && (float)((hi - lo) / 255.0) >= FLT_MIN) {
 			q.scale[t] = (float)((hi - lo) / 255.0);
 			double z = nearbyint(-lo / q.scale[t]);
 			q.zp[t] = (int)(z < 0 ? 0 : z > 255 ? 255 : z);
