@@ -10,10 +10,14 @@
  *   cc -O2 -march=native -std=c11 -D_POSIX_C_SOURCE=200809L -Iinclude \
  *      bench/qconv_kernels.c $(find runtime -name '*.c' ! -path '*driver*') -lm -lpthread \
  *      -o build/qconv_kernels
- *   build/qconv_kernels [--model r50|r18] [--threads N] [--reps N] [--rounds N] [--layer I] [--cpu] [--nofloat]
+ *   build/qconv_kernels [--model r50|r18] [--threads N] [--reps N] [--rounds N] [--layer I] [--cpu] [--nofloat] [--safe]
  * --cpu times with the thread's CPU clock (1 thread only), which hides
  * other processes sharing the machine; --rounds N sweeps the layers N
  * times and keeps each one's best (a busy machine's bursts spread out).
+ * The weights are uniform int8, whose pairs are not all safe (runtime.h):
+ * the exact 16-bit path; --safe draws them in [-64, 64], every pair safe:
+ * the vpmaddubsw path. --both times the two paths layer by layer,
+ * interleaved, in the columns int8 and safe (ratio: safe's speedup).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,7 +72,7 @@ static const layer r18[] = {
 	{ "l4 3x3 512 (+r)", 512, 7, 512, 3, 1, 3, 1 },
 };
 
-static int use_cpu_clock;
+static int use_cpu_clock, safe_weights;
 
 static double now(void)
 {
@@ -109,11 +113,14 @@ static double time_q(const layer *l, const rn_conv2d_params *cp, rn_threadpool *
 	for (size_t i = 0; i < ny; i++)
 		y[i] = (uint8_t)next();
 	for (size_t i = 0; i < nw; i++)
-		w[i] = (int8_t)next();
+		w[i] = safe_weights ? (int8_t)((int)(next() % 129) - 64) : (int8_t)next();
 	for (int i = 0; i < cp->m; i++) {
 		b[i] = (int)(next() % 20000) - 10000;
 		mult[i] = 1e-4f;
 	}
+	if (rn_qconv2d_pair_safe_all(&p, w) != safe_weights)
+		fprintf(stderr, "%s: the weights' pairs are unexpectedly %s\n", l->name,
+			safe_weights ? "not all safe" : "all safe");
 	void *packed = alloc64(rn_qconv2d_packed_size(&p));
 	size_t sb = rn_qconv2d_scratch_size(&p, threads);
 	void *scratch = alloc64(sb);
@@ -174,7 +181,7 @@ static double time_f(const rn_conv2d_params *p, rn_threadpool *tp, int threads, 
 int main(int argc, char **argv)
 {
 	const char *model = "r50";
-	int threads = 1, reps = 20, rounds = 1, only = -1, with_float = 1;
+	int threads = 1, reps = 20, rounds = 1, only = -1, with_float = 1, both = 0;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--model") && i + 1 < argc)
 			model = argv[++i];
@@ -190,8 +197,12 @@ int main(int argc, char **argv)
 			use_cpu_clock = 1;
 		else if (!strcmp(argv[i], "--nofloat"))
 			with_float = 0;
+		else if (!strcmp(argv[i], "--safe"))
+			safe_weights = 1;
+		else if (!strcmp(argv[i], "--both"))
+			both = 1;
 		else {
-			fprintf(stderr, "usage: %s [--model r50|r18] [--threads N] [--reps N] [--rounds N] [--layer I] [--cpu] [--nofloat]\n",
+			fprintf(stderr, "usage: %s [--model r50|r18] [--threads N] [--reps N] [--rounds N] [--layer I] [--cpu] [--nofloat] [--safe | --both]\n",
 				argv[0]);
 			return 2;
 		}
@@ -200,9 +211,13 @@ int main(int argc, char **argv)
 	const layer *L = is18 ? r18 : r50;
 	int nl = is18 ? (int)(sizeof r18 / sizeof r18[0]) : (int)(sizeof r50 / sizeof r50[0]);
 	rn_threadpool *tp = threads > 1 ? rn_threadpool_create(threads) : NULL;
-	printf("%s, %d thread(s), GOP/s (best of %d)%s\n", model, threads, reps,
-	       use_cpu_clock ? ", thread CPU time" : "");
-	printf("%-22s %7s %8s %8s %8s  %s\n", "layer", "MOP", "int8", "f32 gemm", "ratio", "int8 ms x count");
+	if (both)
+		with_float = 0;
+	printf("%s, %d thread(s), GOP/s (best of %d)%s%s\n", model, threads, reps,
+	       use_cpu_clock ? ", thread CPU time" : "",
+	       both ? "; f32 column: safe weights (vpmaddubsw)" : safe_weights ? ", safe weights" : "");
+	printf("%-22s %7s %8s %8s %8s  %s\n", "layer", "MOP", "int8", both ? "safe" : "f32 gemm", "ratio",
+	       "int8 ms x count");
 	double tq = 0, tf = 0, ops = 0;
 	double bq[64], bf[64];
 	for (int i = 0; i < nl; i++)
@@ -220,6 +235,11 @@ int main(int argc, char **argv)
 			};
 			double q = time_q(l, &p, tp, threads, reps);
 			double f = with_float ? time_f(&p, tp, threads, reps) : 0;
+			if (both) {
+				safe_weights = 1;
+				f = time_q(l, &p, tp, threads, reps);
+				safe_weights = 0;
+			}
 			bq[i] = q < bq[i] ? q : bq[i];
 			bf[i] = f < bf[i] ? f : bf[i];
 		}
@@ -231,13 +251,13 @@ int main(int argc, char **argv)
 		double op = 2.0 * l->m * l->c * l->k * l->k * oh * oh;
 		double q = bq[i], f = bf[i];
 		printf("%-22s %7.1f %8.1f %8.1f %8.2f  %.3f x %d\n", l->name, op / 1e6, op / q / 1e9,
-		       f > 0 ? op / f / 1e9 : 0.0, f > 0 ? f / q : 0.0, q * 1e3, l->count);
+		       f > 0 ? op / f / 1e9 : 0.0, f > 0 ? (both ? q / f : f / q) : 0.0, q * 1e3, l->count);
 		tq += q * l->count;
 		tf += f * l->count;
 		ops += op * l->count;
 	}
 	printf("%-22s %7.1f %8.1f %8.1f %8.2f  %.2f ms\n", "total", ops / 1e6, ops / tq / 1e9,
-	       tf > 0 ? ops / tf / 1e9 : 0.0, tf > 0 ? tf / tq : 0.0, tq * 1e3);
+	       tf > 0 ? ops / tf / 1e9 : 0.0, tf > 0 ? (both ? tq / tf : tf / tq) : 0.0, tq * 1e3);
 	rn_threadpool_destroy(tp);
 	return 0;
 }

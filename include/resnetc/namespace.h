@@ -93,6 +93,7 @@
 #define rn_qconv2d_pack RN_NS(rn_qconv2d_pack)
 #define rn_qconv2d_packed RN_NS(rn_qconv2d_packed)
 #define rn_qconv2d_packed_size RN_NS(rn_qconv2d_packed_size)
+#define rn_qconv2d_pair_safe_all RN_NS(rn_qconv2d_pair_safe_all)
 #define rn_qconv2d_scratch_size RN_NS(rn_qconv2d_scratch_size)
 #define rn_qconv2d_supports RN_NS(rn_qconv2d_supports)
 #define rn_qgemm RN_NS(rn_qgemm)

@@ -381,7 +381,20 @@ void rn_qlinear_global_avg(int dtype, int64_t outer, int64_t inner, const void *
  * scratch: scratch_bytes, RN_ALIGN-aligned, at least
  * rn_qconv2d_scratch_size(p, threads of tp); with less, nothing is
  * computed and RN_E_RANGE returned. y must not overlap x; it may be
- * residual itself. */
+ * residual itself.
+ * The fast path (AVX2): the kernels sum products in int16 pairs
+ * (vpmaddubsw: the uint8 input, shifted by +128 if int8, times int8
+ * weights) when every pair of weights is safe, which
+ * rn_qconv2d_pair_safe_all tells and rn_qconv2d_pack records. The pairs
+ * are, per output channel m, (w[m][k], w[m][k + 1]) for even k, k the
+ * flattened [c][kh][kw] index of the channel's K = c * kh * kw weights
+ * (pairs run across input channels: for a 3x3 kernel, k = 8 pairs the
+ * last tap of channel c with k = 9, the first of c + 1); when K is odd the
+ * last weight stands alone. A pair (w0, w1) is safe when w0 and w1 do not
+ * have the same sign (one is 0, or their signs differ) or when
+ * -128 <= w0 + w1 <= 128: 255 * 128 fits int16. Otherwise the kernels use
+ * exact 16-bit products (vpmaddwd), about 1.3x slower; the result is the
+ * same bytes either way. */
 typedef struct {
 	rn_conv2d_params conv;
 	int x_dtype, y_dtype, r_dtype;  /* RN_U8 or RN_I8 */
@@ -395,6 +408,8 @@ int rn_qconv2d_supports(const rn_qconv2d_params *p);
 size_t rn_qconv2d_packed_size(const rn_qconv2d_params *p);
 void rn_qconv2d_pack(const rn_qconv2d_params *p, const int8_t *w, const int32_t *bias,
 		     const float *mult, void *packed);
+/* 1 when every pair of OIHW int8 w is safe (above): the fast path. */
+int rn_qconv2d_pair_safe_all(const rn_qconv2d_params *p, const int8_t *w);
 size_t rn_qconv2d_scratch_size(const rn_qconv2d_params *p, int threads);
 int rn_qconv2d_packed(const rn_qconv2d_params *p, const void *x, const void *packed,
 		      const void *residual, void *y, void *scratch, size_t scratch_bytes,

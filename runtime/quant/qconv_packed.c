@@ -7,14 +7,24 @@
  * x + 128 (its zero point with it), and padding taps read the zero point
  * itself, so that every tap of the GEMM contributes w * (x - x_zp) + w *
  * x_zp: the packed bias is bias[m] - x_zp * sum over k of w[m][k], so the
- * accumulator comes out as the contract's. int16 products of a uint8 and
- * an int8 summed in pairs never overflow (vpmaddwd is exact here, where
- * vpmaddubsw would saturate).
+ * accumulator comes out as the contract's.
+ *
+ * Two paths. Products of a uint8 and an int8 as int16 summed in pairs into
+ * int32 never overflow (vpmaddwd: exact for any weights). vpmaddubsw sums
+ * the pair in int16 with saturation, exact when the pair is safe
+ * (runtime.h: opposite signs, or |w0 + w1| <= 128); when every pair
+ * (w[k], w[k + 1]), k even, of every channel is, the weights are packed
+ * in k-quads for it: twice the products per instruction (plus a vpmaddwd
+ * by ones to sum the two pairs of a quad into int32).
  *
  * Packed layout (bytes; M16 = m rounded up to 16, KP = ceil(K / 2) k-pairs,
- * K = c * kh * kw; independent of the ISA the kernels are built for):
- *   weights  [M16 / 16][KP][16][2] int8: per block of 16 output channels,
- *            per k-pair, each channel's (w[k0], w[k1]); zero past m and K
+ * KQ = ceil(K / 4) k-quads, K = c * kh * kw; independent of the ISA the
+ * kernels are built for, its size of the parameters only):
+ *   header   RN_ALIGN bytes: uint32 1 for k-quads, 0 for k-pairs; zeros
+ *   weights  k-pairs: [M16 / 16][KP][16][2] int8: per block of 16 output
+ *            channels, per k-pair, each channel's (w[k0], w[k1]);
+ *            k-quads: [M16 / 16][KQ][16][4] likewise; zero past m and K,
+ *            and to the end of M16 * KQ * 4 bytes (the larger)
  *   bias'    int32 [M16] at the next multiple of RN_ALIGN
  *   mult     float [M16]
  *
@@ -23,7 +33,9 @@
  * of scratch, then runs 16-channel blocks over it:
  *   panel    [tiles][KP][6][2] uint16: per tile, per k-pair, each pixel's
  *            (x[k0], x[k1]) zero-extended, so that a tile reads one
- *            contiguous stream, a pixel's pair being one 32-bit broadcast
+ *            contiguous stream, a pixel's pair being one 32-bit broadcast;
+ *            k-quads: [tiles][KQ][6][4] uint8, a pixel's quad one broadcast
+ *            (the same 24 bytes a chunk, half the chunks)
  * A 1x1, stride-1, unpadded convolution interleaves the panel straight from
  * the input planes. Any other first copies the block's im2col rows
  * (contiguous or stride-2 runs, one per output row), and interleaves
@@ -33,7 +45,9 @@
  *
  * The register tile is 6 pixels x 16 channels (AVX2: 12 int32
  * accumulators, starting at the bias; per k-pair, two 16-byte weight loads
- * sign-extended to int16, six broadcasts, twelve vpmaddwd). Its epilogue
+ * sign-extended to int16, six broadcasts, twelve vpmaddwd; per k-quad, two
+ * 32-byte weight loads, six broadcasts, twelve vpmaddubsw, twelve vpmaddwd
+ * by ones). Its epilogue
  * works with channels across the lanes (mult: vector loads) and transposes
  * the 6 x 16 result bytes into the NCHW rows, the residual the other way.
  * The portable C kernel reads the same panel and weights and computes the
@@ -63,6 +77,7 @@ enum {
 	PANEL_TARGET = 192 * 1024,  /* panel bytes a block aims at (L2) */
 	MAX_TILES = 64,             /* tiles per block at most */
 	SLACK = 64,                 /* bytes past a buffer that vector copies may touch */
+	HEADER = RN_ALIGN,          /* packed bytes before the weights */
 };
 
 static size_t align_up(size_t n)
@@ -76,10 +91,12 @@ typedef struct {
 	int direct;          /* 1x1, stride 1, unpadded: the im2col rows are input rows */
 	int inside;          /* not direct, but every tap inside the input: no strip */
 	int64_t k, kp, m16;  /* reduction length, k-pairs, m rounded up to TC */
+	int64_t kq;          /* k-quads */
 	int64_t hw, ohw;
 	int64_t tiles;       /* tiles per image */
 	int64_t tb;          /* tiles per block at most */
 	int64_t ts;          /* panel bytes per tile: KP chunks, then 8 that chunk stores overrun */
+	int64_t tsq;         /* the same of the k-quad panel: KQ chunks, then 8 */
 	size_t panel;        /* panel bytes */
 	/* not direct: the block's im2col rows, k of trow bytes, and the strip,
 	 * per channel srows rows of wp padded input columns */
@@ -96,6 +113,7 @@ static qgeom geom_of(const rn_qconv2d_params *p)
 	qgeom g = { 0 };
 	g.k = (int64_t)c->c * c->kh * c->kw;
 	g.kp = (g.k + 1) / 2;
+	g.kq = (g.k + 3) / 4;
 	g.m16 = (c->m + TC - 1) / TC * TC;
 	g.hw = (int64_t)c->h * c->w;
 	g.ohw = (int64_t)c->oh * c->ow;
@@ -104,6 +122,7 @@ static qgeom geom_of(const rn_qconv2d_params *p)
 	g.tb = g.tb < 1 ? 1 : g.tb > MAX_TILES ? MAX_TILES : g.tb;
 	g.tb = g.tb > g.tiles ? g.tiles : g.tb;
 	g.ts = g.kp * CHUNK + 8;
+	g.tsq = g.kq * CHUNK + 8; /* <= ts: the k-quad panel fits the k-pair one's room */
 	g.panel = (size_t)(g.tb * g.ts);
 	g.direct = c->kh == 1 && c->kw == 1 && c->sh == 1 && c->sw == 1 && c->pt == 0 &&
 		   c->pl == 0 && c->oh == c->h && c->ow == c->w;
@@ -126,9 +145,32 @@ static qgeom geom_of(const rn_qconv2d_params *p)
 	return g;
 }
 
+/* The weights' room: the larger of the two layouts (4 * KQ >= 2 * KP). */
 static size_t weight_bytes(const qgeom *g)
 {
-	return align_up((size_t)(g->m16 * g->kp * 2));
+	return align_up((size_t)(g->m16 * g->kq * 4));
+}
+
+/* A pair of weights vpmaddubsw may sum in int16: with both factors
+ * uint8 in [0, 255], a0 * w0 + a1 * w1 stays within int16 for all a when
+ * the signs differ (or one is 0), or when |w0 + w1| <= 128. */
+static int pair_safe(int w0, int w1)
+{
+	if ((w0 <= 0 && w1 >= 0) || (w0 >= 0 && w1 <= 0))
+		return 1;
+	return w0 + w1 <= 128 && w0 + w1 >= -128;
+}
+
+int rn_qconv2d_pair_safe_all(const rn_qconv2d_params *p, const int8_t *w)
+{
+	if (!rn_qconv2d_supports(p))
+		return 0;
+	const int64_t k = (int64_t)p->conv.c * p->conv.kh * p->conv.kw;
+	for (int64_t ch = 0; ch < p->conv.m; ch++)
+		for (int64_t i = 0; i + 1 < k; i += 2)
+			if (!pair_safe(w[ch * k + i], w[ch * k + i + 1]))
+				return 0;
+	return 1;
 }
 
 int rn_qconv2d_supports(const rn_qconv2d_params *p)
@@ -154,7 +196,7 @@ size_t rn_qconv2d_packed_size(const rn_qconv2d_params *p)
 	if (!rn_qconv2d_supports(p))
 		return 0;
 	qgeom g = geom_of(p);
-	return weight_bytes(&g) + (size_t)g.m16 * (sizeof(int32_t) + sizeof(float));
+	return HEADER + weight_bytes(&g) + (size_t)g.m16 * (sizeof(int32_t) + sizeof(float));
 }
 
 void rn_qconv2d_pack(const rn_qconv2d_params *p, const int8_t *w, const int32_t *bias,
@@ -164,20 +206,25 @@ void rn_qconv2d_pack(const rn_qconv2d_params *p, const int8_t *w, const int32_t 
 		return;
 	const qgeom g = geom_of(p);
 	const int m = p->conv.m;
-	int8_t *wp = packed;
+	/* the header: the layout, then zeros */
+	const uint32_t quads = (uint32_t)rn_qconv2d_pair_safe_all(p, w);
+	rn_memset(packed, 0, HEADER);
+	rn_memcpy(packed, &quads, sizeof quads);
+	int8_t *wp = (int8_t *)packed + HEADER;
+	const int64_t kn = quads ? g.kq : g.kp, per = quads ? 4 : 2; /* k-groups, k per group */
 	for (int64_t mb = 0; mb < g.m16 / TC; mb++)
-		for (int64_t q = 0; q < g.kp; q++)
+		for (int64_t q = 0; q < kn; q++)
 			for (int j = 0; j < TC; j++)
-				for (int h = 0; h < 2; h++) {
-					int64_t ch = mb * TC + j, k = 2 * q + h;
-					wp[((mb * g.kp + q) * TC + j) * 2 + h] =
+				for (int h = 0; h < per; h++) {
+					int64_t ch = mb * TC + j, k = per * q + h;
+					wp[((mb * kn + q) * TC + j) * per + h] =
 						ch < m && k < g.k ? w[ch * g.k + k] : 0;
 				}
-	const size_t wbytes = (size_t)(g.m16 * g.kp * 2);
+	const size_t wbytes = (size_t)(g.m16 * kn * per);
 	rn_memset(wp + wbytes, 0, weight_bytes(&g) - wbytes); /* every byte is defined */
 	/* the zero point in the uint8 domain the kernels see */
 	const int64_t zp = p->x_zp + (p->x_dtype == RN_I8 ? 128 : 0);
-	unsigned char *b = (unsigned char *)packed + weight_bytes(&g);
+	unsigned char *b = (unsigned char *)packed + HEADER + weight_bytes(&g);
 	unsigned char *f = b + g.m16 * sizeof(int32_t);
 	for (int64_t ch = 0; ch < g.m16; ch++) {
 		int32_t bv = 0;
@@ -262,6 +309,29 @@ static RN_INLINE void chunk(uint8_t *dst, const uint8_t *a, const uint8_t *b, ui
 	for (int i = 0; i < TP; i++) {
 		d[2 * i] = (uint16_t)(a[i] ^ flip);
 		d[2 * i + 1] = (uint16_t)(b[i] ^ flip);
+	}
+#endif
+}
+
+/* One tile's chunk for one k-quad: the quads (a[i], b[i], c[i], d[i]) for
+ * i < 6 as bytes, flipped by flip. Reads 8 bytes of each, writes 32 bytes
+ * (8 past the chunk, as chunk does). */
+static RN_INLINE void chunk4(uint8_t *dst, const uint8_t *a, const uint8_t *b, const uint8_t *c,
+			     const uint8_t *d, uint8_t flip)
+{
+#if QK_AVX2
+	__m128i ab = _mm_unpacklo_epi8(_mm_loadl_epi64((const __m128i *)a), _mm_loadl_epi64((const __m128i *)b));
+	__m128i cd = _mm_unpacklo_epi8(_mm_loadl_epi64((const __m128i *)c), _mm_loadl_epi64((const __m128i *)d));
+	__m256i v = _mm256_set_m128i(_mm_unpackhi_epi16(ab, cd), _mm_unpacklo_epi16(ab, cd));
+	if (flip)
+		v = _mm256_xor_si256(v, _mm256_set1_epi8((char)flip));
+	_mm256_storeu_si256((__m256i *)dst, v);
+#else
+	for (int i = 0; i < TP; i++) {
+		dst[4 * i] = (uint8_t)(a[i] ^ flip);
+		dst[4 * i + 1] = (uint8_t)(b[i] ^ flip);
+		dst[4 * i + 2] = (uint8_t)(c[i] ^ flip);
+		dst[4 * i + 3] = (uint8_t)(d[i] ^ flip);
 	}
 #endif
 }
@@ -382,14 +452,35 @@ static void build_cols(const rn_qconv2d_params *p, const qgeom *g, const uint8_t
 			}
 }
 
-/* The panel's chunks from the im2col rows (pitch bytes apart). */
+/* The panel's chunks from the im2col rows (pitch bytes apart): k-pairs of
+ * uint16, or k-quads of bytes (quads). */
 static RN_INLINE void build_chunks(const qgeom *g, const uint8_t *rows, int64_t pitch, int64_t nb,
-				   uint8_t *panel, const uint8_t flip)
+				   uint8_t *panel, const uint8_t flip, const int quads)
 {
 	const int64_t ntile = (nb + TP - 1) / TP;
 	/* tiles whose 8-byte reads stay inside the block (the im2col rows have
 	 * room past the block; the input may end there) */
 	const int64_t safe = g->direct ? (nb >= 8 ? (nb - 8) / TP + 1 : 0) : ntile;
+	if (quads) {
+		for (int64_t q = 0; q < g->kq; q++) {
+			/* k past K reads row 4q (its weights are 0) */
+			const uint8_t *r[4];
+			for (int h = 0; h < 4; h++)
+				r[h] = rows + (4 * q + h < g->k ? 4 * q + h : 4 * q) * pitch;
+			uint8_t *d = panel + q * CHUNK;
+			int64_t t = 0;
+			for (; t < safe; t++, d += g->tsq)
+				chunk4(d, r[0] + t * TP, r[1] + t * TP, r[2] + t * TP, r[3] + t * TP, flip);
+			for (; t < ntile; t++, d += g->tsq) {
+				uint8_t tr[4][8] = { { 0 } };
+				for (int h = 0; h < 4; h++)
+					for (int64_t i = 0; i < 8 && t * TP + i < nb; i++)
+						tr[h][i] = r[h][t * TP + i];
+				chunk4(d, tr[0], tr[1], tr[2], tr[3], flip);
+			}
+		}
+		return;
+	}
 	for (int64_t q = 0; q < g->kp; q++) {
 		const int64_t k0 = 2 * q, k1 = k0 + 1 < g->k ? k0 + 1 : k0; /* the odd k's weights are 0 */
 		const uint8_t *a = rows + k0 * pitch, *b = rows + k1 * pitch;
@@ -410,16 +501,19 @@ static RN_INLINE void build_chunks(const qgeom *g, const uint8_t *rows, int64_t 
 
 /* The panel of pixels [q0, q0 + nb) of one image x. */
 static void build_panel(const rn_qconv2d_params *p, const qgeom *g, const uint8_t *x, int64_t q0,
-			int64_t nb, uint8_t *panel, uint8_t *cols, uint8_t *strip)
+			int64_t nb, uint8_t *panel, uint8_t *cols, uint8_t *strip, int quads)
 {
 	const uint8_t *rows = g->direct ? x + q0 : cols;
 	const int64_t pitch = g->direct ? g->hw : g->trow;
 	if (!g->direct)
 		build_cols(p, g, x, q0, nb, cols, strip);
-	if (p->x_dtype == RN_I8)
-		build_chunks(g, rows, pitch, nb, panel, 0x80);
+	const uint8_t flip = p->x_dtype == RN_I8 ? 0x80 : 0;
+	if (quads)
+		build_chunks(g, rows, pitch, nb, panel, flip, 1);
+	else if (flip)
+		build_chunks(g, rows, pitch, nb, panel, 0x80, 0);
 	else
-		build_chunks(g, rows, pitch, nb, panel, 0);
+		build_chunks(g, rows, pitch, nb, panel, 0, 0);
 }
 
 /* ---- The register tile ---- */
@@ -609,6 +703,42 @@ static RN_INLINE void tile_avx2(int64_t kp, const uint8_t *a, const int8_t *w, c
 }
 #undef QK_STEP
 
+/* The k-quad tile: per k-quad, a pixel's 4 bytes broadcast, vpmaddubsw
+ * with each channel's 4 weights (two int16 pair sums per channel, exact
+ * for safe pairs), vpmaddwd with ones (their int32 sum), vpaddd. */
+#define QK_STEP4(i)                                                                          \
+	do {                                                                                 \
+		const __m256i b_ = bcast32(a + 4 * (i));                                     \
+		c##i##0 = _mm256_add_epi32(c##i##0, _mm256_madd_epi16(_mm256_maddubs_epi16(b_, w0), ones)); \
+		c##i##1 = _mm256_add_epi32(c##i##1, _mm256_madd_epi16(_mm256_maddubs_epi16(b_, w1), ones)); \
+	} while (0)
+
+static RN_INLINE void tile4_avx2(int64_t kq, const uint8_t *a, const int8_t *w, const rn_q_epilogue *e,
+				 const qtile *o, const int res)
+{
+	__m256i c00 = _mm256_loadu_si256((const __m256i *)o->bias);
+	__m256i c01 = _mm256_loadu_si256((const __m256i *)(o->bias + 32));
+	__m256i c10 = c00, c11 = c01, c20 = c00, c21 = c01, c30 = c00, c31 = c01;
+	__m256i c40 = c00, c41 = c01, c50 = c00, c51 = c01;
+	const __m256i ones = _mm256_set1_epi16(1);
+	for (int64_t q = 0; q < kq; q++) {
+		const __m256i w0 = _mm256_loadu_si256((const __m256i *)w);
+		const __m256i w1 = _mm256_loadu_si256((const __m256i *)(w + 32));
+		QK_STEP4(0);
+		QK_STEP4(1);
+		QK_STEP4(2);
+		QK_STEP4(3);
+		QK_STEP4(4);
+		QK_STEP4(5);
+		a += CHUNK;
+		w += 4 * TC;
+	}
+	__m256i acc[TP][2] = { { c00, c01 }, { c10, c11 }, { c20, c21 },
+			       { c30, c31 }, { c40, c41 }, { c50, c51 } };
+	tile_store(acc, e, o, res);
+}
+#undef QK_STEP4
+
 static QK_NOINLINE void tile_avx2_plain(int64_t kp, const uint8_t *a, const int8_t *w,
 				       const rn_q_epilogue *e, const qtile *o)
 {
@@ -621,17 +751,38 @@ static QK_NOINLINE void tile_avx2_res(int64_t kp, const uint8_t *a, const int8_t
 	tile_avx2(kp, a, w, e, o, 1);
 }
 
-static void tile(int64_t kp, const uint8_t *a, const int8_t *w, const rn_q_epilogue *e, const qtile *o)
+static QK_NOINLINE void tile4_avx2_plain(int64_t kq, const uint8_t *a, const int8_t *w,
+					const rn_q_epilogue *e, const qtile *o)
 {
-	if (e->has_res)
-		tile_avx2_res(kp, a, w, e, o);
-	else
-		tile_avx2_plain(kp, a, w, e, o);
+	tile4_avx2(kq, a, w, e, o, 0);
+}
+
+static QK_NOINLINE void tile4_avx2_res(int64_t kq, const uint8_t *a, const int8_t *w,
+				      const rn_q_epilogue *e, const qtile *o)
+{
+	tile4_avx2(kq, a, w, e, o, 1);
+}
+
+/* kn k-groups of the layout quads says. */
+static void tile(int quads, int64_t kn, const uint8_t *a, const int8_t *w, const rn_q_epilogue *e,
+		 const qtile *o)
+{
+	if (quads) {
+		if (e->has_res)
+			tile4_avx2_res(kn, a, w, e, o);
+		else
+			tile4_avx2_plain(kn, a, w, e, o);
+	} else if (e->has_res) {
+		tile_avx2_res(kn, a, w, e, o);
+	} else {
+		tile_avx2_plain(kn, a, w, e, o);
+	}
 }
 
 #else /* portable C */
 
-static void tile(int64_t kp, const uint8_t *a, const int8_t *w, const rn_q_epilogue *e, const qtile *o)
+static void tile(int quads, int64_t kn, const uint8_t *a, const int8_t *w, const rn_q_epilogue *e,
+		 const qtile *o)
 {
 	uint32_t acc[TP][TC];
 	for (int j = 0; j < TC; j++) {
@@ -640,7 +791,17 @@ static void tile(int64_t kp, const uint8_t *a, const int8_t *w, const rn_q_epilo
 		for (int i = 0; i < TP; i++)
 			acc[i][j] = (uint32_t)b;
 	}
-	for (int64_t q = 0; q < kp; q++) {
+	if (quads) {
+		for (int64_t q = 0; q < kn; q++) {
+			const uint8_t *x = a + q * CHUNK;
+			for (int i = 0; i < TP; i++)
+				for (int j = 0; j < TC; j++)
+					acc[i][j] += (uint32_t)(w[4 * j] * x[4 * i] + w[4 * j + 1] * x[4 * i + 1] +
+								w[4 * j + 2] * x[4 * i + 2] + w[4 * j + 3] * x[4 * i + 3]);
+			w += 4 * TC;
+		}
+	}
+	for (int64_t q = 0; !quads && q < kn; q++) {
 		const uint16_t *x = (const uint16_t *)(const void *)(a + q * CHUNK);
 		for (int i = 0; i < TP; i++) {
 			const int x0 = x[2 * i], x1 = x[2 * i + 1];
@@ -676,6 +837,7 @@ typedef struct {
 	int64_t nblk;     /* blocks per image */
 	int64_t groups;   /* tasks per block: the 16-channel blocks split in groups */
 	int64_t mblocks;
+	int quads;        /* the k-quad layout (the weights' pairs are all safe) */
 } qjob;
 
 static void qconv_task(void *ctx, int64_t task, int thread)
@@ -691,7 +853,8 @@ static void qconv_task(void *ctx, int64_t task, int thread)
 	const int64_t nb = (q1 < g->ohw ? q1 : g->ohw) - q0;
 	uint8_t *panel = J->scratch + (size_t)thread * g->slice;
 	uint8_t *cols = panel + align_up(g->panel), *strip = cols + align_up(g->cols);
-	build_panel(J->p, g, J->x + img * c->c * g->hw, q0, nb, panel, cols, strip);
+	build_panel(J->p, g, J->x + img * c->c * g->hw, q0, nb, panel, cols, strip, J->quads);
+	const int64_t kn = J->quads ? g->kq : g->kp, ts = J->quads ? g->tsq : g->ts;
 	const int64_t mb0 = grp * J->mblocks / J->groups, mb1 = (grp + 1) * J->mblocks / J->groups;
 	const int64_t ntile = (nb + TP - 1) / TP;
 	for (int64_t mb = mb0; mb < mb1; mb++) {
@@ -702,13 +865,13 @@ static void qconv_task(void *ctx, int64_t task, int thread)
 			.bias = J->bias + mb * TC * sizeof(int32_t),
 			.mult = J->mult + mb * TC * sizeof(float),
 		};
-		const int8_t *w = J->w + mb * g->kp * 2 * TC;
+		const int8_t *w = J->w + mb * kn * (J->quads ? 4 : 2) * TC;
 		for (int64_t t = 0; t < ntile; t++) {
 			o.y = J->y + at + t * TP;
 			o.r = J->r ? J->r + at + t * TP : NULL;
 			o.npx = nb - t * TP < TP ? (int)(nb - t * TP) : TP;
 			o.exact = t * TP + 8 > nb;
-			tile(g->kp, panel + t * g->ts, w, &J->e, &o);
+			tile(J->quads, kn, panel + t * ts, w, &J->e, &o);
 		}
 	}
 }
@@ -723,9 +886,12 @@ int rn_qconv2d_packed(const rn_qconv2d_params *p, const void *x, const void *pac
 	if (scratch_bytes < rn_qconv2d_scratch_size(p, threads))
 		return RN_E_RANGE;
 	qjob J = { .p = p, .g = geom_of(p), .e = rn_q_epilogue_of(p, residual), .x = x, .y = y,
-		   .w = packed, .scratch = scratch };
+		   .w = (const int8_t *)packed + HEADER, .scratch = scratch };
+	uint32_t layout;
+	rn_memcpy(&layout, packed, sizeof layout);
+	J.quads = layout == 1;
 	J.r = J.e.has_res ? residual : NULL;
-	J.bias = (const unsigned char *)packed + weight_bytes(&J.g);
+	J.bias = (const unsigned char *)J.w + weight_bytes(&J.g);
 	J.mult = J.bias + J.g.m16 * sizeof(int32_t);
 	J.mblocks = J.g.m16 / TC;
 	/* Blocks are the tasks, as many as the threads or a multiple (the

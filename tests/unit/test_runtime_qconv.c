@@ -8,7 +8,13 @@
  * with and without bias, residual (uint8, int8, y itself), ReLU and
  * narrower clamps; serially and on pools of 2 and 3 threads. Sentinels
  * guard the output, the packed weights and the scratch; one byte less
- * scratch than asked for is refused. rn_qconv2d_direct itself is checked
+ * scratch than asked for is refused. Both paths of the kernels: weights
+ * with unsafe pairs (uniform int8: exact 16-bit products) and weights
+ * whose pairs are all safe (runtime.h; vpmaddubsw on AVX2): uniform in
+ * [-64, 64], and adversarial ones at the limits of the rule, safe and
+ * unsafe, against inputs at the top of the uint8 domain, where a wrong
+ * pair would saturate; rn_qconv2d_pair_safe_all's rule at its boundaries.
+ * rn_qconv2d_direct itself is checked
  * against a naive formulation (exact integer accumulator over an
  * explicitly padded input, the epilogue in double).
  */
@@ -103,6 +109,46 @@ static const variant variants[] = {
 };
 enum { NV = sizeof variants / sizeof variants[0] };
 
+/* How make_case draws the weights and the input. */
+enum {
+	W_UNIFORM,   /* uniform int8: some pairs unsafe */
+	W_SAFE,      /* uniform in [-64, 64]: every pair safe */
+	W_EDGE_SAFE, /* pairs at the rule's limits, all safe */
+	W_UNSAFE,    /* as W_EDGE_SAFE, with a few pairs just past the limits */
+};
+static int wmode = W_UNIFORM;
+static int xtop; /* the input mostly at the top of the uint8 domain (255, or 127 if int8) */
+
+static const int8_t edge_safe[][2] = {
+	{ 64, 64 }, { -64, -64 }, { 127, 1 }, { 1, 127 }, { -127, -1 }, { -1, -127 }, { 127, -128 },
+	{ -128, 127 }, { -128, 0 }, { 0, -128 }, { 127, 0 }, { 100, 28 }, { -28, -100 }, { 0, 0 },
+};
+static const int8_t edge_unsafe[][2] = {
+	{ 127, 127 }, { -128, -128 }, { 64, 65 }, { -64, -65 }, { 127, 2 }, { -2, -127 },
+};
+
+/* Weights of m channels of k each by wmode. */
+static void draw_weights(int8_t *w, int m, int k)
+{
+	for (int ch = 0; ch < m; ch++)
+		for (int i = 0; i < k; i += 2) {
+			int8_t *p = w + (size_t)ch * k + i;
+			const int8_t *e = edge_safe[urand() % (sizeof edge_safe / sizeof edge_safe[0])];
+			if (wmode == W_UNSAFE && urand() % 16 == 0)
+				e = edge_unsafe[urand() % (sizeof edge_unsafe / sizeof edge_unsafe[0])];
+			int a = wmode == W_UNIFORM ? (int8_t)urand() : wmode == W_SAFE ? irand(-64, 64) : e[0];
+			int b = wmode == W_UNIFORM ? (int8_t)urand() : wmode == W_SAFE ? irand(-64, 64) : e[1];
+			p[0] = (int8_t)a;
+			if (i + 1 < k)
+				p[1] = (int8_t)b;
+		}
+	if (wmode == W_UNSAFE) /* at least one unsafe pair */
+		for (int i = 0; i + 1 < k && i < 2; i += 2) {
+			w[(size_t)(m - 1) * k + i] = 127;
+			w[(size_t)(m - 1) * k + i + 1] = 127;
+		}
+}
+
 typedef struct {
 	rn_qconv2d_params p;
 	size_t nx, ny, nw;
@@ -157,12 +203,12 @@ static qcase make_case(const shape *s, const variant *v, int group)
 	q.bias = malloc((size_t)c.m * sizeof(int32_t));
 	q.mult = malloc((size_t)c.m * sizeof(float));
 	assert_true(q.x && q.res && q.w && q.bias && q.mult);
+	const uint8_t top = v->x_dtype == RN_I8 ? 127 : 255;
 	for (size_t i = 0; i < q.nx; i++)
-		q.x[i] = (uint8_t)urand();
+		q.x[i] = xtop && urand() % 8 != 0 ? top : (uint8_t)urand();
 	for (size_t i = 0; i < q.ny; i++)
 		q.res[i] = (uint8_t)urand();
-	for (size_t i = 0; i < q.nw; i++)
-		q.w[i] = (int8_t)urand();
+	draw_weights(q.w, c.m, k);
 	/* |acc| is about 75 * 74 * sqrt(k): scale it to some tens, a few
 	 * channels far past the clamps */
 	for (int i = 0; i < c.m; i++) {
@@ -226,6 +272,10 @@ static void run_case(const shape *s, const variant *v, rn_threadpool *tp, int th
 	char what[400];
 	describe(&q, v, threads, what, sizeof what);
 	assert_true(rn_qconv2d_supports(&q.p));
+	if (wmode == W_SAFE || wmode == W_EDGE_SAFE)
+		assert_int_equal(rn_qconv2d_pair_safe_all(&q.p, q.w), 1);
+	if (wmode == W_UNSAFE && q.p.conv.c * q.p.conv.kh * q.p.conv.kw >= 2)
+		assert_int_equal(rn_qconv2d_pair_safe_all(&q.p, q.w), 0);
 	uint8_t *ref = malloc(q.ny);
 	assert_non_null(ref);
 	if (v->res == 2)
@@ -321,7 +371,7 @@ static void test_all_variants(void **s)
 }
 
 /* ResNet layer shapes (smaller images where the direct reference would be
- * slow), with ReLU and a residual in y, at 1 and 2 threads. */
+ * slow), with ReLU and a residual in y, at 1 and 2 threads, both paths. */
 static void test_resnet_layers(void **s)
 {
 	(void)s;
@@ -341,7 +391,92 @@ static void test_resnet_layers(void **s)
 	for (size_t i = 0; i < sizeof layers / sizeof layers[0]; i++) {
 		run_case(&layers[i], i % 2 ? &relu_res : &relu, NULL, 1);
 		run_case(&layers[i], i % 2 ? &relu : &relu_res, pool2, 2);
+		wmode = W_SAFE;
+		run_case(&layers[i], i % 2 ? &relu_res : &relu, NULL, 1);
+		run_case(&layers[i], i % 2 ? &relu : &relu_res, pool2, 2);
+		wmode = W_UNIFORM;
 	}
+}
+
+/* The fast path: every pair safe, on every shape, 1 to 3 threads. */
+static void test_safe_serial(void **s) { (void)s; wmode = W_SAFE; check_all(NULL, 1); wmode = W_UNIFORM; }
+static void test_safe_2_threads(void **s) { (void)s; wmode = W_SAFE; check_all(pool2, 2); wmode = W_UNIFORM; }
+static void test_safe_3_threads(void **s) { (void)s; wmode = W_SAFE; check_all(pool3, 3); wmode = W_UNIFORM; }
+
+/* Pairs at the limits of the rule, safe and just unsafe, on inputs at the
+ * top of the domain (and zero points there, so that padding is too):
+ * every variant on a few shapes, and every shape. */
+static void test_edge_pairs(void **s)
+{
+	(void)s;
+	static const int picks[] = { 1, 8, 12, 17, 22, 28 };
+	static const variant tops[] = {
+		{ RN_U8, 255, RN_U8, 0, 1, 0, RN_U8, 0, 0, 0 },
+		{ RN_I8, 127, RN_I8, 0, 1, 1, RN_I8, 0, 0, 0 },
+	};
+	xtop = 1;
+	for (int mode = W_EDGE_SAFE; mode <= W_UNSAFE; mode++) {
+		wmode = mode;
+		for (size_t i = 0; i < sizeof picks / sizeof picks[0]; i++) {
+			for (int v = 0; v < NV; v++)
+				run_case(&shapes[picks[i]], &variants[v], v % 2 ? pool2 : NULL, v % 2 ? 2 : 1);
+			for (int v = 0; v < 2; v++)
+				run_case(&shapes[picks[i]], &tops[v], pool3, 3);
+		}
+		for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+			run_case(&shapes[i], &tops[i % 2], i % 3 ? pool2 : NULL, i % 3 ? 2 : 1);
+	}
+	xtop = 0;
+	wmode = W_UNIFORM;
+}
+
+/* The rule of runtime.h at its boundaries: per output channel, the pairs
+ * (k, k + 1) for even k, the last of an odd K alone. */
+static void test_pair_rule(void **s)
+{
+	(void)s;
+	static const struct {
+		int m, c;
+		int8_t w[8];
+		int safe;
+	} cases[] = {
+		{ 1, 2, { 64, 64 }, 1 },     { 1, 2, { 64, 65 }, 0 },     { 1, 2, { -64, -64 }, 1 },
+		{ 1, 2, { -64, -65 }, 0 },   { 1, 2, { 127, -128 }, 1 },  { 1, 2, { -128, 127 }, 1 },
+		{ 1, 2, { 127, 1 }, 1 },     { 1, 2, { 127, 2 }, 0 },     { 1, 2, { -127, -1 }, 1 },
+		{ 1, 2, { -127, -2 }, 0 },   { 1, 2, { -128, 0 }, 1 },    { 1, 2, { 0, 127 }, 1 },
+		{ 1, 2, { 127, 127 }, 0 },   { 1, 2, { -128, -128 }, 0 }, { 1, 1, { 127 }, 1 },
+		{ 1, 3, { 1, -1, 127 }, 1 }, /* 127 alone */
+		{ 1, 4, { 0, 100, 100, 0 }, 1 }, /* (0, 100), (100, 0) */
+		{ 1, 4, { 100, 100, 0, 0 }, 0 },
+		{ 1, 4, { 0, 0, 100, 100 }, 0 },
+		{ 2, 3, { 0, 0, 100, 100, 0, 0 }, 1 }, /* per channel: 100 and 100 never pair */
+		{ 2, 3, { 0, 0, 100, 100, 100, 0 }, 0 },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		rn_qconv2d_params p = {
+			.conv = { .n = 1, .c = cases[i].c, .h = 1, .w = 1, .m = cases[i].m, .oh = 1, .ow = 1,
+				  .kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .group = 1 },
+			.x_dtype = RN_U8, .y_dtype = RN_U8, .r_dtype = RN_U8, .lo = 0, .hi = 255,
+		};
+		if (rn_qconv2d_pair_safe_all(&p, cases[i].w) != cases[i].safe)
+			fail_msg("case %zu: rn_qconv2d_pair_safe_all is not %d", i, cases[i].safe);
+	}
+	/* 3x3: k runs over [c][kh][kw], so k = 8 (channel 0's last tap) pairs
+	 * with k = 9 (channel 1's first) */
+	rn_qconv2d_params p = {
+		.conv = { .n = 1, .c = 2, .h = 3, .w = 3, .m = 1, .oh = 1, .ow = 1, .kh = 3, .kw = 3, .sh = 1,
+			  .sw = 1, .dh = 1, .dw = 1, .group = 1 },
+		.x_dtype = RN_U8, .y_dtype = RN_U8, .r_dtype = RN_U8, .lo = 0, .hi = 255,
+	};
+	int8_t w[18] = { 0 };
+	w[8] = w[9] = 100;
+	assert_int_equal(rn_qconv2d_pair_safe_all(&p, w), 0);
+	w[9] = 0;
+	w[10] = 100; /* (9, 10) is no pair */
+	assert_int_equal(rn_qconv2d_pair_safe_all(&p, w), 1);
+	/* an unsupported convolution has no fast path */
+	p.conv.group = 2;
+	assert_int_equal(rn_qconv2d_pair_safe_all(&p, w), 0);
 }
 
 static void test_supports(void **s)
@@ -554,6 +689,11 @@ int main(void)
 		cmocka_unit_test(test_packed_serial),
 		cmocka_unit_test(test_packed_2_threads),
 		cmocka_unit_test(test_packed_3_threads),
+		cmocka_unit_test(test_pair_rule),
+		cmocka_unit_test(test_safe_serial),
+		cmocka_unit_test(test_safe_2_threads),
+		cmocka_unit_test(test_safe_3_threads),
+		cmocka_unit_test(test_edge_pairs),
 		cmocka_unit_test(test_all_variants),
 		cmocka_unit_test(test_resnet_layers),
 	};
