@@ -62,6 +62,8 @@ int pipeline_run(const PipelineOptions *o, Pipeline *p, Diag *d)
 	if (o->histogram)
 		fputc('\n', o->histogram);
 	phase(o, p, PHASE_PASSES, 1);
+	if (o->stop_after_passes)
+		return 0;
 
 	phase(o, p, PHASE_KERNELS, 0);
 	if (select_kernels(p->g, o->cg, d) != 0)

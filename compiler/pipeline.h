@@ -8,9 +8,12 @@
  *   kernels   select_kernels: each convolution's algorithm, weights packed
  *   plan      plan_memory: the arena and each tensor's place in it
  *
- * What happens after (emitting C, printing a report, drawing the graph) is
- * the caller's. Nothing here prints but the op histogram asked for; the
- * caller follows the phases through a callback (the CLI's progress lines).
+ * With stop_after_passes the run ends after the passes (resnetc quantize:
+ * the graph is written back as ONNX, so no kernels and no plan). What
+ * happens after (emitting C, printing a report, drawing the graph, writing
+ * ONNX) is the caller's. Nothing here prints but the op histogram asked
+ * for; the caller follows the phases through a callback (the CLI's
+ * progress lines).
  */
 #ifndef RESNETC_PIPELINE_H
 #define RESNETC_PIPELINE_H
@@ -47,8 +50,13 @@ typedef struct {
 	const char *model;             /* .onnx, or .yaml / .yml (+ .safetensors) */
 	const ImportOptions *import;   /* --input-shape, --bind; NULL: none */
 	const int *enabled;            /* n_passes flags (passes[]); NULL: every pass */
-	const CodegenOptions *cg;      /* for select_kernels */
+	const CodegenOptions *cg;      /* for select_kernels (unused with
+					* stop_after_passes) */
 	const QuantizeOptions *quantize; /* --quantize int8, or NULL */
+	int stop_after_passes;         /* 1: end after the passes: no kernel
+					* selection, no plan (p->plan stays
+					* zero); p->g is the graph the passes
+					* left, its nodes lowered to host steps */
 	FILE *histogram;               /* info --passes: op counts per pass, and
 					* an empty line after them; NULL: none */
 	PipelineCallback callback;     /* NULL: none */
@@ -58,10 +66,11 @@ typedef struct {
 /* The model is a YAML description (.yaml, .yml) rather than ONNX. */
 int pipeline_is_yaml(const char *model);
 
-/* Runs the phases in order. Returns 0 with p->g the finished graph, or -1
- * with d set and p->phase the phase that failed; either way the caller
- * ends with pipeline_free(p). d's message does not name the model:
- * print it after o->model and pipeline_error_sep(p, d). */
+/* Runs the phases in order (up to the passes with stop_after_passes).
+ * Returns 0 with p->g the finished graph, or -1 with d set and p->phase
+ * the phase that failed; either way the caller ends with pipeline_free(p).
+ * d's message does not name the model: print it after o->model and
+ * pipeline_error_sep(p, d). */
 int pipeline_run(const PipelineOptions *o, Pipeline *p, Diag *d);
 
 /* What joins the model's name and a failure message: ":" for a place in

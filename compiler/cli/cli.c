@@ -9,6 +9,7 @@ static const char usage[] =
 	"usage: resnetc compile MODEL -o DIR [options]\n"
 	"       resnetc info MODEL [--json] [--passes] [options]\n"
 	"       resnetc graph MODEL [-o FILE] [--svg] [options]\n"
+	"       resnetc quantize MODEL --calibrate CAL.npy -o FILE [options]\n"
 	"       resnetc --help | --version\n";
 
 static const char help[] =
@@ -25,6 +26,10 @@ static const char help[] =
 	"                         op, output shape, parameters, MACs, weight bytes and\n"
 	"                         kernel; then totals, the memory plan and kernel counts\n"
 	"  graph MODEL            the optimized graph in Graphviz DOT, or as SVG\n"
+	"  quantize MODEL         quantize to int8 as --quantize int8 does (BatchNorm\n"
+	"                         folded, then ranges calibrated on --calibrate) and\n"
+	"                         write the graph as a QDQ ONNX model: onnxruntime\n"
+	"                         and resnetc compile both run it\n"
 	"\n"
 	"Options of compile:\n"
 	"  -o DIR                 output folder, written atomically: a failed compile\n"
@@ -38,13 +43,12 @@ static const char help[] =
 	"  -o FILE                write to FILE (default: standard output)\n"
 	"  --svg                  render SVG with Graphviz's dot program (implied by\n"
 	"                         -o FILE.svg); without it the output is DOT text\n"
-	"Options of all commands:\n"
-	"  --input-shape NAME=DIMS  pin an input's dynamic dimensions, e.g.\n"
-	"                         --input-shape input=1x3x224x224 (repeatable; NAME may be\n"
-	"                         left out when the model has one input)\n"
-	"  --bind NAME=V,V,...    make input NAME a constant with these values (a\n"
-	"                         shape, axes or pads operand the model takes as an\n"
-	"                         input); it leaves the generated API's inputs\n"
+	"Options of quantize:\n"
+	"  -o FILE                the int8 model: ONNX, QuantizeLinear/DequantizeLinear\n"
+	"                         around float operators, int8 weights; written\n"
+	"                         atomically, missing parents created\n"
+	"  --calibrate CAL.npy    required: the samples to calibrate on (below)\n"
+	"Options of compile, info and graph:\n"
 	"  --target T             native (default), x86-64 (AVX2+FMA), x86-64-avx512,\n"
 	"                         aarch64, armv7, riscv64, generic (portable C only):\n"
 	"                         sets the generated Makefile's CC and CFLAGS\n"
@@ -61,10 +65,18 @@ static const char help[] =
 	"  --quantize int8        post-training quantization: int8 weights (per\n"
 	"                         channel) and uint8 activations, ranges calibrated\n"
 	"                         on --calibrate; float in and out as before\n"
-	"  --calibrate CAL.npy    float32 samples for the input, stacked on the first\n"
-	"                         axis (K x the input's other dims); one per input\n"
-	"  --calibration M        minmax (default) or percentile (the range holding\n"
-	"                         all but 1e-4 of the values at each end)\n"
+	"Options of all commands:\n"
+	"  --input-shape NAME=DIMS  pin an input's dynamic dimensions, e.g.\n"
+	"                         --input-shape input=1x3x224x224 (repeatable; NAME may be\n"
+	"                         left out when the model has one input)\n"
+	"  --bind NAME=V,V,...    make input NAME a constant with these values (a\n"
+	"                         shape, axes or pads operand the model takes as an\n"
+	"                         input); it leaves the generated API's inputs\n"
+	"  --calibrate CAL.npy    (--quantize int8, quantize) float32 samples for the\n"
+	"                         input, stacked on the first axis (K x the input's\n"
+	"                         other dims); one per input\n"
+	"  --calibration M        (the same) minmax (default) or percentile (the range\n"
+	"                         holding all but 1e-4 of the values at each end)\n"
 	"  -q, --quiet            print nothing but errors\n"
 	"  -v, --verbose          print every phase with its time, what each pass\n"
 	"                         changed and the kernel each convolution gets\n"
@@ -72,7 +84,8 @@ static const char help[] =
 	"  --version              print the version\n"
 	"\n"
 	"compile prints its phases (load, lower, passes, kernels, plan, emit) and\n"
-	"their times on stderr when stderr is a terminal; -v always, -q never.\n"
+	"their times on stderr when stderr is a terminal, and so does quantize (load,\n"
+	"lower, passes, write); -v always, -q never.\n"
 	"\n"
 	"Exit status: 0 success, 1 bad model or input, 2 bad usage.\n"
 	"Errors are one line: resnetc: error: FILE: what is wrong\n"
@@ -80,7 +93,8 @@ static const char help[] =
 	"Examples:\n"
 	"  resnetc compile model.onnx -o out/model && make -C out/model\n"
 	"  resnetc info resnet50.yaml --json\n"
-	"  resnetc graph model.onnx -o model.svg\n";
+	"  resnetc graph model.onnx -o model.svg\n"
+	"  resnetc quantize model.onnx --calibrate cal.npy -o model_int8.onnx\n";
 
 static int usage_error(const char *fmt, ...)
 {
@@ -154,13 +168,19 @@ static void print_help(void)
 /* Which commands take an option, for "--json is an option of info". */
 static int option_ok(const Args *a, const char *opt, int cmds)
 {
-	static const char *const names[] = {"", "compile", "info", "", "graph"};
+	static const char *const names[] = {"", "compile", "info", "", "graph", "", "", "", "quantize"};
 	if (a->cmd & cmds)
 		return 1;
 	char list[64] = "";
-	for (int c = CMD_COMPILE; c <= CMD_GRAPH; c <<= 1)
-		if (cmds & c)
-			snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", list[0] ? " and " : "", names[c]);
+	int left = 0;
+	for (int c = CMD_COMPILE; c <= CMD_QUANTIZE; c <<= 1)
+		left += !!(cmds & c);
+	for (int c = CMD_COMPILE; c <= CMD_QUANTIZE; c <<= 1)
+		if (cmds & c) {
+			left--;
+			snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s",
+				 !list[0] ? "" : left ? ", " : " and ", names[c]);
+		}
 	usage_error("%s is an option of %s, not of %s", opt, list, names[a->cmd]);
 	return 0;
 }
@@ -180,9 +200,9 @@ int parse_args(Args *a, int argc, char **argv)
 		return 0;
 	}
 	a->cmd = !strcmp(cmd, "compile") ? CMD_COMPILE : !strcmp(cmd, "info") ? CMD_INFO
-		: !strcmp(cmd, "graph") ? CMD_GRAPH : 0;
+		: !strcmp(cmd, "graph") ? CMD_GRAPH : !strcmp(cmd, "quantize") ? CMD_QUANTIZE : 0;
 	if (!a->cmd)
-		return usage_error("unknown command '%s' (commands: compile, info, graph)", cmd);
+		return usage_error("unknown command '%s' (commands: compile, info, graph, quantize)", cmd);
 	a->cg = (CodegenOptions){target_find("native"), 1, 0, 0};
 	for (int i = 0; i < n_passes; i++)
 		a->enabled[i] = 1;
@@ -200,6 +220,11 @@ int parse_args(Args *a, int argc, char **argv)
 			if (i + 1 >= argc)
 				return usage_error("%s needs a value", o);
 			const char *v = argv[++i];
+			/* code generation and the choice of passes: quantize runs
+			 * fold-bn and quantize, and writes ONNX */
+			if ((!strcmp(o, "--target") || !strcmp(o, "--threads") || !strcmp(o, "--gemm") ||
+			     !strcmp(o, "--conv")) && !option_ok(a, o, CMD_COMPILE | CMD_INFO | CMD_GRAPH))
+				return 2;
 			if (!strcmp(o, "--target")) {
 				if (!(a->cg.target = target_find(v)))
 					return usage_error("--target '%s': one of native, x86-64, x86-64-avx512, aarch64, armv7, riscv64, generic", v);
@@ -235,7 +260,7 @@ int parse_args(Args *a, int argc, char **argv)
 					return usage_error("%s", d.msg);
 				a->opt.n_binds++;
 			} else if (!strcmp(o, "-o")) {
-				if (!option_ok(a, o, CMD_COMPILE | CMD_GRAPH))
+				if (!option_ok(a, o, CMD_COMPILE | CMD_GRAPH | CMD_QUANTIZE))
 					return 2;
 				a->out = v;
 			} else if (!strcmp(o, "--name")) {
@@ -271,9 +296,13 @@ int parse_args(Args *a, int argc, char **argv)
 		} else if (!strcmp(o, "-v") || !strcmp(o, "--verbose")) {
 			a->level = 1;
 		} else if (!strcmp(o, "-O0") || !strcmp(o, "-O2")) {
+			if (!option_ok(a, o, CMD_COMPILE | CMD_INFO | CMD_GRAPH))
+				return 2;
 			for (int k = 0; k < n_passes; k++)
 				a->enabled[k] = o[2] == '2';
 		} else if (!strncmp(o, "--disable=", 10)) {
+			if (!option_ok(a, "--disable", CMD_COMPILE | CMD_INFO | CMD_GRAPH))
+				return 2;
 			if (disable_passes(o + 10, a->enabled) != 0)
 				return usage_error("--disable: unknown pass in '%s' (passes: fold-bn, quantize, fuse-add, fuse-act, qdq, views, inplace)", o + 10);
 		} else if (o[0] == '-' && o[1]) {
@@ -286,6 +315,13 @@ int parse_args(Args *a, int argc, char **argv)
 	}
 	if (!a->model)
 		return usage_error("no model file given");
+	if (a->cmd == CMD_QUANTIZE) {
+		if (!a->qopt.n_calib)
+			return usage_error("quantize needs samples to calibrate on: --calibrate CAL.npy");
+		if (!a->out)
+			return usage_error("quantize needs -o FILE (the int8 ONNX model to write)");
+		a->quantize = 1;
+	}
 	if (a->quantize && !a->qopt.n_calib)
 		return usage_error("--quantize int8 needs samples to calibrate on: --calibrate CAL.npy");
 	if (!a->quantize && a->qopt.n_calib)

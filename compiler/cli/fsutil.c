@@ -382,3 +382,86 @@ int commit_dir(const char *tmp, const char *dir, int force, Diag *d)
 	free(old);
 	return 0;
 }
+
+int check_output_file(const char *path, Diag *d)
+{
+	struct stat st;
+	if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return diag_set(d, "%s: is a folder", path);
+	char dir[4096];
+	size_t n = strlen(path);
+	if (n >= sizeof dir)
+		return diag_set(d, "%s: path too long", path);
+	memcpy(dir, path, n + 1);
+	/* the nearest folder above path that exists: make_parents makes the
+	 * rest */
+	for (;;) {
+		char *slash = strrchr(dir, '/');
+		while (slash && slash > dir && slash[-1] == '/')
+			slash--;
+		if (!slash)
+			strcpy(dir, ".");
+		else
+			slash[slash == dir] = 0;
+		if (stat(dir, &st) == 0) {
+			if (!S_ISDIR(st.st_mode))
+				return diag_set(d, "%s: cannot be created: %s is not a folder", path, dir);
+			if (access(dir, W_OK | X_OK) != 0)
+				return diag_set(d, "%s: cannot write into %s: %s", path, dir, strerror(errno));
+			return 0;
+		}
+		if (errno != ENOENT)
+			return diag_set(d, "%s: cannot be created: %s: %s", path, dir, strerror(errno));
+		if (!slash || !strcmp(dir, "/"))
+			return 0;
+	}
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len, Diag *d)
+{
+	char tmp[4096 + 16];
+	if (strlen(path) >= 4096)
+		return diag_set(d, "%s: path too long", path);
+	snprintf(tmp, sizeof tmp, "%s.tmpXXXXXX", path);
+	if (make_parents(path, d) != 0) {
+		char msg[sizeof d->msg];
+		snprintf(msg, sizeof msg, "%s", d->msg);
+		remove_made_parents();
+		return diag_set(d, "%s: %s", path, msg);
+	}
+	int fd = mkstemp(tmp);
+	if (fd < 0) {
+		int e = errno;
+		remove_made_parents();
+		return diag_set(d, "%s: cannot write: %s", path, strerror(e));
+	}
+	track_temp(tmp);
+	const char *p = data;
+	size_t off = 0;
+	int e = 0;
+	while (off < len) {
+		ssize_t w = write(fd, p + off, len - off);
+		if (w > 0)
+			off += (size_t)w;
+		else if (w < 0 && errno == EINTR)
+			continue;
+		else {
+			e = w < 0 ? errno : EIO;
+			break;
+		}
+	}
+	if (close(fd) != 0 && !e)
+		e = errno;
+	if (!e && chmod(tmp, 0644) != 0)
+		e = errno;
+	if (!e && rename(tmp, path) != 0)
+		e = errno;
+	if (e) {
+		remove_tree(tmp);
+		remove_made_parents();
+		return diag_set(d, "%s: cannot write: %s", path, strerror(e));
+	}
+	track_temp(NULL);
+	keep_made_parents();
+	return 0;
+}

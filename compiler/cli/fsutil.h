@@ -39,6 +39,16 @@ int check_output_dir(const char *dir, int force, Diag *d);
  * then DIR.old-* is removed (by the signal handler too, if one comes). */
 int commit_dir(const char *tmp, const char *dir, int force, Diag *d);
 
+/* Fails if path cannot be an output file: it is a folder, or the nearest
+ * folder above it that exists is not a folder or not writable. Checked
+ * before the work, so that a bad -o fails at once. */
+int check_output_file(const char *path, Diag *d);
+/* Writes len bytes to path through a temporary file next to it (mode
+ * 0644), renamed over path when complete; creates missing parent folders.
+ * On failure, or on SIGINT, SIGTERM or SIGHUP, nothing is left: no file,
+ * no temporary, no folder it made. Messages begin with path. */
+int write_file_atomic(const char *path, const void *data, size_t len, Diag *d);
+
 #define OUTPUT_MARKER ".resnetc-output"
 
 #endif

@@ -1,6 +1,6 @@
-/* resnetc: compile, info, graph. The command line is parsed in cli.c, the
- * model goes through pipeline.c (its phases described by describe.c), and
- * each command does its own last step here. */
+/* resnetc: compile, info, graph, quantize. The command line is parsed in
+ * cli.c, the model goes through pipeline.c (its phases described by
+ * describe.c), and each command does its own last step here. */
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -15,6 +15,7 @@
 #include "fsutil.h"
 #include "graph_dot.h"
 #include "info.h"
+#include "onnx_export.h"
 #include "pipeline.h"
 #include "progress.h"
 
@@ -148,15 +149,44 @@ static int compile(const Args *a, const Pipeline *p)
 	return 0;
 }
 
+/* The graph after fold-bn and quantize, written as a QDQ ONNX model
+ * (onnx_export.h) through a temporary file next to a->out. */
+static int quantize(const Args *a, const Pipeline *p)
+{
+	Diag d = {{0}};
+	char doc[512], s1[64];
+	snprintf(doc, sizeof doc, "%s quantized to int8 by resnetc " RESNETC_VERSION " (%s calibration on %s)",
+		 base_name(a->model), calib_method_name(a->qopt.method), base_name(a->calib[0]));
+	OnnxExportInfo info = {.doc = doc};
+	void *bytes = NULL;
+	size_t len = 0;
+	progress_begin(&progress, "write");
+	if (onnx_export(p->g, &info, &bytes, &len, &d) != 0)
+		return fail("%s: %s", a->model, d.msg);
+	int rc = write_file_atomic(a->out, bytes, len, &d);
+	free(bytes);
+	if (rc)
+		return fail("%s", d.msg);
+	progress_end(&progress, "%s: %d nodes (%d QuantizeLinear, %d DequantizeLinear), %d initializers, %s, opset %d",
+		     a->out, info.nodes, info.quantize_nodes, info.dequantize_nodes, info.initializers,
+		     fmt_bytes((int64_t)len, s1, sizeof s1), info.opset);
+	if (progress.show)
+		fprintf(stderr, "resnetc: done     %7.3f s\n", progress_elapsed(&progress));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static Args a;
 	int rc = parse_args(&a, argc, argv);
 	if (rc >= 0)
 		return rc;
-	progress_init(&progress, a.cmd == CMD_COMPILE || a.level != 0 ? a.level : -1, isatty(2));
+	progress_init(&progress, a.cmd == CMD_COMPILE || a.cmd == CMD_QUANTIZE || a.level != 0 ? a.level : -1,
+		      isatty(2));
 	Diag d = {{0}};
 	if (a.cmd == CMD_COMPILE && check_output_dir(a.out, a.force, &d) != 0)
+		return fail("%s", d.msg);
+	if (a.cmd == CMD_QUANTIZE && check_output_file(a.out, &d) != 0)
 		return fail("%s", d.msg);
 
 	if (!a.opt.quiet) {
@@ -167,8 +197,14 @@ int main(int argc, char **argv)
 		a.qopt.progress = progress_count;
 		a.qopt.ctx = &progress;
 	}
+	/* quantize: the passes compile --quantize int8 runs up to the
+	 * quantize pass, those that keep the graph ONNX (not the fusions,
+	 * qdq, views or inplace), and no kernels or plan */
+	if (a.cmd == CMD_QUANTIZE)
+		for (int i = 0; i < n_passes; i++)
+			a.enabled[i] = passes[i].run == pass_fold_bn || passes[i].run == pass_quantize;
 	PipelineOptions po = {.model = a.model, .import = &a.opt, .enabled = a.enabled, .cg = &a.cg,
-			      .quantize = a.quantize ? &a.qopt : NULL,
+			      .quantize = a.quantize ? &a.qopt : NULL, .stop_after_passes = a.cmd == CMD_QUANTIZE,
 			      .histogram = a.cmd == CMD_INFO && a.show_passes ? stdout : NULL,
 			      .callback = describe_phase, .ctx = &progress};
 	Pipeline p;
@@ -177,7 +213,8 @@ int main(int argc, char **argv)
 		pipeline_free(&p);
 		return rc;
 	}
-	rc = a.cmd == CMD_INFO ? info(&a, &p) : a.cmd == CMD_GRAPH ? graph(&a, &p) : compile(&a, &p);
+	rc = a.cmd == CMD_INFO ? info(&a, &p) : a.cmd == CMD_GRAPH ? graph(&a, &p)
+		: a.cmd == CMD_QUANTIZE ? quantize(&a, &p) : compile(&a, &p);
 	pipeline_free(&p);
 	return rc;
 }

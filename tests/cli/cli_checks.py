@@ -13,6 +13,11 @@ it prints one line saying what differs and exits 1.
   options HELP README MAN         every option of --help is in README's table and the man page
   svg COMMITTED FRESH|-           same node names and edge count (FRESH '-': names only)
   dot DOT JSON                    every node of `info --json` is a box of the DOT graph
+  images-npy DIR CAL.npy IN.npy   DIR's 28x28 PGM images, normalized as the demo's training was:
+                                  all stacked (Kx1x28x28) into CAL, the first (1x1x28x28) into IN
+  qdq MODEL FLOAT                 MODEL, from `resnetc quantize FLOAT`: onnx.checker accepts it,
+                                  QuantizeLinear/DequantizeLinear, int8 weights, int32 biases,
+                                  FLOAT's inputs and outputs, unique names
 """
 import json
 import math
@@ -232,10 +237,62 @@ def check_dot(dot, info_json):
         fail(f"{dot}: fewer edges than nodes")
 
 
+def images_npy(folder, cal, first):
+    import glob
+    import numpy as np
+    images = []
+    for path in sorted(glob.glob(folder + "/*.pgm")):
+        data = open(path, "rb").read()
+        if not data.startswith(b"P5") or len(data) < 28 * 28:
+            fail(f"{path}: not a binary PGM")
+        pixels = np.frombuffer(data[-28 * 28:], dtype=np.uint8).reshape(28, 28)
+        images.append((pixels / 255.0 - 0.2860) / 0.3530)
+    if not images:
+        fail(f"{folder}: no .pgm images")
+    x = np.stack(images)[:, None].astype(np.float32)
+    np.save(cal, x)
+    np.save(first, x[:1])
+
+
+def check_qdq(path, float_path):
+    import collections
+    import onnx
+    m = onnx.load(path)
+    try:
+        onnx.checker.check_model(m, full_check=True)
+    except Exception as e:  # the checker's own exception types vary by version
+        fail(f"{path}: onnx.checker: {str(e).splitlines()[0]}")
+    f = onnx.load(float_path)
+    g = m.graph
+    ops = collections.Counter(n.op_type for n in g.node)
+    if m.ir_version != 8:
+        fail(f"{path}: ir_version {m.ir_version}, expected 8")
+    opsets = {o.domain: o.version for o in m.opset_import}
+    if list(opsets) != [""] or opsets[""] < 13:
+        fail(f"{path}: opset imports {opsets}, expected the default domain at 13 or later")
+    if not ops["QuantizeLinear"] or not ops["DequantizeLinear"]:
+        fail(f"{path}: no QuantizeLinear/DequantizeLinear pairs ({dict(ops)})")
+    types = collections.Counter(onnx.TensorProto.DataType.Name(t.data_type) for t in g.initializer)
+    convs = ops["Conv"] + ops["Gemm"]
+    if types["INT8"] < convs or types["INT32"] < convs:
+        fail(f"{path}: initializers {dict(types)}: expected int8 weights and int32 biases for {convs} Conv/Gemm")
+    if any(t.data_type == onnx.TensorProto.FLOAT and len(t.dims) == 4 for t in g.initializer):
+        fail(f"{path}: a float convolution weight is left among the initializers")
+    def io(vs):
+        return [(v.name, v.type.tensor_type.elem_type, [d.dim_value for d in v.type.tensor_type.shape.dim])
+                for v in vs]
+    inits = {t.name for t in f.graph.initializer}
+    if io(g.input) != io(v for v in f.graph.input if v.name not in inits) or io(g.output) != io(f.graph.output):
+        fail(f"{path}: inputs/outputs {io(g.input)} {io(g.output)} are not the float model's")
+    names = [t.name for t in g.initializer] + [o for n in g.node for o in n.output if o]
+    if len(names) != len(set(names)) or len({n.name for n in g.node}) != len(g.node):
+        fail(f"{path}: a tensor or node name is used twice")
+
+
 def main():
     cmds = {"commands": commands, "info-table": info_table, "classify-table": classify_table,
             "top-table": top_table, "json": check_json, "top": check_top, "options": check_options,
-            "svg": check_svg, "dot": check_dot}
+            "svg": check_svg, "dot": check_dot, "images-npy": images_npy, "qdq": check_qdq}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds:
         print(__doc__)
         sys.exit(2)

@@ -14,9 +14,11 @@
 #    classify and --top examples, the --json fields, the DOT graph and the
 #    committed SVG, the options of --help in README and the man page.
 # 3. Checks the contracts around them: exit statuses and one-line errors,
-#    progress on a terminal only (-q, -v), install/uninstall with PREFIX and
-#    DESTDIR and a relocated installation, the driver's --top/--labels, and
-#    classify's preprocessing against torchvision's (bit-identical).
+#    `resnetc quantize` (the int8 ONNX it writes: onnx.checker, resnetc
+#    compile and onnxruntime on it; its errors), progress on a terminal
+#    only (-q, -v), install/uninstall with PREFIX and DESTDIR and a
+#    relocated installation, the driver's --top/--labels, and classify's
+#    preprocessing against torchvision's (bit-identical).
 #
 # Prints PASS/FAIL/SKIP lines; the last line is "N passed, M failed".
 # Exit status 0 when nothing failed.
@@ -170,6 +172,45 @@ check "... and leaving no file" test ! -e "$T/x.svg" -a -z "$(ls "$T" | grep 'x.
 env PATH=/nonexistent "$RESNETC" graph examples/demo/demo.yaml --svg -o "$T/made/here/x.svg" >/dev/null 2>&1
 check "... nor the folders it made for -o" test ! -e "$T/made"
 check "info --passes prints a histogram per pass" bash -c "'$RESNETC' info examples/demo/demo.yaml --passes | grep -q '^fold-bn .*nodes:'"
+
+echo "== quantize"
+Q="$T/quantize"
+mkdir -p "$Q"
+check "calibration samples: the ten test images" "$PY" "$HERE/cli_checks.py" images-npy examples/classify/images "$Q/cal.npy" "$Q/in.npy"
+check "quantize writes an int8 ONNX model" "$RESNETC" quantize examples/demo/demo.onnx --calibrate "$Q/cal.npy" -o "$Q/m/demo_int8.onnx"
+check "... in a folder it made, with no temporary file left" test "$(ls -A "$Q/m")" = demo_int8.onnx
+check "... that onnx.checker accepts: QDQ pairs, int8 weights, int32 biases, the float model's inputs and outputs" \
+    "$PY" "$HERE/cli_checks.py" qdq "$Q/m/demo_int8.onnx" examples/demo/demo.onnx
+check "resnetc compiles the int8 model" "$RESNETC" compile -q "$Q/m/demo_int8.onnx" -o "$Q/c"
+check "... which builds" make -s -C "$Q/c"
+check "... and runs" "$Q/c/demo_int8" "$Q/in.npy" "$Q/ours.npy"
+"$RESNETC" compile -q examples/demo/demo.onnx --quantize int8 --calibrate "$Q/cal.npy" -o "$Q/d" >/dev/null 2>&1 &&
+    make -s -C "$Q/d" >/dev/null 2>&1 && "$Q/d/demo" "$Q/in.npy" "$Q/direct.npy" >/dev/null 2>&1
+check "... giving the bytes compile --quantize int8 gives" cmp "$Q/ours.npy" "$Q/direct.npy"
+if have node && [ -d "$ROOT/tests/e2e/node_modules/onnxruntime-node" ]; then
+    # onnxruntime's int8 kernels, then (--no-optimize) the model's own
+    # arithmetic, each QDQ pair a float round trip
+    node "$ROOT/tests/e2e/ort_run.js" "$Q/m/demo_int8.onnx" "$Q/in.npy" "$Q/ref.npy" >"$T/out" 2>&1
+    check "onnxruntime runs it: resnetc's output within 3% of max|ref| of onnxruntime's, same top-1" \
+        "$PY" "$ROOT/tests/e2e/compare.py" "$Q/ours.npy" "$Q/ref.npy" --rtol-of-max 0.03
+    node "$ROOT/tests/e2e/ort_run.js" --no-optimize "$Q/m/demo_int8.onnx" "$Q/in.npy" "$Q/ref-noopt.npy" >"$T/out" 2>&1
+    check "... and within 3% of onnxruntime's without graph optimizations" \
+        "$PY" "$ROOT/tests/e2e/compare.py" "$Q/ours.npy" "$Q/ref-noopt.npy" --rtol-of-max 0.03
+else
+    skip "quantize: onnxruntime's result (needs node and onnxruntime-node in tests/e2e: npm ci there)"
+fi
+mkdir -p "$Q/e"
+expect 2 "quantize without --calibrate: exit 2" "$RESNETC" quantize examples/demo/demo.onnx -o "$Q/e/a.onnx"
+check "... saying what it needs" grep -q "quantize needs samples to calibrate on: --calibrate CAL.npy" "$T/err"
+expect 2 "quantize without -o: exit 2" "$RESNETC" quantize examples/demo/demo.onnx --calibrate "$Q/cal.npy"
+expect 2 "quantize with an option of compile: exit 2" "$RESNETC" quantize examples/demo/demo.onnx --calibrate "$Q/cal.npy" -o "$Q/e/a.onnx" --name x
+expect 1 "quantize -o under a file: exit 1, one line" "$RESNETC" quantize examples/demo/demo.onnx --calibrate "$Q/cal.npy" -o "$Q/cal.npy/a.onnx"
+check "... naming it" grep -q "cal.npy/a.onnx: cannot be created: .*cal.npy is not a folder" "$T/err"
+expect 1 "quantize -o a folder: exit 1, one line" "$RESNETC" quantize examples/demo/demo.onnx --calibrate "$Q/cal.npy" -o "$Q/e"
+"$PY" -c 'import sys, numpy as np; np.save(sys.argv[1], np.zeros((4, 3, 28, 28), np.float32))' "$Q/rgb.npy"
+expect 1 "quantize with samples of the wrong shape: exit 1, one line" "$RESNETC" quantize examples/demo/demo.onnx --calibrate "$Q/rgb.npy" -o "$Q/e/new/a.onnx"
+check "... that says which" grep -q "samples of shape 4x3x28x28 do not fit input 'input' of shape 1x1x28x28" "$T/err"
+check "... and failed quantizations wrote nothing, not even a folder" test -z "$(ls -A "$Q/e")"
 
 echo "== progress"
 if have script; then

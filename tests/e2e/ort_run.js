@@ -4,6 +4,11 @@
 //
 //   node ort_run.js MODEL.onnx IN0.npy [IN1.npy ...] OUT0.npy [OUT1.npy ...]
 //   node ort_run.js --bench N MODEL.onnx IN0.npy [...]     prints median_ms=<ms>
+//   node ort_run.js --no-optimize MODEL.onnx ...           graph optimizations off
+//
+// --no-optimize runs the model's own arithmetic: a QDQ model's pairs as the
+// float round trips they describe, instead of onnxruntime's fused int8
+// kernels (whose 16-bit saturating sums differ from the exact ones).
 //
 // Inputs are taken in graph-input order, outputs written in graph-output order,
 // the same convention as the driver resnetc generates. Only little-endian float32
@@ -82,14 +87,20 @@ function writeNpy(file, dims, data) {
 async function main() {
   const args = process.argv.slice(2);
   let bench = 0;
-  if (args[0] === '--bench') {
+  let level = 'all';
+  while (args[0] === '--bench' || args[0] === '--no-optimize') {
+    if (args[0] === '--no-optimize') {
+      level = 'disabled';
+      args.splice(0, 1);
+      continue;
+    }
     bench = Number(args[1]);
     if (!Number.isInteger(bench) || bench < 1) fail('--bench needs a positive integer', 2);
     args.splice(0, 2);
   }
   if (args.length < 2 || args[0] === '--help' || args[0] === '-h') {
-    process.stderr.write(`usage: ${PROG} MODEL.onnx IN0.npy [...] OUT0.npy [...]\n` +
-      `       ${PROG} --bench N MODEL.onnx IN0.npy [...]\n`);
+    process.stderr.write(`usage: ${PROG} [--no-optimize] MODEL.onnx IN0.npy [...] OUT0.npy [...]\n` +
+      `       ${PROG} [--no-optimize] --bench N MODEL.onnx IN0.npy [...]\n`);
     process.exit(args[0] === '--help' || args[0] === '-h' ? 0 : 2);
   }
 
@@ -108,7 +119,7 @@ async function main() {
       intraOpNumThreads: 1,
       interOpNumThreads: 1,
       executionMode: 'sequential',
-      graphOptimizationLevel: 'all',
+      graphOptimizationLevel: level,
     });
   } catch (e) {
     fail(`${model}: ${e.message}`);

@@ -2,7 +2,7 @@
 # End-to-end test: torchvision model -> ONNX -> resnetc -> C -> run, checked
 # against onnxruntime on the same input.
 #
-#   tests/e2e/run_e2e.sh [MODEL[:keep|:fold|:qdq|:qop] ...]   default: resnet18 resnet50
+#   tests/e2e/run_e2e.sh [MODEL[:keep|:fold|:qdq|:qop|:rq] ...]   default: resnet18 resnet50
 #
 # MODEL is a torchvision.models name; ":fold" exports with BatchNorm folded into
 # Conv by the exporter, ":keep" (the default) keeps BatchNormalization nodes so
@@ -14,7 +14,11 @@
 # onnxruntime's QOperator form with qdq_to_qop.py (QLinearConv and the
 # com.microsoft QLinearAdd, QLinearGlobalAveragePool, QGemm, ...) and checks
 # resnetc on it the same way, against onnxruntime running the QOperator
-# model. For each model: export (cached under
+# model. ":rq" has resnetc quantize the :keep export itself (`resnetc
+# quantize`, calibrated on E2E_CALIB random N(0, 1) samples from seed
+# E2E_SEED + 1, which leaves the test input out) and checks the same way:
+# resnetc compiling the QDQ model resnetc wrote, against onnxruntime
+# running it. For each model: export (cached under
 # build/e2e/models/, keyed by the export arguments), resnetc compile, make,
 # run the generated driver, run onnxruntime, compare (see compare.py for the
 # tolerance). Each step prints its time; logs go to build/e2e/<model>/.
@@ -49,9 +53,9 @@ need_python python3-torch, python3-torchvision
 need_ort
 for spec in "${MODELS[@]}"; do
     case $spec in
-        *:*:*|:*) die "$spec: expected MODEL, MODEL:keep, MODEL:fold, MODEL:qdq or MODEL:qop" ;;
-        *:keep|*:fold|*:qdq|*:qop) ;;
-        *:*) die "$spec: mode must be :keep, :fold, :qdq or :qop" ;;
+        *:*:*|:*) die "$spec: expected MODEL, MODEL:keep, MODEL:fold, MODEL:qdq, MODEL:qop or MODEL:rq" ;;
+        *:keep|*:fold|*:qdq|*:qop|*:rq) ;;
+        *:*) die "$spec: mode must be :keep, :fold, :qdq, :qop or :rq" ;;
     esac
 done
 mkdir -p "$E2E_DIR/models"
@@ -60,13 +64,15 @@ for spec in "${MODELS[@]}"; do
     model=${spec%%:*}
     bn=keep
     [ "$spec" != "$model" ] && bn=${spec#*:}
-    qdq=0 qop=0
+    qdq=0 qop=0 rq=0
     if [ "$bn" = qdq ]; then qdq=1; bn=keep; fi
     if [ "$bn" = qop ]; then qdq=1; qop=1; bn=keep; fi
+    if [ "$bn" = rq ]; then rq=1; bn=keep; fi
     name=$model
     [ "$bn" = fold ] && name=${model}_fold
     [ $qdq = 1 ] && name=${model}_qdq
     [ $qop = 1 ] && name=${model}_qop
+    [ $rq = 1 ] && name=${model}_rq
     key="${model}_opset${OPSET}_b${BATCH}_${SIZE}px_seed${SEED}_bn${bn}"
     onnx="$E2E_DIR/models/$key.onnx"
     input="$E2E_DIR/models/$key.input.npy"
@@ -93,6 +99,19 @@ for spec in "${MODELS[@]}"; do
         [ $ok = 1 ] && cached_export "$work/qop.log" "$qop_onnx" -- "$PYTHON" "$HERE/qdq_to_qop.py" "$qonnx" \
             --out "$(tmpname "$qop_onnx")" || ok=0
         onnx=$qop_onnx
+    fi
+    if [ $rq = 1 ]; then
+        calib="$E2E_DIR/models/${key}_random${E2E_CALIB:-4}_seed$((SEED + 1)).npy"
+        [ $ok = 1 ] && cached_export "$work/calib.log" "$calib" -- "$PYTHON" -c '
+import sys
+import numpy as np
+x = np.load(sys.argv[1])
+k, seed = int(sys.argv[2]), int(sys.argv[3])
+cal = np.random.default_rng(seed).standard_normal((k * x.shape[0],) + x.shape[1:]).astype(np.float32)
+np.save(sys.argv[4], cal)' "$input" "${E2E_CALIB:-4}" $((SEED + 1)) "$(tmpname "$calib")" || ok=0
+        next_step quantize "$work/quantize.log" "$RESNETC" quantize "$onnx" --calibrate "$calib" -o "$work/$name.onnx"
+        onnx=$work/$name.onnx
+        tol=(--rtol-of-max "${E2E_QDQ_TOL:-0.03}")
     fi
     # shellcheck disable=SC2086  # RESNETC_FLAGS is a list of flags
     next_step compile "$work/compile.log" "$RESNETC" compile "$onnx" -o "$out" --name "$name" $RESNETC_FLAGS
