@@ -29,13 +29,13 @@
 # Prints one table and writes it, with the machine's description, to
 # BENCH_RESULTS (default bench/RESULTS.md; "-" writes nothing).
 #
-# With BENCH_INT8=1 (the default), each model is also quantized to int8 by
-# tests/e2e/make_qdq.py (onnxruntime's QDQ conventions, 8 random calibration
-# images; written independently of resnetc's quantizer) and two more programs
-# join the rounds: resnetc compiling that QDQ model (--threads T) and
-# onnxruntime running it; a second table compares them, with the int8
-# GOP/s against bench/int8_peak.c's per-core int8 multiply-add peak and
-# resnetc's own float latency.
+# With BENCH_INT8=1 (the default), each model is also quantized to int8
+# twice, with 8 random calibration images: by tests/e2e/make_qdq.py
+# (onnxruntime's QDQ conventions, written independently of resnetc) and by
+# `resnetc quantize`; for each QDQ model two more programs join the rounds:
+# resnetc compiling it (--threads T) and onnxruntime running it. A second
+# table compares them, with the int8 GOP/s against bench/int8_peak.c's
+# per-core int8 multiply-add peak and resnetc's own float latency.
 #
 # Environment: RESNETC (default build/resnetc), BENCH_DIR (build/bench),
 # BENCH_THREADS ("1 2"), BENCH_ROUNDS (5), BENCH_RUNS (10 timed runs per
@@ -172,11 +172,11 @@ if [ "$INT8" = 1 ]; then
 fi
 
 # ---- export, compile, build ---------------------------------------------------
-declare -A GFLOP ONNX INPUT ONNXQ
+declare -A GFLOP ONNX INPUT ONNXQ ONNXRQ
 variants() { # the variant names for thread count $1
     echo "t$1"
     [ "$OPENBLAS" = 1 ] && echo "blas_t$1"
-    [ "$INT8" = 1 ] && echo "q_t$1"
+    [ "$INT8" = 1 ] && echo "q_t$1" && echo "rq_t$1"
     return 0
 }
 flags_of() { # resnetc flags of a variant
@@ -184,6 +184,7 @@ flags_of() { # resnetc flags of a variant
         t*) echo "--threads ${1#t}" ;;
         blas_t*) echo "--gemm openblas --threads ${1#blas_t}" ;;
         q_t*) echo "--threads ${1#q_t}" ;;
+        rq_t*) echo "--threads ${1#rq_t}" ;;
     esac
 }
 # The output folder gets resnetc's runtime sources: they are part of the key.
@@ -202,6 +203,11 @@ for model in "${MODELS[@]}"; do
         ONNXQ[$model]="$BENCH_DIR/models/$model.qdq.onnx"
         cached_export "$BENCH_DIR/models/$model.qdq.log" "${ONNXQ[$model]}" -- "$PYTHON" "$E2E/make_qdq.py" \
             "$onnx" --out "$(tmpname "${ONNXQ[$model]}")" --calib-random 8 || die "quantizing $model failed"
+        calib="$BENCH_DIR/models/$model.calib.npy"
+        [ -f "$calib" ] || "$PYTHON" -c "import numpy as np, sys; np.save(sys.argv[1], np.random.default_rng(1).standard_normal((8, 3, 224, 224), dtype=np.float32))" "$calib" ||
+            die "cannot write $calib"
+        ONNXRQ[$model]="$BENCH_DIR/models/$model.rq.onnx"
+        run "$BENCH_DIR/models/$model.rq.log" "$RESNETC" quantize "$onnx" --calibrate "$calib" -o "${ONNXRQ[$model]}"
     fi
     mkdir -p "$BENCH_DIR/$model"
     "$RESNETC" info "$onnx" >"$BENCH_DIR/$model/info.txt" 2>&1 || die "resnetc info $onnx failed"
@@ -214,6 +220,7 @@ for model in "${MODELS[@]}"; do
             flags=$(flags_of "$v")
             src=$onnx
             [ "${v#q_}" != "$v" ] && src=${ONNXQ[$model]}
+            [ "${v#rq_}" != "$v" ] && src=${ONNXRQ[$model]}
             key="$resnetc_sum $(sha256sum "$src" | cut -c1-16) $flags"
             if [ -x "$out/$model" ] && [ "$(cat "$out.key" 2>/dev/null)" = "$key" ]; then
                 echo "  $model $v: built ($flags)"
@@ -248,7 +255,7 @@ for model in "${MODELS[@]}"; do
         say "$model, $t thread(s): $ROUNDS rounds of $RUNS timed runs each"
         sides=(resnetc ort)
         [ "$OPENBLAS" = 1 ] && sides+=(openblas)
-        [ "$INT8" = 1 ] && sides+=(int8 ort_int8)
+        [ "$INT8" = 1 ] && sides+=(int8 ort_int8 rq_int8 rq_ort_int8)
         for side in "${sides[@]}"; do MS[$model.$t.$side]=""; done
         if [ "$t" = 1 ] && [ "$RUNS" -ge 5 ]; then
             for side in "${sides[@]}"; do
@@ -285,6 +292,11 @@ for model in "${MODELS[@]}"; do
                     ort_int8)
                         run "$log" "${NICE_CMD[@]}" node "$HERE/ort_bench.js" --threads "$t" --runs "$RUNS" \
                             "${ONNXQ[$model]}" "${INPUT[$model]}"
+                        ;;
+                    rq_int8) run "$log" "${NICE_CMD[@]}" "$BENCH_DIR/$model/rq_t$t/$model" --bench "$RUNS" "${INPUT[$model]}" ;;
+                    rq_ort_int8)
+                        run "$log" "${NICE_CMD[@]}" node "$HERE/ort_bench.js" --threads "$t" --runs "$RUNS" \
+                            "${ONNXRQ[$model]}" "${INPUT[$model]}"
                         ;;
                 esac
                 if [ "$t" = 1 ] && [ "$RUNS" -ge 5 ] && [ "${side#*int8}" = "$side" ]; then
@@ -351,17 +363,21 @@ cpu_table() {
 }
 # int8: the same model quantized (make_qdq.py), both engines on that QDQ model.
 int8_table() {
-    echo "| model | threads | resnetc int8 ms | onnxruntime int8 ms | resnetc / ort | resnetc int8 GOP/s | % of int8 peak | resnetc float ms | resnetc float / int8 |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    echo "| model | quantized by | threads | resnetc int8 ms | onnxruntime int8 ms | resnetc / ort | resnetc int8 GOP/s | % of int8 peak | resnetc float ms | resnetc float / int8 |"
+    echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
     for model in "${MODELS[@]}"; do
+        for by in make_qdq.py "resnetc quantize"; do
         for t in "${THREADS[@]}"; do
-            q=$(echo "${MS[$model.$t.int8]}" | median)
-            r=$(echo "${MS[$model.$t.ort_int8]}" | median)
+            pre=""
+            [ "$by" = make_qdq.py ] || pre=rq_
+            q=$(echo "${MS[$model.$t.${pre}int8]}" | median)
+            r=$(echo "${MS[$model.$t.${pre}ort_int8]}" | median)
             f=$(echo "${MS[$model.$t.resnetc]}" | median)
-            awk -v m="$model" -v t="$t" -v q="$q" -v r="$r" -v f="$f" -v g="${GFLOP[$model]}" -v p="$int8_gops" 'BEGIN {
+            awk -v m="$model" -v by="$by" -v t="$t" -v q="$q" -v r="$r" -v f="$f" -v g="${GFLOP[$model]}" -v p="$int8_gops" 'BEGIN {
                 gops = g / (q / 1e3)
-                printf "| %s | %d | %.1f | %.1f | %.2f | %.1f | %.0f%% | %.1f | %.2f |\n",
-                    m, t, q, r, q / r, gops, 100 * gops / (p * t), f, f / q }'
+                printf "| %s | %s | %d | %.1f | %.1f | %.2f | %.1f | %.0f%% | %.1f | %.2f |\n",
+                    m, by, t, q, r, q / r, gops, 100 * gops / (p * t), f, f / q }'
+        done
         done
     done
 }
@@ -447,10 +463,12 @@ tmp="$RESULTS.tmp"
     if [ "$INT8" = 1 ]; then
         echo "## int8"
         echo
-        echo "The same models quantized to int8 by tests/e2e/make_qdq.py (onnxruntime's QDQ"
-        echo "conventions: uint8 activations per tensor, int8 weights per channel, 8 random"
-        echo "calibration images), independently of resnetc's own quantizer; resnetc and"
-        echo "onnxruntime run the very same QDQ model, in the same rounds as the float runs."
+        echo "The same models quantized to int8 twice, each on 8 random calibration images:"
+        echo "by tests/e2e/make_qdq.py (onnxruntime's QDQ conventions: uint8 activations per"
+        echo "tensor, int8 weights per channel), independently of resnetc, and by \`resnetc"
+        echo "quantize\` (the same conventions; every same-signed weight pair within 16 bits"
+        echo "of products). For each, resnetc and onnxruntime run the very same QDQ model, in"
+        echo "the same rounds as the float runs."
         echo
         int8_table
         echo
