@@ -3,9 +3,10 @@
 
     tests/hostile/make_cases.py
 
-Each file is one broken input that resnetc (.onnx, .yaml, .safetensors) or a
-compiled driver (.npy) must refuse with exit status 1 and one line on stderr,
-writing nothing. Files named *.data.* are not cases but what cases refer to
+Each file is one broken input that resnetc (.onnx, .yaml, .safetensors), a
+compiled driver (.npy) or resnetc's calibration reader (calib_*.npy, given to
+--quantize int8 --calibrate) must refuse with exit status 1 and one line on
+stderr, writing nothing. Files named *.data.* are not cases but what cases refer to
 (external data, weights); `link_out` is a symlink that leads out of the folder.
 names/comment_injection.onnx is a valid model whose names try to write C code
 into the compiled output.
@@ -208,6 +209,65 @@ def onnx_cases():
                                             [vi("y", None)]).SerializeToString())
 
 
+# ---------------------------------------------------------------- quantized onnx
+
+def qdq_model(scale, zero_point, opset=13, axis=None, block_size=None, x_shape=(1, 4, 2, 2)):
+    """x -> QuantizeLinear(s, z) -> DequantizeLinear(s, z) -> y; scale and
+    zero point (either may be None: left out) as initializers."""
+    inits, names = [], ["x"]
+    for name, t in (("s", scale), ("z", zero_point)):
+        if t is not None:
+            t.name = name
+            inits.append(t)
+            names.append(name)
+    attrs = {}
+    if axis is not None:
+        attrs["axis"] = axis
+    if block_size is not None:
+        attrs["block_size"] = block_size
+    nodes = [helper.make_node("QuantizeLinear", names, ["q"], "quant", **attrs),
+             helper.make_node("DequantizeLinear", ["q"] + names[1:], ["y"], "dequant", **attrs)]
+    return model(nodes, [vi("x", list(x_shape))], [vi("y", None)], inits, opset=opset, ir=8 if opset < 19 else 10)
+
+
+def qlinearconv_model(w_scale):
+    """QLinearConv of a uint8 input with int8 weights 4x4x1x1."""
+    c = lambda v, dt, name: numpy_helper.from_array(np.array(v, dt), name)
+    inits = [c(0.02, np.float32, "xs"), c(128, np.uint8, "xz"), c(np.ones((4, 4, 1, 1)), np.int8, "w"),
+             c(w_scale, np.float32, "ws"), c(np.zeros(4), np.int8, "wz"), c(0.1, np.float32, "ys"),
+             c(0, np.uint8, "yz")]
+    n = helper.make_node("QLinearConv", ["x", "xs", "xz", "w", "ws", "wz", "ys", "yz"], ["y"], "qconv")
+    return model([n], [vi("x", [1, 4, 2, 2], TensorProto.UINT8)], [vi("y", None)], inits)
+
+
+def quant_cases():
+    f32 = lambda v: numpy_helper.from_array(np.array(v, np.float32))
+    u8 = lambda v: numpy_helper.from_array(np.array(v, np.uint8))
+    put("onnx_quant_zero_scale.onnx", qdq_model(f32(0.0), u8(128)).SerializeToString())
+    put("onnx_quant_negative_scale.onnx", qdq_model(f32(-0.5), u8(128)).SerializeToString())
+    put("onnx_quant_nan_scale.onnx", qdq_model(f32(np.nan), u8(128)).SerializeToString())
+    put("onnx_quant_inf_scale.onnx", qdq_model(f32(np.inf), u8(128)).SerializeToString())
+    put("onnx_quant_int16.onnx", qdq_model(f32(0.5), numpy_helper.from_array(np.array(3, np.int16)), opset=21)
+        .SerializeToString())
+    put("onnx_quant_block_size.onnx", qdq_model(f32(np.full((1, 2, 2, 2), 0.5)), u8(np.zeros((1, 2, 2, 2))), opset=21,
+                                                axis=1, block_size=2).SerializeToString())
+    put("onnx_quant_axis_scale_length.onnx", qdq_model(f32([0.5, 0.5, 0.5]), u8([1, 2, 3]), axis=1).SerializeToString())
+    put("onnx_quant_float16_scale.onnx", qdq_model(numpy_helper.from_array(np.array(0.5, np.float16)), u8(1), opset=19)
+        .SerializeToString())
+    # int4 and float8 zero points (types 22 and 17), by number: older onnx
+    # packages have no names for them
+    put("onnx_quant_int4.onnx", qdq_model(f32(0.5), TensorProto(data_type=22, dims=[], raw_data=b"\x01"), opset=21)
+        .SerializeToString())
+    put("onnx_quant_float8.onnx", qdq_model(f32(0.5), TensorProto(data_type=17, dims=[], raw_data=b"\x01"), opset=19)
+        .SerializeToString())
+    # an int8 tensor dequantized with a uint8 zero point
+    n = helper.make_node("DequantizeLinear", ["q", "s", "z"], ["y"], "dequant")
+    put("onnx_quant_zero_point_type.onnx", model([n], [vi("q", [1, 4], TensorProto.INT8)], [vi("y", None)],
+                                                 [numpy_helper.from_array(np.array(0.5, np.float32), "s"),
+                                                  numpy_helper.from_array(np.array(3, np.uint8), "z")]).SerializeToString())
+    put("onnx_qlinearconv_negative_weight_scale.onnx", qlinearconv_model([0.1, -0.1, 0.1, 0.1]).SerializeToString())
+
+
 # ---------------------------------------------------------------- yaml
 
 TINY = """resnetc: 1
@@ -372,6 +432,37 @@ def npy_cases():
     put("npy_nul_in_header.npy", npy(header="{'descr': '<f4',\0 'fortran_order': False, 'shape': (1, 3, 8, 8), }"))
 
 
+def calib_cases():
+    """Calibration samples for examples/demo/demo.onnx (input 1x1x28x28):
+    resnetc compile demo.onnx --quantize int8 --calibrate FILE."""
+    shape = (2, 1, 28, 28)
+    good = npy(shape=shape)
+    put("calib_empty.npy", b"")
+    put("calib_not_npy.npy", b"0.5 0.25 0.125\n")
+    put("calib_float64.npy", npy(descr="<f8", shape=shape, data=bytes(8 * 2 * 784)))
+    put("calib_int8.npy", npy(descr="|i1", shape=shape, data=bytes(2 * 784)))
+    put("calib_wrong_shape.npy", npy(shape=(2, 1, 28, 27)))
+    put("calib_wrong_rank.npy", npy(shape=(28, 28)))
+    put("calib_no_samples.npy", npy(shape=(0, 1, 28, 28)))
+    put("calib_truncated.npy", good[:-9])
+    put("calib_truncated_header.npy", good[:40])
+    put("calib_trailing_data.npy", good + b"\0\0\0\0")
+    put("calib_fortran_order.npy", npy(fortran="True", shape=shape))
+    put("calib_header_length_huge.npy", npy(version=2, hlen=0xFFFFFFF0, shape=shape))
+    put("calib_unknown_version.npy", good[:6] + b"\x09\x00" + good[8:])
+    # 2^62 x 1 x 28 x 28 elements wrap around int64 to 0 bytes: once read
+    # as an empty array, then 2^62 samples calibrated on
+    put("calib_shape_overflow.npy", npy(shape="(4611686018427387904, 1, 28, 28)", data=b""))
+    samples = np.random.default_rng(3).standard_normal(shape).astype("<f4")
+    bad = samples.copy()
+    bad[1, 0, 5, 7] = np.nan
+    put("calib_nan.npy", npy(shape=shape, data=bad.tobytes()))
+    bad[1, 0, 5, 7] = np.inf
+    put("calib_inf.npy", npy(shape=shape, data=bad.tobytes()))
+    # finite samples whose activations overflow float32
+    put("calib_overflowing_values.npy", npy(shape=shape, data=np.full(shape, 3e38, "<f4").tobytes()))
+
+
 def injection_model():
     """A valid model whose names try to end the C comments they are printed
     in and define a function: run_hostile.sh checks that none appears."""
@@ -390,9 +481,11 @@ def main():
     os.makedirs(OUT)
     injection_model()
     onnx_cases()
+    quant_cases()
     yaml_cases()
     safetensors_cases()
     npy_cases()
+    calib_cases()
     os.symlink("../..", os.path.join(OUT, "link_out"))
     cases = [f for f in os.listdir(OUT) if ".data." not in f and f != "link_out"]
     print(f"{len(cases)} cases in {os.path.relpath(OUT)}")

@@ -11,6 +11,9 @@
 #                           it as w.safetensors): resnetc compile that -o OUT
 #   *.npy                   the input of a compiled tiny model's driver:
 #                           DRIVER FILE OUT.npy
+#   calib_*.npy             calibration samples for the demo model (copied
+#                           as model/demo.onnx): resnetc compile
+#                           model/demo.onnx --quantize int8 --calibrate FILE -o OUT
 # Files named *.data.* are what cases refer to, not cases. Then two large
 # files made here rather than kept: a node with 3,000,000 inputs (6 MB) and
 # a description over the 1 MiB limit; and the output folder rules: a foreign
@@ -39,7 +42,7 @@ while [ $# -gt 0 ]; do
 	--no-valgrind) VALGRIND=(); shift ;;
 	--table) TABLE=1; shift ;;
 	-j) JOBS=$2; shift 2 ;;
-	-h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	-*) echo "run_hostile.sh: unknown option $1" >&2; exit 2 ;;
 	*) DIR=$1; shift ;;
 	esac
@@ -153,6 +156,11 @@ for f in "$DIR"/*; do
 		printf '%sweights: w.safetensors\n' "$TINY" >"$w/model/tiny.yaml"
 		cp "$f" "$w/model/w.safetensors"
 		throttle; check "$id" "$name" 1 "$RESNETC" compile model/tiny.yaml -o out & ;;
+	calib_*.npy)
+		new_case
+		mkdir "$w/model"
+		cp examples/demo/demo.onnx "$w/model/demo.onnx"
+		throttle; check "$id" "$name" 1 "$RESNETC" compile model/demo.onnx --quantize int8 --calibrate "$f" -o out & ;;
 	*.npy)
 		new_case
 		throttle; check "$id" "$name" 1 "$DRIVER" "$f" out.npy & ;;
