@@ -5,7 +5,9 @@
 #   fuzz_yaml          YAML text -> IR (with safetensors weights), the same
 #                      up to the memory plan
 #   fuzz_safetensors   safetensors bytes -> tensors, converted to float32
-#   fuzz_npy           .npy bytes -> the generated driver's input reader
+#   fuzz_npy           .npy bytes -> the generated driver's input reader;
+#                      resnetc's calibration reader, and --quantize int8
+#                      of a tiny ResNet calibrated on them
 #
 #   make fuzz          each harness for FUZZ_SECONDS (default 60), in
 #                      FUZZ_JOBS processes (default 1); new inputs go to

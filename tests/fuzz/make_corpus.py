@@ -8,12 +8,17 @@ onnx: every model of the ONNX backend node tests as it is, and again with its
       initializers so that constant folding runs; plus small hand-built graphs:
       a residual block, a shape subgraph, external data (ext.bin, which the
       harness puts next to the model), a dynamic batch size, typed-field
-      initializers.
+      initializers, and int8 ones: the residual block in QDQ form (what the
+      qdq pass rewrites, and variants it must leave alone), in QOperator form
+      (QLinearConv, com.microsoft QLinearAdd, QLinearGlobalAveragePool,
+      QGemm), and the integer operators (ConvInteger, MatMulInteger,
+      QLinearMatMul, DynamicQuantizeLinear).
 yaml: tiny ResNets (basic and bottleneck, stems, widths, groups, init and
       weights: w.safetensors), the examples/, and a few broken descriptions.
 safetensors: the tiny network's weights (also the YAML harness' w.safetensors)
       in F32, F16, BF16 and F64, with metadata, and small odd files.
-npy:  .npy files of each version, dtype and rank the harness tries.
+npy:  .npy files of each version, dtype and rank the harness tries, and
+      calibration samples for its quantized tiny ResNet (K x 3 x 8 x 8).
 
 Deterministic: the same files every run. Needs Debian's python3-numpy and
 python3-onnx.
@@ -284,6 +289,145 @@ def shape_subgraph(dynamic=False):
     return model_bytes(g, opset=13)
 
 
+# ------------------------------------------------ int8 models
+
+def q_init(name, a, dtype):
+    return numpy_helper.from_array(np.asarray(a, dtype), name)
+
+
+class QDQ:
+    """Builds a QDQ graph: activations quantized to uint8 with a Q -> DQ
+    pair, weights int8 per output channel and biases int32 read through a
+    DequantizeLinear, as onnxruntime's quantize_static writes them."""
+
+    def __init__(self, seed):
+        self.rng = np.random.default_rng(seed)
+        self.nodes, self.inits = [], []
+
+    def pair(self, t, scale, zp=128, name=None, zdtype=np.uint8, axis=None):
+        n = name or t
+        self.inits += [q_init(n + "_s", scale, np.float32), q_init(n + "_z", zp, zdtype)]
+        kw = {} if axis is None else {"axis": axis}
+        self.nodes += [helper.make_node("QuantizeLinear", [t, n + "_s", n + "_z"], [n + "_q"], n + "_Q", **kw),
+                       helper.make_node("DequantizeLinear", [n + "_q", n + "_s", n + "_z"], [n + "_dq"], n + "_DQ", **kw)]
+        return n + "_dq"
+
+    def weights(self, name, shape, x_scale, bias=True, axis=0):
+        m = shape[axis]
+        w = self.rng.integers(-127, 128, shape).astype(np.int8)
+        ws = (self.rng.random(m) * 0.01 + 0.002).astype(np.float32)
+        self.inits += [q_init(name, w, np.int8), q_init(name + "_s", ws, np.float32),
+                       q_init(name + "_z", np.zeros(m), np.int8)]
+        self.nodes.append(helper.make_node("DequantizeLinear", [name, name + "_s", name + "_z"], [name + "_dq"],
+                                           name + "_DQ", axis=axis))
+        if not bias:
+            return [name + "_dq"]
+        self.inits += [q_init(name + "_b", self.rng.integers(-300, 300, m), np.int32),
+                       q_init(name + "_bs", ws * np.float32(x_scale), np.float32)]
+        self.nodes.append(helper.make_node("DequantizeLinear", [name + "_b", name + "_bs"], [name + "_bdq"],
+                                           name + "_bDQ", axis=0))
+        return [name + "_dq", name + "_bdq"]
+
+    def node(self, op, ins, out, **attrs):
+        self.nodes.append(helper.make_node(op, ins, [out], out, **attrs))
+        return out
+
+    def model(self, outputs, opset=13, domains=()):
+        g = helper.make_graph(self.nodes, "q", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+                              [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in outputs], self.inits)
+        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)] +
+                              [helper.make_opsetid(d, 1) for d in domains])
+        m.ir_version = 8
+        return m.SerializeToString()
+
+
+def qdq_block(variant=""):
+    """The residual block of residual_block() as a QDQ model: conv1 with
+    Relu (or Clip 0..6), conv2 plus the downsampling conv in the Add (both
+    int8 convolutions: the later takes the Add), MaxPool between pairs of
+    one scale, then GlobalAveragePool and Gemm in float between pairs.
+    Variants the qdq pass must leave (partly) alone: 'leaky' (LeakyRelu
+    after conv1), 'per_axis' (conv2's output quantized per channel),
+    'pool_scale' (MaxPool's pairs of different scales), 'int8' (int8
+    activations)."""
+    q = QDQ(3)
+    zd, zp = (np.int8, 0) if variant == "int8" else (np.uint8, 128)
+    xf = q.pair("x", 0.02, zp, zdtype=zd)
+    act = "LeakyRelu" if variant == "leaky" else "Relu"
+    c1 = q.node("Conv", [xf] + q.weights("w1", (4, 3, 3, 3), 0.02), "c1", pads=[1, 1, 1, 1])
+    if variant == "clip":
+        r1 = q.node("Clip", [c1, "zero", "six"], "r1")
+        q.inits += [q_init("zero", 0.0, np.float32), q_init("six", 6.0, np.float32)]
+    else:
+        r1 = q.node(act, [c1], "r1")
+    r1f = q.pair(r1, 0.05, 0 if variant != "leaky" else 128, zdtype=zd)
+    c2 = q.node("Conv", [r1f] + q.weights("w2", (4, 4, 3, 3), 0.05), "c2", pads=[1, 1, 1, 1], strides=[2, 2])
+    if variant == "per_axis":
+        c2f = q.pair(c2, np.full(4, 0.07, np.float32), np.full(4, zp, zd), zdtype=zd, axis=1)
+    else:
+        c2f = q.pair(c2, 0.07, zp, zdtype=zd)
+    d = q.node("Conv", [xf] + q.weights("wd", (4, 3, 1, 1), 0.02), "d", strides=[2, 2])
+    df = q.pair(d, 0.04, zp, zdtype=zd)
+    sm = q.node("Add", [c2f, df], "sum")
+    r2 = q.node("Relu", [sm], "r2")
+    r2f = q.pair(r2, 0.08, 0 if zd == np.uint8 else -128, zdtype=zd)
+    p = q.node("MaxPool", [r2f], "p", kernel_shape=[2, 2], strides=[2, 2])
+    pf = q.pair(p, 0.08 if variant != "pool_scale" else 0.1, 0 if zd == np.uint8 else -128, name="pool", zdtype=zd)
+    g = q.node("GlobalAveragePool", [pf], "gap")
+    gf = q.pair(g, 0.03, 0 if zd == np.uint8 else -128, zdtype=zd)
+    fl = q.node("Flatten", [gf], "fl", axis=1)
+    y = q.node("Gemm", [fl] + q.weights("fc", (2, 4), 0.03), "y", transB=1)
+    return q.model([y])
+
+
+def qoperator_block():
+    """The QOperator form: QLinearConv (per-channel weights, bias), a
+    com.microsoft QLinearAdd of its output and the input, Relu-less;
+    QLinearGlobalAveragePool and QGemm (com.microsoft), then float."""
+    q = QDQ(4)
+    c = lambda n, v, dt: q.inits.append(q_init(n, v, dt))
+    q.nodes.append(helper.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"], "xq"))
+    c("xs", 0.02, np.float32), c("xz", 128, np.uint8)
+    c("w", q.rng.integers(-127, 128, (3, 3, 3, 3)), np.int8), c("ws", [0.01, 0.02, 0.015], np.float32)
+    c("wz", np.zeros(3), np.int8), c("cs", 0.05, np.float32), c("cz", 120, np.uint8)
+    c("b", [10, -20, 30], np.int32)
+    q.nodes.append(helper.make_node("QLinearConv", ["xq", "xs", "xz", "w", "ws", "wz", "cs", "cz", "b"], ["cq"],
+                                    "conv", pads=[1, 1, 1, 1]))
+    c("ss", 0.06, np.float32), c("sz", 110, np.uint8)
+    q.nodes.append(helper.make_node("QLinearAdd", ["cq", "cs", "cz", "xq", "xs", "xz", "ss", "sz"], ["sq"], "add",
+                                    domain="com.microsoft"))
+    c("gs", 0.03, np.float32), c("gz", 128, np.uint8)
+    q.nodes.append(helper.make_node("QLinearGlobalAveragePool", ["sq", "ss", "sz", "gs", "gz"], ["gq"], "gap",
+                                    domain="com.microsoft", channels_last=0))
+    q.nodes.append(helper.make_node("Flatten", ["gq"], ["fq"], "flatten", axis=1))
+    c("fw", q.rng.integers(-127, 128, (2, 3)), np.int8), c("fws", 0.01, np.float32), c("fwz", 0, np.int8)
+    c("fb", [5, -5], np.int32)
+    q.nodes.append(helper.make_node("QGemm", ["fq", "gs", "gz", "fw", "fws", "fwz", "fb"], ["y"], "fc",
+                                    domain="com.microsoft", transB=1))
+    return q.model(["y"], domains=("com.microsoft",))
+
+
+def integer_ops():
+    """ConvInteger, MatMulInteger, QLinearMatMul and DynamicQuantizeLinear,
+    each output of the graph (the integer kernels, parameters read at run
+    time where they are graph inputs)."""
+    q = QDQ(5)
+    c = lambda n, v, dt: q.inits.append(q_init(n, v, dt))
+    q.nodes.append(helper.make_node("DynamicQuantizeLinear", ["x"], ["xq", "xs", "xz"], "dql"))
+    c("w", q.rng.integers(-127, 128, (2, 3, 3, 3)), np.int8), c("wz", 0, np.int8)
+    q.nodes.append(helper.make_node("ConvInteger", ["xq", "w", "xz", "wz"], ["ci"], "convint"))
+    q.nodes.append(helper.make_node("Cast", ["ci"], ["cf"], "cast", to=TensorProto.FLOAT))
+    q.nodes.append(helper.make_node("Reshape", ["xq", "shape"], ["a"], "reshape"))
+    c("shape", [24, 8], np.int64)
+    c("b", q.rng.integers(0, 256, (8, 5)), np.uint8), c("bz", [1, 2, 3, 4, 5], np.uint8)
+    q.nodes.append(helper.make_node("MatMulInteger", ["a", "b", "xz", "bz"], ["mi"], "matmulint"))
+    q.nodes.append(helper.make_node("Cast", ["mi"], ["mf"], "cast2", to=TensorProto.FLOAT))
+    c("bs", 0.01, np.float32), c("ys", 0.5, np.float32), c("yz", 3, np.uint8)
+    q.nodes.append(helper.make_node("QLinearMatMul", ["a", "xs", "xz", "b", "bs", "bz", "ys", "yz"], ["qm"], "qmatmul"))
+    q.nodes.append(helper.make_node("DequantizeLinear", ["qm", "ys", "yz"], ["qf"], "dq"))
+    return q.model(["cf", "mf", "qf"])
+
+
 def small_graphs():
     put("onnx", "block.onnx", residual_block())
     put("onnx", "block_external.onnx", residual_block(external=True))
@@ -301,6 +445,10 @@ def small_graphs():
                           [helper.make_tensor_value_info("z", TensorProto.FLOAT, [2, 3]),
                            helper.make_tensor_value_info("mask", TensorProto.BOOL, [2, 3])])
     put("onnx", "opset7.onnx", model_bytes(g, opset=7, ir=3))
+    for v in ("", "clip", "leaky", "per_axis", "pool_scale", "int8"):
+        put("onnx", "qdq_block%s.onnx" % ("_" + v if v else ""), qdq_block(v))
+    put("onnx", "qoperator_block.onnx", qoperator_block())
+    put("onnx", "integer_ops.onnx", integer_ops())
 
 
 def make_onnx(node_tests):
@@ -342,6 +490,18 @@ def make_npy():
     m = npy(x).replace(b"False", b"True ")
     put("npy", "fortran.npy", m)
     put("npy", "not_npy.npy", b"P3\n2 3\n255\n")
+    # calibration samples: K x 3 x 8 x 8 for the harness' quantized tiny ResNet
+    s = np.random.default_rng(6).standard_normal((2, 3, 8, 8)).astype("<f4")
+    put("npy", "calib_2.npy", npy(s))
+    put("npy", "calib_1_zeros.npy", npy(np.zeros((1, 3, 8, 8), "<f4")))
+    put("npy", "calib_wrong_shape.npy", npy(s.reshape(2, 3, 4, 16)))
+    n = s.copy()
+    n[1, 2, 3, 4] = np.nan
+    put("npy", "calib_nan.npy", npy(n))
+    put("npy", "calib_huge_values.npy", npy(np.full((1, 3, 8, 8), 3e38, "<f4")))
+    # a shape of 2^62 x 3 x 8 x 8 wraps around 64 bits to 0 bytes of data
+    put("npy", "calib_shape_wraps.npy", npy(np.zeros(0, "<f4"))
+        .replace(b"(0,)", b"(4611686018427387904, 3, 8, 8)"))
 
 
 def main():
