@@ -67,13 +67,17 @@ static void count_ops(const Graph *g, OpCounts *c)
 		const Node *nd = &g->nodes[i];
 		if (nd->dead)
 			continue;
+		/* the op table's name: a pass may rename a node (qdq: Conv to
+		 * QLinearConv) and free the string it had, which these counts
+		 * outlive; the table's names never move */
+		const char *op = nd->def ? nd->def->name : nd->op_type;
 		int k = 0;
-		while (k < c->n && strcmp(c->op[k], nd->op_type))
+		while (k < c->n && strcmp(c->op[k], op))
 			k++;
 		if (k == c->n) {
 			if (c->n == 64)
 				continue;
-			c->op[c->n] = nd->op_type;
+			c->op[c->n] = op;
 			c->count[c->n++] = 0;
 		}
 		c->count[k]++;
