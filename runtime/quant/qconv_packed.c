@@ -41,7 +41,10 @@
  * (contiguous or stride-2 runs, one per output row), and interleaves
  * those; the runs read the input itself when no tap falls outside it (a
  * strided 1x1), else a strip of the input rows the block needs, padded
- * with the zero point.
+ * with the zero point. With a strip, stride 1 across and rows of at least
+ * 6 pixels (a 3x3 of stride 1), the AVX2 build skips the im2col rows: a
+ * tile's row of a tap is one 8-byte read of the strip (two, blended, when
+ * the tile spans two output rows), interleaved straight into the chunk.
  *
  * The register tile is 6 pixels x 16 channels (AVX2: 12 int32
  * accumulators, starting at the bias; per k-pair, two 16-byte weight loads
@@ -90,6 +93,7 @@ static size_t align_up(size_t n)
 typedef struct {
 	int direct;          /* 1x1, stride 1, unpadded: the im2col rows are input rows */
 	int inside;          /* not direct, but every tap inside the input: no strip */
+	int fromstrip;       /* strip, stride 1 across, ow >= TP: AVX2 chunks read it (no im2col rows) */
 	int64_t k, kp, m16;  /* reduction length, k-pairs, m rounded up to TC */
 	int64_t kq;          /* k-quads */
 	int64_t hw, ohw;
@@ -129,6 +133,7 @@ static qgeom geom_of(const rn_qconv2d_params *p)
 	g.inside = !g.direct && c->pt == 0 && c->pl == 0 &&
 		   (int64_t)(c->oh - 1) * c->sh + (int64_t)(c->kh - 1) * c->dh < c->h &&
 		   (int64_t)(c->ow - 1) * c->sw + (int64_t)(c->kw - 1) * c->dw < c->w;
+	g.fromstrip = !g.direct && !g.inside && c->sw == 1 && c->ow >= TP;
 	if (!g.direct) {
 		g.trow = g.tb * TP; /* runs overrun into the next row, written after */
 		g.cols = (size_t)(g.k * g.trow) + SLACK;
@@ -398,6 +403,23 @@ static void strip_row(const rn_conv2d_params *c, const qgeom *g, uint8_t *dst, c
 	put_run(dst + end, NULL, zp, g->wp - end);
 }
 
+/* The strip of pixels [q0, q0 + nb) of one image x: per channel, the input
+ * rows their taps read, padded with the zero point. */
+static void build_strip(const rn_qconv2d_params *p, const qgeom *g, const uint8_t *x, int64_t q0,
+			int64_t nb, uint8_t *strip)
+{
+	const rn_conv2d_params *c = &p->conv;
+	const int64_t oy0 = q0 / c->ow, oy1 = (q0 + nb - 1) / c->ow;
+	const int64_t rows = (oy1 - oy0) * c->sh + (int64_t)(c->kh - 1) * c->dh + 1;
+	for (int ch = 0; ch < c->c; ch++)
+		for (int64_t r = 0; r < rows; r++) {
+			int64_t iy = oy0 * c->sh - c->pt + r;
+			strip_row(c, g, strip + (ch * g->srows + r) * g->wp,
+				  iy >= 0 && iy < c->h ? x + ((int64_t)ch * c->h + iy) * c->w : NULL,
+				  (uint8_t)p->x_zp);
+		}
+}
+
 /* The im2col rows of pixels [q0, q0 + nb) of one image x: row k at cols +
  * k * trow, zero from nb to the end of the last tile. */
 static void build_cols(const rn_qconv2d_params *p, const qgeom *g, const uint8_t *x, int64_t q0,
@@ -405,9 +427,7 @@ static void build_cols(const rn_qconv2d_params *p, const qgeom *g, const uint8_t
 {
 	const rn_conv2d_params *c = &p->conv;
 	const int64_t oy0 = q0 / c->ow, oy1 = (q0 + nb - 1) / c->ow;
-	const int64_t rows = (oy1 - oy0) * c->sh + (int64_t)(c->kh - 1) * c->dh + 1;
 	const int64_t nb6 = (nb + TP - 1) / TP * TP;
-	const uint8_t zp = (uint8_t)p->x_zp;
 	/* the rows the runs read: the strip's, or the input's own when every
 	 * tap is inside it (then nothing may be read past the image) */
 	const uint8_t *rows0 = strip, *lim = NULL;
@@ -418,12 +438,7 @@ static void build_cols(const rn_qconv2d_params *p, const qgeom *g, const uint8_t
 		pitch = c->w;
 		chan = g->hw;
 	} else {
-		for (int ch = 0; ch < c->c; ch++)
-			for (int64_t r = 0; r < rows; r++) {
-				int64_t iy = oy0 * c->sh - c->pt + r;
-				strip_row(c, g, strip + (ch * g->srows + r) * g->wp,
-					  iy >= 0 && iy < c->h ? x + ((int64_t)ch * c->h + iy) * c->w : NULL, zp);
-			}
+		build_strip(p, g, x, q0, nb, strip);
 	}
 	const int sw = c->sw;
 	const int64_t first = q0 % c->ow, end = (q0 + nb - 1) % c->ow + 1, nrun = oy1 - oy0 + 1;
@@ -499,18 +514,151 @@ static RN_INLINE void build_chunks(const qgeom *g, const uint8_t *rows, int64_t 
 	}
 }
 
+#if QK_AVX2
+/* One chunk from its rows' 8 bytes (a k-quad's four, a k-pair's first two). */
+static RN_INLINE void chunk_of(uint8_t *d, __m128i v0, __m128i v1, __m128i v2, __m128i v3, const uint8_t flip,
+			       const int quads)
+{
+	if (quads) {
+		__m128i ab = _mm_unpacklo_epi8(v0, v1), cd = _mm_unpacklo_epi8(v2, v3);
+		__m256i o = _mm256_set_m128i(_mm_unpackhi_epi16(ab, cd), _mm_unpacklo_epi16(ab, cd));
+		if (flip)
+			o = _mm256_xor_si256(o, _mm256_set1_epi8((char)flip));
+		_mm256_storeu_si256((__m256i *)d, o);
+	} else {
+		__m128i ab = _mm_unpacklo_epi8(v0, v1);
+		if (flip)
+			ab = _mm_xor_si128(ab, _mm_set1_epi8((char)flip));
+		_mm256_storeu_si256((__m256i *)d, _mm256_cvtepu8_epi16(ab));
+	}
+}
+
+static RN_INLINE __m128i load8(const uint8_t *p)
+{
+	return _mm_loadl_epi64((const __m128i *)p);
+}
+
+/* The chunks of the full tiles of pixels [q0, q0 + nb) straight from the
+ * strip (g->fromstrip: stride 1 across, at least TP pixels a row): a
+ * tile's pixels lie in one output row, or in two, so its im2col row for a
+ * tap is one 8-byte read of the strip, or two blended. Tile by tile, each
+ * tile's chunks written in order; koff (the im2col rows' room) takes each
+ * tap's strip offset. The tail tile (nb not a multiple of TP) is left to
+ * the caller. Reads up to 2 bytes past a strip row, within the strip's
+ * slack. */
+static RN_INLINE void strip_chunks(const rn_conv2d_params *c, const qgeom *g, int64_t q0, int64_t nb,
+				   const uint8_t *strip, uint8_t *panel, int32_t *koff, const uint8_t flip,
+				   const int quads)
+{
+	const int64_t full = nb / TP, oy0 = q0 / c->ow, chan = g->srows * g->wp;
+	const int per = quads ? 4 : 2;
+	const int64_t kn = quads ? g->kq : g->kp, ts = quads ? g->tsq : g->ts;
+	/* tap k = (ch, ky, kx) in step with its strip offset; past K, tap
+	 * 0's (its weights are 0) */
+	int64_t ch = 0, ky = 0, kx = 0, off = 0;
+	for (int64_t k = 0; k < kn * per; k++) {
+		koff[k] = k < g->k ? (int32_t)off : 0;
+		off += c->dw;
+		if (++kx == c->kw) {
+			kx = 0;
+			off += (int64_t)c->dh * g->wp - (int64_t)c->kw * c->dw;
+			if (++ky == c->kh) {
+				ky = 0;
+				off = ++ch * chan;
+			}
+		}
+	}
+	const __m128i idx = _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+	for (int64_t t = 0; t < full; t++) {
+		const int64_t at = q0 + t * TP - oy0 * c->ow, oy = at / c->ow, ox = at % c->ow;
+		const uint8_t *a = strip + oy * c->sh * g->wp + ox;
+		uint8_t *d = panel + t * ts;
+		const int32_t *ko = koff;
+		if (ox + TP <= c->ow) {
+			for (int64_t q = 0; q < kn; q++, d += CHUNK, ko += per)
+				chunk_of(d, load8(a + ko[0]), load8(a + ko[1]), quads ? load8(a + ko[2]) : idx,
+					 quads ? load8(a + ko[3]) : idx, flip, quads);
+			continue;
+		}
+		/* pixels split.. in the next row: read split bytes before it */
+		const int split = (int)(c->ow - ox);
+		const uint8_t *b = strip + (oy + 1) * c->sh * g->wp - split;
+		const __m128i mk = _mm_cmpgt_epi8(idx, _mm_set1_epi8((char)(split - 1)));
+		for (int64_t q = 0; q < kn; q++, d += CHUNK, ko += per) {
+			__m128i v0 = _mm_blendv_epi8(load8(a + ko[0]), load8(b + ko[0]), mk);
+			__m128i v1 = _mm_blendv_epi8(load8(a + ko[1]), load8(b + ko[1]), mk);
+			__m128i v2 = idx, v3 = idx;
+			if (quads) {
+				v2 = _mm_blendv_epi8(load8(a + ko[2]), load8(b + ko[2]), mk);
+				v3 = _mm_blendv_epi8(load8(a + ko[3]), load8(b + ko[3]), mk);
+			}
+			chunk_of(d, v0, v1, v2, v3, flip, quads);
+		}
+	}
+}
+
+/* The tail tile's chunks from the strip (strip_chunks leaves it): zeros
+ * past nb. */
+static void strip_tail(const rn_conv2d_params *c, const qgeom *g, int64_t q0, int64_t nb,
+		       const uint8_t *strip, uint8_t *panel, const uint8_t flip, const int quads)
+{
+	const int64_t t = nb / TP, np = nb % TP, oy0 = q0 / c->ow, chan = g->srows * g->wp;
+	int64_t off[TP];
+	for (int64_t i = 0; i < np; i++) {
+		const int64_t at = q0 + t * TP + i - oy0 * c->ow;
+		off[i] = at / c->ow * c->sh * g->wp + at % c->ow;
+	}
+	const int per = quads ? 4 : 2;
+	const int64_t kn = quads ? g->kq : g->kp, ts = quads ? g->tsq : g->ts;
+	uint8_t *d = panel + t * ts;
+	for (int64_t q = 0; q < kn; q++, d += CHUNK) {
+		uint8_t v[4][8] = { { 0 } };
+		for (int h = 0; h < per; h++) {
+			int64_t k = per * q + h < g->k ? per * q + h : per * q;
+			int64_t ch = k / (c->kh * c->kw), ky = k / c->kw % c->kh, kx = k % c->kw;
+			const uint8_t *r = strip + ch * chan + ky * c->dh * g->wp + kx * c->dw;
+			for (int64_t i = 0; i < np; i++)
+				v[h][i] = r[off[i]];
+		}
+		if (quads)
+			chunk4(d, v[0], v[1], v[2], v[3], flip);
+		else
+			chunk(d, v[0], v[1], flip);
+	}
+}
+#endif
+
 /* The panel of pixels [q0, q0 + nb) of one image x. */
 static void build_panel(const rn_qconv2d_params *p, const qgeom *g, const uint8_t *x, int64_t q0,
 			int64_t nb, uint8_t *panel, uint8_t *cols, uint8_t *strip, int quads)
 {
+#if QK_AVX2
+	if (g->fromstrip) {
+		build_strip(p, g, x, q0, nb, strip);
+		const int i8 = p->x_dtype == RN_I8;
+		int32_t *koff = (int32_t *)(void *)cols; /* 4 * (K + 3) <= K * trow + SLACK bytes */
+		if (quads && i8)
+			strip_chunks(&p->conv, g, q0, nb, strip, panel, koff, 0x80, 1);
+		else if (quads)
+			strip_chunks(&p->conv, g, q0, nb, strip, panel, koff, 0, 1);
+		else if (i8)
+			strip_chunks(&p->conv, g, q0, nb, strip, panel, koff, 0x80, 0);
+		else
+			strip_chunks(&p->conv, g, q0, nb, strip, panel, koff, 0, 0);
+		if (nb % TP)
+			strip_tail(&p->conv, g, q0, nb, strip, panel, p->x_dtype == RN_I8 ? 0x80 : 0, quads);
+		return;
+	}
+#endif
 	const uint8_t *rows = g->direct ? x + q0 : cols;
 	const int64_t pitch = g->direct ? g->hw : g->trow;
 	if (!g->direct)
 		build_cols(p, g, x, q0, nb, cols, strip);
-	const uint8_t flip = p->x_dtype == RN_I8 ? 0x80 : 0;
-	if (quads)
-		build_chunks(g, rows, pitch, nb, panel, flip, 1);
-	else if (flip)
+	if (quads && p->x_dtype == RN_I8)
+		build_chunks(g, rows, pitch, nb, panel, 0x80, 1);
+	else if (quads)
+		build_chunks(g, rows, pitch, nb, panel, 0, 1);
+	else if (p->x_dtype == RN_I8)
 		build_chunks(g, rows, pitch, nb, panel, 0x80, 0);
 	else
 		build_chunks(g, rows, pitch, nb, panel, 0, 0);
