@@ -41,10 +41,11 @@
  * (contiguous or stride-2 runs, one per output row), and interleaves
  * those; the runs read the input itself when no tap falls outside it (a
  * strided 1x1), else a strip of the input rows the block needs, padded
- * with the zero point. With a strip, stride 1 across and rows of at least
- * 6 pixels (a 3x3 of stride 1), the AVX2 build skips the im2col rows: a
- * tile's row of a tap is one 8-byte read of the strip (two, blended, when
- * the tile spans two output rows), interleaved straight into the chunk.
+ * with the zero point. With a strip, stride 1 or 2 across and rows of at
+ * least 6 pixels (ResNet's padded 3x3s and stem), the AVX2 build skips the
+ * im2col rows: a tile's row of a tap is one read of the strip (two,
+ * blended, when the tile spans two output rows), interleaved straight
+ * into the chunk.
  *
  * The register tile is 6 pixels x 16 channels (AVX2: 12 int32
  * accumulators, starting at the bias; per k-pair, two 16-byte weight loads
@@ -93,7 +94,7 @@ static size_t align_up(size_t n)
 typedef struct {
 	int direct;          /* 1x1, stride 1, unpadded: the im2col rows are input rows */
 	int inside;          /* not direct, but every tap inside the input: no strip */
-	int fromstrip;       /* strip, stride 1 across, ow >= TP: AVX2 chunks read it (no im2col rows) */
+	int fromstrip;       /* strip, stride 1 or 2 across, ow >= TP: AVX2 chunks read it (no im2col rows) */
 	int64_t k, kp, m16;  /* reduction length, k-pairs, m rounded up to TC */
 	int64_t kq;          /* k-quads */
 	int64_t hw, ohw;
@@ -133,7 +134,7 @@ static qgeom geom_of(const rn_qconv2d_params *p)
 	g.inside = !g.direct && c->pt == 0 && c->pl == 0 &&
 		   (int64_t)(c->oh - 1) * c->sh + (int64_t)(c->kh - 1) * c->dh < c->h &&
 		   (int64_t)(c->ow - 1) * c->sw + (int64_t)(c->kw - 1) * c->dw < c->w;
-	g.fromstrip = !g.direct && !g.inside && c->sw == 1 && c->ow >= TP;
+	g.fromstrip = !g.direct && !g.inside && (c->sw == 1 || c->sw == 2) && c->ow >= TP;
 	if (!g.direct) {
 		g.trow = g.tb * TP; /* runs overrun into the next row, written after */
 		g.cols = (size_t)(g.k * g.trow) + SLACK;
@@ -533,22 +534,26 @@ static RN_INLINE void chunk_of(uint8_t *d, __m128i v0, __m128i v1, __m128i v2, _
 	}
 }
 
-static RN_INLINE __m128i load8(const uint8_t *p)
+/* 8 pixels of a strip row at stride sw (1 or 2): reads 8 or 16 bytes. */
+static RN_INLINE __m128i load8(const uint8_t *p, const int sw)
 {
-	return _mm_loadl_epi64((const __m128i *)p);
+	if (sw == 1)
+		return _mm_loadl_epi64((const __m128i *)p);
+	const __m128i even = _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, -1, -1, -1, -1, -1, -1, -1, -1);
+	return _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)p), even);
 }
 
 /* The chunks of the full tiles of pixels [q0, q0 + nb) straight from the
- * strip (g->fromstrip: stride 1 across, at least TP pixels a row): a
- * tile's pixels lie in one output row, or in two, so its im2col row for a
- * tap is one 8-byte read of the strip, or two blended. Tile by tile, each
- * tile's chunks written in order; koff (the im2col rows' room) takes each
- * tap's strip offset. The tail tile (nb not a multiple of TP) is left to
- * the caller. Reads up to 2 bytes past a strip row, within the strip's
- * slack. */
+ * strip (g->fromstrip: stride sw = c->sw across, 1 or 2, at least TP
+ * pixels a row): a tile's pixels lie in one output row, or in two, so its
+ * im2col row for a tap is one read of the strip, or two blended. Tile by
+ * tile, each tile's chunks written in order; koff (the im2col rows' room)
+ * takes each tap's strip offset. The tail tile (nb not a multiple of TP)
+ * is left to the caller. Reads up to 5 bytes past a strip row, within the
+ * strip's slack. */
 static RN_INLINE void strip_chunks(const rn_conv2d_params *c, const qgeom *g, int64_t q0, int64_t nb,
 				   const uint8_t *strip, uint8_t *panel, int32_t *koff, const uint8_t flip,
-				   const int quads)
+				   const int quads, const int sw)
 {
 	const int64_t full = nb / TP, oy0 = q0 / c->ow, chan = g->srows * g->wp;
 	const int per = quads ? 4 : 2;
@@ -571,26 +576,27 @@ static RN_INLINE void strip_chunks(const rn_conv2d_params *c, const qgeom *g, in
 	const __m128i idx = _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
 	for (int64_t t = 0; t < full; t++) {
 		const int64_t at = q0 + t * TP - oy0 * c->ow, oy = at / c->ow, ox = at % c->ow;
-		const uint8_t *a = strip + oy * c->sh * g->wp + ox;
+		const uint8_t *a = strip + oy * c->sh * g->wp + ox * sw;
 		uint8_t *d = panel + t * ts;
 		const int32_t *ko = koff;
 		if (ox + TP <= c->ow) {
 			for (int64_t q = 0; q < kn; q++, d += CHUNK, ko += per)
-				chunk_of(d, load8(a + ko[0]), load8(a + ko[1]), quads ? load8(a + ko[2]) : idx,
-					 quads ? load8(a + ko[3]) : idx, flip, quads);
+				chunk_of(d, load8(a + ko[0], sw), load8(a + ko[1], sw),
+					 quads ? load8(a + ko[2], sw) : idx, quads ? load8(a + ko[3], sw) : idx, flip,
+					 quads);
 			continue;
 		}
-		/* pixels split.. in the next row: read split bytes before it */
+		/* pixels split.. in the next row: read split pixels before it */
 		const int split = (int)(c->ow - ox);
-		const uint8_t *b = strip + (oy + 1) * c->sh * g->wp - split;
+		const uint8_t *b = strip + (oy + 1) * c->sh * g->wp - split * sw;
 		const __m128i mk = _mm_cmpgt_epi8(idx, _mm_set1_epi8((char)(split - 1)));
 		for (int64_t q = 0; q < kn; q++, d += CHUNK, ko += per) {
-			__m128i v0 = _mm_blendv_epi8(load8(a + ko[0]), load8(b + ko[0]), mk);
-			__m128i v1 = _mm_blendv_epi8(load8(a + ko[1]), load8(b + ko[1]), mk);
+			__m128i v0 = _mm_blendv_epi8(load8(a + ko[0], sw), load8(b + ko[0], sw), mk);
+			__m128i v1 = _mm_blendv_epi8(load8(a + ko[1], sw), load8(b + ko[1], sw), mk);
 			__m128i v2 = idx, v3 = idx;
 			if (quads) {
-				v2 = _mm_blendv_epi8(load8(a + ko[2]), load8(b + ko[2]), mk);
-				v3 = _mm_blendv_epi8(load8(a + ko[3]), load8(b + ko[3]), mk);
+				v2 = _mm_blendv_epi8(load8(a + ko[2], sw), load8(b + ko[2], sw), mk);
+				v3 = _mm_blendv_epi8(load8(a + ko[3], sw), load8(b + ko[3], sw), mk);
 			}
 			chunk_of(d, v0, v1, v2, v3, flip, quads);
 		}
@@ -606,7 +612,7 @@ static void strip_tail(const rn_conv2d_params *c, const qgeom *g, int64_t q0, in
 	int64_t off[TP];
 	for (int64_t i = 0; i < np; i++) {
 		const int64_t at = q0 + t * TP + i - oy0 * c->ow;
-		off[i] = at / c->ow * c->sh * g->wp + at % c->ow;
+		off[i] = at / c->ow * c->sh * g->wp + at % c->ow * c->sw;
 	}
 	const int per = quads ? 4 : 2;
 	const int64_t kn = quads ? g->kq : g->kp, ts = quads ? g->tsq : g->ts;
@@ -637,14 +643,26 @@ static void build_panel(const rn_qconv2d_params *p, const qgeom *g, const uint8_
 		build_strip(p, g, x, q0, nb, strip);
 		const int i8 = p->x_dtype == RN_I8;
 		int32_t *koff = (int32_t *)(void *)cols; /* 4 * (K + 3) <= K * trow + SLACK bytes */
-		if (quads && i8)
-			strip_chunks(&p->conv, g, q0, nb, strip, panel, koff, 0x80, 1);
-		else if (quads)
-			strip_chunks(&p->conv, g, q0, nb, strip, panel, koff, 0, 1);
-		else if (i8)
-			strip_chunks(&p->conv, g, q0, nb, strip, panel, koff, 0x80, 0);
-		else
-			strip_chunks(&p->conv, g, q0, nb, strip, panel, koff, 0, 0);
+		const rn_conv2d_params *c = &p->conv;
+		if (c->sw == 1) {
+			if (quads && i8)
+				strip_chunks(c, g, q0, nb, strip, panel, koff, 0x80, 1, 1);
+			else if (quads)
+				strip_chunks(c, g, q0, nb, strip, panel, koff, 0, 1, 1);
+			else if (i8)
+				strip_chunks(c, g, q0, nb, strip, panel, koff, 0x80, 0, 1);
+			else
+				strip_chunks(c, g, q0, nb, strip, panel, koff, 0, 0, 1);
+		} else {
+			if (quads && i8)
+				strip_chunks(c, g, q0, nb, strip, panel, koff, 0x80, 1, 2);
+			else if (quads)
+				strip_chunks(c, g, q0, nb, strip, panel, koff, 0, 1, 2);
+			else if (i8)
+				strip_chunks(c, g, q0, nb, strip, panel, koff, 0x80, 0, 2);
+			else
+				strip_chunks(c, g, q0, nb, strip, panel, koff, 0, 0, 2);
+		}
 		if (nb % TP)
 			strip_tail(&p->conv, g, q0, nb, strip, panel, p->x_dtype == RN_I8 ? 0x80 : 0, quads);
 		return;
