@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "emit_internal.h"
+#include "lower.h"
 #include "frontend.h"
 #include "fsutil.h"
 
@@ -85,10 +86,19 @@ static int copy_file(const char *from, const char *to, Diag *d)
 	return emit_close(f, to, d);
 }
 
-static int copy_tree(const char *src, const char *dst, char ***names, int *n, Diag *d)
+/* Copies src's sources to dst; *names gets their paths. Those under the
+ * folder `skip` ("quant/"; NULL: none) are left out of both. */
+static int copy_tree(const char *src, const char *dst, const char *skip, char ***names, int *n, Diag *d)
 {
 	if (list_sources(src, names, n, d))
 		return -1;
+	int kept = 0;
+	for (int i = 0; i < *n; i++)
+		if (skip && !strncmp((*names)[i], skip, strlen(skip)))
+			free((*names)[i]);
+		else
+			(*names)[kept++] = (*names)[i];
+	*n = kept;
 	char a[4096], b[4096];
 	for (int i = 0; i < *n; i++) {
 		snprintf(a, sizeof a, "%s/%s", src, (*names)[i]);
@@ -111,6 +121,22 @@ void emit_free_names(char **v, int n)
 	free(v);
 }
 
+/* The model calls a kernel of runtime/quant/ (an int8 model). */
+static int uses_quant(const Graph *g)
+{
+	for (int i = 0; i < g->n_nodes; i++)
+		for (int k = 0; !g->nodes[i].dead && k < g->nodes[i].n_steps; k++)
+			switch (g->nodes[i].steps[k].kernel) {
+			case K_QUANTIZE: case K_DEQUANTIZE: case K_DYNAMIC_QUANTIZE: case K_QLINEAR_CONV:
+			case K_QLINEAR_MATMUL: case K_QLINEAR_ADD: case K_QLINEAR_GAP: case K_QGEMM: case K_QCONV:
+			case K_QCONV_PACKED:
+				return 1;
+			default:
+				break;
+			}
+	return 0;
+}
+
 int emit_runtime(Emitter *e, const char *dir, char ***rt, int *n_rt, Diag *d)
 {
 	char path[4096];
@@ -119,12 +145,13 @@ int emit_runtime(Emitter *e, const char *dir, char ***rt, int *n_rt, Diag *d)
 	snprintf(path, sizeof path, "%s/runtime", dir);
 	if (mkdir_p(path, d))
 		return -1;
-	if (copy_tree(e->o->runtime_dir, path, rt, n_rt, d))
+	/* a float model's folder goes without the int8 kernels: less to build */
+	if (copy_tree(e->o->runtime_dir, path, uses_quant(e->g) ? NULL : "quant/", rt, n_rt, d))
 		return -1;
 	snprintf(path, sizeof path, "%s/include/resnetc", dir);
 	if (mkdir_p(path, d))
 		return -1;
-	rc = copy_tree(e->o->include_dir, path, &inc, &n_inc, d);
+	rc = copy_tree(e->o->include_dir, path, NULL, &inc, &n_inc, d);
 	emit_free_names(inc, n_inc);
 	return rc;
 }
