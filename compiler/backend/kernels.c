@@ -292,12 +292,19 @@ static void emit_conv2d(FILE *f, const Step *s, const EmitArgs *e)
 		e->out[0]);
 }
 
+/* The step's kernel scratch on the host: *raw to free, the result
+ * RN_ALIGN-aligned inside it. */
+static void *host_scratch(const Step *s, void **raw)
+{
+	*raw = xmalloc((size_t)s->scratch + RN_ALIGN);
+	return (void *)(((uintptr_t)*raw + RN_ALIGN - 1) & ~(uintptr_t)(RN_ALIGN - 1));
+}
+
 static int exec_conv2d_packed(const Graph *g, const Step *s, const KernelIO *io)
 {
-	void *scratch = xmalloc((size_t)s->scratch + RN_ALIGN);
+	void *scratch;
 	int rc = rn_conv2d_packed_f32(s->algo, &s->p.conv, io->in[0], io->in[1], io->in[3], io->out[0],
-				      (void *)(((uintptr_t)scratch + RN_ALIGN - 1) & ~(uintptr_t)(RN_ALIGN - 1)),
-				      (size_t)s->scratch, NULL);
+				      host_scratch(s, &scratch), (size_t)s->scratch, NULL);
 	free(scratch);
 	return rc;
 }
@@ -620,10 +627,9 @@ static void emit_qconv(FILE *f, const Step *s, const EmitArgs *e)
 
 static int exec_qconv_packed(const Graph *g, const Step *s, const KernelIO *io)
 {
-	void *scratch = xmalloc((size_t)s->scratch + RN_ALIGN);
+	void *scratch;
 	int rc = rn_qconv2d_packed(&s->p.qconvi, io->in[0], io->in[1], io->in[4], io->out[0],
-				   (void *)(((uintptr_t)scratch + RN_ALIGN - 1) & ~(uintptr_t)(RN_ALIGN - 1)),
-				   (size_t)s->scratch, NULL);
+				   host_scratch(s, &scratch), (size_t)s->scratch, NULL);
 	free(scratch);
 	return rc;
 }
