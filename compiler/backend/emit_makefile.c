@@ -11,6 +11,7 @@
 #include "lower.h"
 #include "frontend.h"
 #include "fsutil.h"
+#include "runtime_files.h"
 
 static int name_cmp(const void *a, const void *b)
 {
@@ -86,15 +87,16 @@ static int copy_file(const char *from, const char *to, Diag *d)
 	return emit_close(f, to, d);
 }
 
-/* Copies src's sources to dst; *names gets their paths. Those under the
- * folder `skip` ("quant/"; NULL: none) are left out of both. */
-static int copy_tree(const char *src, const char *dst, const char *skip, char ***names, int *n, Diag *d)
+/* Copies src's sources to dst; *names gets their paths. With keep, only
+ * the files keep(name, arg) accepts. */
+static int copy_tree(const char *src, const char *dst, int (*keep)(const char *, const void *),
+		     const void *arg, char ***names, int *n, Diag *d)
 {
 	if (list_sources(src, names, n, d))
 		return -1;
 	int kept = 0;
 	for (int i = 0; i < *n; i++)
-		if (skip && !strncmp((*names)[i], skip, strlen(skip)))
+		if (keep && !keep((*names)[i], arg))
 			free((*names)[i]);
 		else
 			(*names)[kept++] = (*names)[i];
@@ -121,19 +123,22 @@ void emit_free_names(char **v, int n)
 	free(v);
 }
 
-/* The model calls a kernel of runtime/quant/ (an int8 model). */
-static int uses_quant(const Graph *g)
+/* A runtime source the model's folder carries: the driver, the .c files
+ * runtime_files() lists, and the headers of their folders and of core/. */
+static int keep_runtime(const char *name, const void *arg)
 {
-	for (int i = 0; i < g->n_nodes; i++)
-		for (int k = 0; !g->nodes[i].dead && k < g->nodes[i].n_steps; k++)
-			switch (g->nodes[i].steps[k].kernel) {
-			case K_QUANTIZE: case K_DEQUANTIZE: case K_DYNAMIC_QUANTIZE: case K_QLINEAR_CONV:
-			case K_QLINEAR_MATMUL: case K_QLINEAR_ADD: case K_QLINEAR_GAP: case K_QGEMM: case K_QCONV:
-			case K_QCONV_PACKED:
-				return 1;
-			default:
-				break;
-			}
+	const RuntimeFiles *r = arg;
+	const char *slash = strchr(name, '/');
+	size_t len = strlen(name);
+	if (!slash || !strncmp(name, "driver/", 7))
+		return 1;
+	if (name[len - 1] == 'c')
+		return runtime_files_has(r, name);
+	if (!strncmp(name, "core/", 5))
+		return 1;
+	for (int i = 0; i < r->n_files; i++)
+		if (!strncmp(r->files[i], name, (size_t)(slash - name + 1)))
+			return 1;
 	return 0;
 }
 
@@ -145,13 +150,15 @@ int emit_runtime(Emitter *e, const char *dir, char ***rt, int *n_rt, Diag *d)
 	snprintf(path, sizeof path, "%s/runtime", dir);
 	if (mkdir_p(path, d))
 		return -1;
-	/* a float model's folder goes without the int8 kernels: less to build */
-	if (copy_tree(e->o->runtime_dir, path, uses_quant(e->g) ? NULL : "quant/", rt, n_rt, d))
+	/* only what the model calls: less to build */
+	RuntimeFiles r;
+	runtime_files(e->g, e->cg->threads, &r);
+	if (copy_tree(e->o->runtime_dir, path, keep_runtime, &r, rt, n_rt, d))
 		return -1;
 	snprintf(path, sizeof path, "%s/include/resnetc", dir);
 	if (mkdir_p(path, d))
 		return -1;
-	rc = copy_tree(e->o->include_dir, path, NULL, &inc, &n_inc, d);
+	rc = copy_tree(e->o->include_dir, path, NULL, NULL, &inc, &n_inc, d);
 	emit_free_names(inc, n_inc);
 	return rc;
 }
@@ -187,8 +194,17 @@ int emit_makefile(Emitter *e, const char *dir, char **rt, int n_rt, Diag *d)
 	fprintf(f, "CFLAGS ?= %s\n", cg->target->cflags);
 	/* RN_NAMESPACE makes this folder's runtime copy private to the model
 	 * (include/resnetc/namespace.h). */
-	fprintf(f, "ALL_CFLAGS := -std=c11 -fno-strict-aliasing -DRN_NAMESPACE=%s_%s $(CFLAGS) -I. -Iinclude\n",
-		nm, cg->blas ? " -DRN_USE_OPENBLAS" : "");
+	RuntimeFiles r;
+	runtime_files(e->g, cg->threads, &r);
+	if (r.n_omit) {
+		fprintf(f, "# The convolution algorithms no layer uses, left out of runtime/conv/conv_pack.c\n"
+			   "# (their files are not in this folder)\nRN_OMIT :=");
+		for (int i = 0; i < r.n_omit; i++)
+			fprintf(f, " -D%s", r.omit[i]);
+		fprintf(f, "\n");
+	}
+	fprintf(f, "ALL_CFLAGS := -std=c11 -fno-strict-aliasing -DRN_NAMESPACE=%s_%s%s $(CFLAGS) -I. -Iinclude\n",
+		nm, cg->blas ? " -DRN_USE_OPENBLAS" : "", r.n_omit ? " $(RN_OMIT)" : "");
 	fprintf(f, "LIBS := -lm%s%s\n\n", cg->threads > 1 ? " -lpthread" : "", cg->blas ? " -lopenblas" : "");
 	fprintf(f, "MODEL_OBJS := %s.o", nm);
 	for (int c = 0; c < e->n_chunks; c++)
@@ -198,8 +214,6 @@ int emit_makefile(Emitter *e, const char *dir, char **rt, int n_rt, Diag *d)
 		size_t len = strlen(rt[i]);
 		if (rt[i][len - 1] != 'c' || !strncmp(rt[i], "driver/", 7))
 			continue;
-		if (cg->threads <= 1 && !strcmp(rt[i], "threads/threadpool.c"))
-			continue; /* one thread: no pthread dependency */
 		fprintf(f, " \\\n\truntime/%.*s.o", (int)(len - 2), rt[i]);
 	}
 	/* the driver: main.c's rn_driver_main, not part of libNAME.a */

@@ -142,7 +142,11 @@ int rn_threadpool_threads(const rn_threadpool *tp);
  * The epilogue is rn_conv2d_f32's: y = act(conv + bias + residual), and y
  * may be residual itself. scratch: scratch_bytes, RN_ALIGN-aligned, at
  * least rn_conv2d_scratch_size(algo, p, threads of tp); with less,
- * rn_conv2d_packed_f32 computes nothing and returns RN_E_RANGE. */
+ * rn_conv2d_packed_f32 computes nothing and returns RN_E_RANGE. An
+ * algorithm this build lacks (an unknown one, or one left out with
+ * RN_OMIT_CONV_<ALGO>, as a model's output folder does for the algorithms
+ * no layer uses): rn_conv2d_supports says 0 and rn_conv2d_packed_f32
+ * returns RN_E_UNSUPPORTED. */
 enum { RN_CONV_DIRECT = 0, RN_CONV_GEMM, RN_CONV_WINOGRAD, RN_CONV_DEPTHWISE, RN_CONV_BLAS,
        RN_CONV_WINOGRAD_F2 };
 

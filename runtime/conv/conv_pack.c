@@ -14,6 +14,11 @@
  * the measurements behind it. Scratch from
  * rn_conv2d_scratch_size(algo, p, T) serves any pool of
  * at most T threads.
+ *
+ * A model's output folder carries only the algorithms its layers use and
+ * defines RN_OMIT_CONV_<ALGO> for the others: their cases below are left
+ * out (rn_conv2d_supports says 0, rn_conv2d_packed_f32 returns
+ * RN_E_UNSUPPORTED), so nothing calls the files the folder lacks.
  */
 #include "conv_packed.h"
 
@@ -37,18 +42,30 @@ int rn_conv2d_supports(int algo, const rn_conv2d_params *p)
 	if (!valid_params(p))
 		return 0;
 	switch (algo) {
+#ifndef RN_OMIT_CONV_DIRECT
 	case RN_CONV_DIRECT:
 		return 1;
+#endif
+#ifndef RN_OMIT_CONV_GEMM
 	case RN_CONV_GEMM:
 		return rn_conv_gemm_supports(p);
+#endif
+#ifndef RN_OMIT_CONV_WINOGRAD
 	case RN_CONV_WINOGRAD:
 		return rn_conv_winograd_supports(p);
+#endif
+#ifndef RN_OMIT_CONV_WINOGRAD_F2
 	case RN_CONV_WINOGRAD_F2:
 		return rn_conv_winograd2_supports(p);
+#endif
+#ifndef RN_OMIT_CONV_DEPTHWISE
 	case RN_CONV_DEPTHWISE:
 		return rn_conv_depthwise_supports(p);
+#endif
+#ifndef RN_OMIT_CONV_BLAS
 	case RN_CONV_BLAS:
 		return p->group == 1;
+#endif
 	default:
 		return 0;
 	}
@@ -59,14 +76,22 @@ size_t rn_conv2d_packed_size(int algo, const rn_conv2d_params *p)
 	if (!rn_conv2d_supports(algo, p))
 		return 0;
 	switch (algo) {
+#ifndef RN_OMIT_CONV_GEMM
 	case RN_CONV_GEMM:
 		return rn_conv_gemm_packed_floats(p) * sizeof(float);
+#endif
+#ifndef RN_OMIT_CONV_WINOGRAD
 	case RN_CONV_WINOGRAD:
 		return rn_conv_winograd_packed_floats(p) * sizeof(float);
+#endif
+#ifndef RN_OMIT_CONV_WINOGRAD_F2
 	case RN_CONV_WINOGRAD_F2:
 		return rn_conv_winograd2_packed_floats(p) * sizeof(float);
+#endif
+#ifndef RN_OMIT_CONV_DEPTHWISE
 	case RN_CONV_DEPTHWISE:
 		return rn_conv_depthwise_packed_floats(p) * sizeof(float);
+#endif
 	default:
 		return direct_floats(p) * sizeof(float);
 	}
@@ -76,18 +101,26 @@ void rn_conv2d_pack(int algo, const rn_conv2d_params *p, const float *w, const f
 		    float *packed)
 {
 	switch (algo) {
+#ifndef RN_OMIT_CONV_GEMM
 	case RN_CONV_GEMM:
 		rn_conv_gemm_pack(p, w, bias, packed);
 		return;
+#endif
+#ifndef RN_OMIT_CONV_WINOGRAD
 	case RN_CONV_WINOGRAD:
 		rn_conv_winograd_pack(p, w, bias, packed);
 		return;
+#endif
+#ifndef RN_OMIT_CONV_WINOGRAD_F2
 	case RN_CONV_WINOGRAD_F2:
 		rn_conv_winograd2_pack(p, w, bias, packed);
 		return;
+#endif
+#ifndef RN_OMIT_CONV_DEPTHWISE
 	case RN_CONV_DEPTHWISE:
 		rn_conv_depthwise_pack(p, w, bias, packed);
 		return;
+#endif
 	default: {
 		size_t nw = direct_floats(p) - (size_t)p->m;
 		rn_memcpy(packed, w, nw * sizeof(float));
@@ -105,14 +138,22 @@ size_t rn_conv2d_scratch_size(int algo, const rn_conv2d_params *p, int threads)
 	if (threads < 1)
 		threads = 1;
 	switch (algo) {
+#ifndef RN_OMIT_CONV_GEMM
 	case RN_CONV_GEMM:
 		return rn_conv_gemm_scratch_size(p, threads);
+#endif
+#ifndef RN_OMIT_CONV_WINOGRAD
 	case RN_CONV_WINOGRAD:
 		return rn_conv_winograd_scratch_size(p, threads);
+#endif
+#ifndef RN_OMIT_CONV_WINOGRAD_F2
 	case RN_CONV_WINOGRAD_F2:
 		return rn_conv_winograd2_scratch_size(p, threads);
+#endif
+#ifndef RN_OMIT_CONV_BLAS
 	case RN_CONV_BLAS:
 		return rn_conv_blas_scratch_size(p, threads);
+#endif
 	default:
 		return 0;
 	}
@@ -127,24 +168,38 @@ int rn_conv2d_packed_f32(int algo, const rn_conv2d_params *p, const float *x, co
 	if (scratch_bytes < rn_conv2d_scratch_size(algo, p, rn_threadpool_threads(tp)))
 		return RN_E_RANGE;
 	switch (algo) {
+#ifndef RN_OMIT_CONV_GEMM
 	case RN_CONV_GEMM:
 		rn_conv_gemm_run(p, x, packed, residual, y, scratch, tp);
 		break;
+#endif
+#ifndef RN_OMIT_CONV_WINOGRAD
 	case RN_CONV_WINOGRAD:
 		rn_conv_winograd_run(p, x, packed, residual, y, scratch, tp);
 		break;
+#endif
+#ifndef RN_OMIT_CONV_WINOGRAD_F2
 	case RN_CONV_WINOGRAD_F2:
 		rn_conv_winograd2_run(p, x, packed, residual, y, scratch, tp);
 		break;
+#endif
+#ifndef RN_OMIT_CONV_DEPTHWISE
 	case RN_CONV_DEPTHWISE:
 		rn_conv_depthwise_run(p, x, packed, residual, y, tp);
 		break;
+#endif
+#ifndef RN_OMIT_CONV_BLAS
 	case RN_CONV_BLAS:
 		rn_conv_blas_run(p, x, packed, residual, y, scratch, tp);
 		break;
-	default:
+#endif
+#ifndef RN_OMIT_CONV_DIRECT
+	case RN_CONV_DIRECT:
 		rn_conv2d_f32(p, x, packed, packed + (direct_floats(p) - (size_t)p->m), residual, y);
 		break;
+#endif
+	default:
+		return RN_E_UNSUPPORTED;
 	}
 	return RN_OK;
 }

@@ -244,10 +244,14 @@ fi
 mkdir -p "$T/elsewhere"
 (cd "$T/elsewhere" && env -u RESNETC_HOME resnetc compile -q "$ROOT/examples/demo/demo.yaml" -o inst >/dev/null 2>"$T/err")
 check "the installed resnetc compiles from any folder" test -f "$T/elsewhere/inst/demo.c"
-# (a float model's folder has all of it but the int8 kernels, runtime/quant/)
-check "... with the installed runtime" diff -r -x quant "$I/share/resnetc/runtime" "$T/elsewhere/inst/runtime"
-check "... without the int8 kernels, for a float model" test ! -e "$T/elsewhere/inst/runtime/quant" -a -d "$I/share/resnetc/runtime/quant"
+# (a model's folder has the part of it the model calls: runtime_files.c)
+check "... with the installed runtime's files" bash -c "cd '$T/elsewhere/inst/runtime' && find . -type f | grep -q . && for f in \$(find . -type f); do cmp \$f '$I/share/resnetc/runtime/'\$f || exit 1; done"
+check "... only those the demo calls: no int8, depthwise, direct-convolution or thread-pool code" \
+    bash -c "cd '$T/elsewhere/inst/runtime' && test ! -e quant -a ! -e conv/conv_depthwise.c -a ! -e conv/conv.c -a ! -e threads/threadpool.c -a -f conv/conv_pack.c -a -f '$I/share/resnetc/runtime/quant/quant.c'"
 check "... which builds" make -s -C "$T/elsewhere/inst"
+check "... and builds at -O0 too (no call left to the optimizer to remove)" make -s -C "$T/elsewhere/inst" clean all CFLAGS=-O0
+check "... and at --threads 2 with the thread pool" bash -c "cd '$T/elsewhere' && env -u RESNETC_HOME resnetc compile -q '$ROOT/examples/demo/demo.yaml' -o inst2 --threads 2 && test -f inst2/runtime/threads/threadpool.c && make -s -C inst2 -j2 && ./inst2/demo --help >/dev/null"
+check "runtime_files.c lists every call between runtime files (nm of each object, -O0)" "$PY" "$HERE/check_runtime_deps.py"
 cp -a "$I" "$T/moved"
 (cd "$T/elsewhere" && env -u RESNETC_HOME "$T/moved/bin/resnetc" compile -q "$ROOT/examples/demo/demo.yaml" -o moved >/dev/null 2>&1)
 check "a moved installation still finds its runtime" test -f "$T/elsewhere/moved/runtime/driver/driver.c"
