@@ -227,8 +227,13 @@ int emit_makefile(Emitter *e, const char *dir, char **rt, int n_rt, Diag *d)
 	fprintf(f, "%s: main.o $(DRIVER_OBJS) lib%s.a\n\t$(CC) $(LDFLAGS) -o $@ main.o $(DRIVER_OBJS) lib%s.a $(LIBS)\n\n",
 		nm, nm, nm);
 	fprintf(f, "lib%s.a: $(MODEL_OBJS) $(RUNTIME_OBJS)\n\trm -f $@\n\t$(AR) rcs $@ $^\n\n", nm);
-	fprintf(f, "# Weights are one string literal each: no optimization needed.\n");
-	fprintf(f, "%s_w%%.o: %s_w%%.c\n\t$(CC) -std=c11 -c $< -o $@\n\n", nm, nm);
+	if (cg->weights_c) {
+		fprintf(f, "# Weights are one string literal each: no optimization needed.\n");
+		fprintf(f, "%s_w%%.o: %s_w%%.c\n\t$(CC) -std=c11 -c $< -o $@\n\n", nm, nm);
+	} else {
+		fprintf(f, "# Weights: NAME_w<k>.bin, included by the assembler (.incbin) from this folder.\n");
+		fprintf(f, "%s_w%%.o: %s_w%%.c %s_w%%.bin\n\t$(CC) -c $< -o $@\n\n", nm, nm, nm);
+	}
 	fprintf(f, "%%.o: %%.c $(wildcard *.h runtime/*/*.h include/resnetc/*.h)\n\t$(CC) $(ALL_CFLAGS) -c $< -o $@\n\n");
 	fprintf(f, "clean:\n\trm -f %s lib%s.a *.o runtime/*/*.o\n\n.PHONY: all clean\n", nm, nm);
 	return emit_close(f, "Makefile", d);

@@ -24,6 +24,7 @@ typedef struct {
 	int threads; /* >= 1 */
 	int blas;    /* --gemm openblas: GEMM-shaped work through cblas_sgemm */
 	int direct;  /* --conv direct: only the reference convolution */
+	int weights_c; /* --weights c: weights as C string literals, not .bin files */
 } CodegenOptions;
 
 /* Picks each convolution's algorithm and packs its weights at compile time

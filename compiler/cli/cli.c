@@ -36,6 +36,9 @@ static const char help[] =
 	"                         leaves nothing behind; missing parents are created\n"
 	"  --name NAME            C prefix and file names (default: the model file's name)\n"
 	"  --force                replace DIR even if it was not written by resnetc\n"
+	"  --weights bin|c        weights as NAME_w<k>.bin files that the assembler\n"
+	"                         includes (.incbin; default: GCC and Clang on ELF\n"
+	"                         targets), or as C string literals (any C compiler)\n"
 	"Options of info:\n"
 	"  --json                 the same facts as JSON, for scripts\n"
 	"  --passes               node counts per op before and after each pass\n"
@@ -203,7 +206,7 @@ int parse_args(Args *a, int argc, char **argv)
 		: !strcmp(cmd, "graph") ? CMD_GRAPH : !strcmp(cmd, "quantize") ? CMD_QUANTIZE : 0;
 	if (!a->cmd)
 		return usage_error("unknown command '%s' (commands: compile, info, graph, quantize)", cmd);
-	a->cg = (CodegenOptions){target_find("native"), 1, 0, 0};
+	a->cg = (CodegenOptions){target_find("native"), 1, 0, 0, 0};
 	for (int i = 0; i < n_passes; i++)
 		a->enabled[i] = 1;
 	a->opt = (ImportOptions){.pins = a->pins, .binds = a->binds};
@@ -274,6 +277,15 @@ int parse_args(Args *a, int argc, char **argv)
 					return usage_error("%s", d.msg);
 				a->opt.n_pins++;
 			}
+		} else if (!strcmp(o, "--weights")) {
+			if (!option_ok(a, o, CMD_COMPILE))
+				return 2;
+			if (i + 1 >= argc)
+				return usage_error("%s needs a value", o);
+			const char *v = argv[++i];
+			if (strcmp(v, "bin") && strcmp(v, "c"))
+				return usage_error("--weights '%s': bin or c", v);
+			a->cg.weights_c = !strcmp(v, "c");
 		} else if (!strcmp(o, "--force")) {
 			if (!option_ok(a, o, CMD_COMPILE))
 				return 2;

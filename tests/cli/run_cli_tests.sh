@@ -212,6 +212,28 @@ expect 1 "quantize with samples of the wrong shape: exit 1, one line" "$RESNETC"
 check "... that says which" grep -q "samples of shape 4x3x28x28 do not fit input 'input' of shape 1x1x28x28" "$T/err"
 check "... and failed quantizations wrote nothing, not even a folder" test -z "$(ls -A "$Q/e")"
 
+echo "== weights"
+W="$T/weights"
+mkdir -p "$W"
+"$RESNETC" info examples/demo/demo.onnx --json >"$W/info.json"
+"$RESNETC" compile -q examples/demo/demo.onnx -o "$W/bin" 2>"$T/err"
+check "compile writes the weights as .bin files, as many bytes as info's weight_bytes (plus alignment)" \
+    "$PY" -c "import json, glob, os, sys
+w = json.load(open('$W/info.json'))['totals']['weight_bytes']
+b = sum(os.path.getsize(f) for f in glob.glob('$W/bin/demo_w*.bin'))
+sys.exit(not (w <= b <= w + 64 * 64) and 'bin %d bytes, weight_bytes %d' % (b, w))"
+check "... each beside a few lines of C that include it" bash -c "for f in '$W'/bin/demo_w*.c; do [ \$(stat -c %s \$f) -lt 4096 ] && grep -q incbin \$f || exit 1; done"
+check "... and the folder is at most 1.1x the weights plus 300 KB of sources" \
+    "$PY" -c "import json, os, sys
+w = json.load(open('$W/info.json'))['totals']['weight_bytes']
+d = sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk('$W/bin') for f in fs)
+sys.exit(d > 1.1 * w + 300000 and 'folder %d bytes for %d of weights' % (d, w))"
+check "--weights c: string literals instead, no .bin file" bash -c "'$RESNETC' compile -q examples/demo/demo.onnx -o '$W/c' --weights c && ! ls '$W'/c/*.bin 2>/dev/null && grep -q '^_Alignas' '$W/c/demo_w0.c'"
+"$PY" "$HERE/cli_checks.py" images-npy examples/classify/images "$W/cal.npy" "$W/in.npy" >/dev/null 2>&1 || true
+check "... both build and give the same bytes" bash -c "make -s -C '$W/bin' -j2 && make -s -C '$W/c' -j2 && '$W/bin/demo' '$W/in.npy' '$W/a.npy' && '$W/c/demo' '$W/in.npy' '$W/b.npy' && cmp '$W/a.npy' '$W/b.npy'"
+"$RESNETC" compile -q examples/demo/demo.onnx -o "$W/x" --weights asm 2>"$T/err"
+check "--weights asm: usage error, exit 2, naming the choices" bash -c "[ $? = 2 ] && grep -q \"\--weights 'asm': bin or c\" '$T/err'"
+
 echo "== progress"
 if have script; then
     script -qec "'$RESNETC' compile examples/demo/demo.yaml -o out/tty" /dev/null >"$T/tty.txt" 2>&1

@@ -1217,7 +1217,8 @@ static int run_case(const test_case *c, const char *tmp, const options *o, char 
 	size_t ncf = 0;
 	if (list_c_files(gen, &cfiles, &ncf, err) != 0)
 		return -1;
-	char *inc = fmt("-I%s/include", gen), *incg = fmt("-I%s", gen);
+	/* -Wa,-I: the weights' .incbin finds NAME_w<k>.bin from any folder */
+	char *inc = fmt("-I%s/include", gen), *incg = fmt("-I%s", gen), *incw = fmt("-Wa,-I%s", gen);
 	char *exe = fmt("%s/model", gen);
 	char **bargv = calloc(ncf + 24, sizeof(char *));
 	int b = 0;
@@ -1229,6 +1230,7 @@ static int run_case(const test_case *c, const char *tmp, const options *o, char 
 	bargv[b++] = "-O1";
 	bargv[b++] = incg;
 	bargv[b++] = inc;
+	bargv[b++] = incw;
 	for (size_t i = 0; i < ncf; i++)
 		bargv[b++] = cfiles[i];
 	bargv[b++] = (char *)o->rt;
