@@ -21,13 +21,13 @@
 # and the binary runs as `qemu-<arch> -L /usr/<triple> DIR/NAME IN.npy OUT.npy`.
 # The demo's input is the first Fashion-MNIST test image (Debian's
 # dataset-fashion-mnist); ResNet-18's a seeded N(0,1) tensor of
-# 1x3xSIZExSIZE. A passed case's folder build/cross/ARCH/CASE (generated
+# 1x3xSIZExSIZE (112 by default). A passed case's folder build/cross/ARCH/CASE (generated
 # code, build products, logs) is removed (KEEP_PASSED=1 keeps it); a failed
 # one is kept, and its FAIL line names it.
 #
 # Environment: RESNETC (default build/resnetc), CROSS_DIR (default
 # build/cross), CROSS_SIZE (ResNet-18's input height and width, default
-# 224), E2E_DIR (default build/e2e: exported models are cached and shared
+# 112), E2E_DIR (default build/e2e: exported models are cached and shared
 # with tests/e2e under E2E_DIR/models), MAKE_JOBS (2), CROSS_TIMEOUT
 # (seconds per qemu run, default 600).
 #
@@ -42,7 +42,7 @@ LIB_NAME=run_cross.sh
 E2E=$ROOT/tests/e2e
 WORK=${CROSS_DIR:-$ROOT/build/cross}
 E2E_DIR=${E2E_DIR:-$ROOT/build/e2e}
-SIZE=${CROSS_SIZE:-224}
+SIZE=${CROSS_SIZE:-112}
 TIMEOUT=${CROSS_TIMEOUT:-600}
 FASHION_MNIST_DIR=${FASHION_MNIST_DIR:-/usr/share/datasets/fashion-mnist}
 
