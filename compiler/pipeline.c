@@ -37,6 +37,7 @@ int pipeline_run(const PipelineOptions *o, Pipeline *p, Diag *d)
 	if (!p->g)
 		return -1;
 	p->g->quantize = o->quantize;
+	p->g->io_int8 = o->io_int8;
 	phase(o, p, PHASE_LOAD, 1);
 
 	phase(o, p, PHASE_LOWER, 0);
@@ -52,8 +53,9 @@ int pipeline_run(const PipelineOptions *o, Pipeline *p, Diag *d)
 	int en[PASS_MAX];
 	memcpy(en, o->enabled ? o->enabled : all, sizeof en);
 	/* asked for, quantization happens whatever -O0 or --disable say */
-	for (int i = 0; o->quantize && i < n_passes; i++)
-		en[i] |= passes[i].run == pass_quantize;
+	for (int i = 0; i < n_passes; i++)
+		en[i] |= (o->quantize && passes[i].run == pass_quantize) ||
+			 (o->io_int8 && passes[i].run == pass_io_int8);
 	p->nodes_before_passes = graph_live_nodes(p->g);
 	p->passes.histogram = o->histogram;
 	if (run_passes(p->g, en, &p->passes, d) != 0)

@@ -53,6 +53,8 @@ typedef struct {
 	const CodegenOptions *cg;      /* for select_kernels (unused with
 					* stop_after_passes) */
 	const QuantizeOptions *quantize; /* --quantize int8, or NULL */
+	int io_int8;                   /* --io int8: quantized inputs and outputs
+					* as they are (the io-int8 pass) */
 	int stop_after_passes;         /* 1: end after the passes: no kernel
 					* selection, no plan (p->plan stays
 					* zero); p->g is the graph the passes

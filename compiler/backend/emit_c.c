@@ -121,6 +121,16 @@ static void shape_comment(FILE *f, const Tensor *t)
 	fprintf(f, "%s %s", rn_dtype_name(t->dtype), shape_str(t, s, sizeof s));
 }
 
+/* A model's one input (or output), float or passed quantized (--io
+ * int8): called plain "input" ("output") in the API. */
+static int plain_io(const Graph *g, int outputs)
+{
+	int n = outputs ? g->n_outputs : g->n_inputs;
+	const IoQuant *q = outputs ? g->out_q : g->in_q;
+	const Tensor *t = n == 1 ? &g->tensors[outputs ? g->outputs[0] : g->inputs[0]] : NULL;
+	return t && (t->dtype == RN_F32 || (q && q[0].quantized));
+}
+
 static void param_list(FILE *f, const Emitter *e)
 {
 	const Graph *g = e->g;
@@ -128,12 +138,12 @@ static void param_list(FILE *f, const Emitter *e)
 	for (int i = 0; i < g->n_inputs; i++) {
 		const Tensor *t = &g->tensors[g->inputs[i]];
 		io_name(nm, sizeof nm, t->name, "in", i);
-		fprintf(f, "%sconst %s *%s", i ? ", " : "", ctype(t->dtype), g->n_inputs == 1 && g->tensors[g->inputs[0]].dtype == RN_F32 ? "input" : nm);
+		fprintf(f, "%sconst %s *%s", i ? ", " : "", ctype(t->dtype), plain_io(g, 0) ? "input" : nm);
 	}
 	for (int i = 0; i < g->n_outputs; i++) {
 		const Tensor *t = &g->tensors[g->outputs[i]];
 		io_name(nm, sizeof nm, t->name, "out", i);
-		fprintf(f, "%s%s *%s", g->n_inputs || i ? ", " : "", ctype(t->dtype), g->n_outputs == 1 && t->dtype == RN_F32 ? "output" : nm);
+		fprintf(f, "%s%s *%s", g->n_inputs || i ? ", " : "", ctype(t->dtype), plain_io(g, 1) ? "output" : nm);
 	}
 }
 
@@ -145,7 +155,7 @@ static void arg_names(FILE *f, const Emitter *e, int inputs)
 	for (int i = 0; i < n; i++) {
 		const Tensor *t = &g->tensors[inputs ? g->inputs[i] : g->outputs[i]];
 		io_name(nm, sizeof nm, t->name, inputs ? "in" : "out", i);
-		int single = n == 1 && t->dtype == RN_F32;
+		int single = plain_io(g, !inputs);
 		fprintf(f, "%s%s", i ? ", " : "", single ? (inputs ? "input" : "output") : nm);
 	}
 }
@@ -170,16 +180,16 @@ static int emit_header(Emitter *e, const PlanStats *st, const char *dir, Diag *d
 		   " * %s_MAX_THREADS (the compiled --threads, also the default); the\n"
 		   " * model's thread pool is its own.\n *\n",
 		e->name, e->name, e->name, up, RN_ALIGN, e->name, up);
-	for (int i = 0; i < g->n_inputs; i++) {
-		fprintf(f, " * input  %d '%s': ", i, emit_comment(g->tensors[g->inputs[i]].name, cm, sizeof cm));
-		shape_comment(f, &g->tensors[g->inputs[i]]);
-		fprintf(f, "\n");
-	}
-	for (int i = 0; i < g->n_outputs; i++) {
-		fprintf(f, " * output %d '%s': ", i, emit_comment(g->tensors[g->outputs[i]].name, cm, sizeof cm));
-		shape_comment(f, &g->tensors[g->outputs[i]]);
-		fprintf(f, "\n");
-	}
+	for (int io = 0; io < 2; io++)
+		for (int i = 0; i < (io ? g->n_outputs : g->n_inputs); i++) {
+			const Tensor *t = &g->tensors[io ? g->outputs[i] : g->inputs[i]];
+			const IoQuant *q = io ? (g->out_q ? &g->out_q[i] : NULL) : (g->in_q ? &g->in_q[i] : NULL);
+			fprintf(f, " * %s %d '%s': ", io ? "output" : "input ", i, emit_comment(t->name, cm, sizeof cm));
+			shape_comment(f, t);
+			if (q && q->quantized)
+				fprintf(f, ", quantized: real = (q - %d) * %.9g", q->zero_point, (double)q->scale);
+			fprintf(f, "\n");
+		}
 	fprintf(f, " */\n#ifndef %s_H\n#define %s_H\n\n#include <stdint.h>\n\n", up, up);
 	fprintf(f, "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
 	fprintf(f, "#define %s_WORKSPACE_BYTES %" PRId64 "\n", up, st->arena_bytes);
@@ -199,6 +209,15 @@ static int emit_header(Emitter *e, const PlanStats *st, const char *dir, Diag *d
 			fprintf(f, "%s}\n", t->rank ? "" : "0");
 			if (i == 0)
 				fprintf(f, "#define %s_%s_SIZE %" PRId64 "\n", up, kind, tensor_numel(t));
+			/* --io int8: how the caller converts */
+			const IoQuant *q = io ? (g->out_q ? &g->out_q[i] : NULL) : (g->in_q ? &g->in_q[i] : NULL);
+			for (int k = 0; q && q->quantized && k < (i == 0 ? 2 : 1); k++) {
+				char id[16] = "";
+				if (k == 0)
+					snprintf(id, sizeof id, "%d", i);
+				fprintf(f, "#define %s_%s%s_SCALE %.9gf\n#define %s_%s%s_ZERO_POINT %d\n", up, kind, id,
+					(double)q->scale, up, kind, id, q->zero_point);
+			}
 		}
 	}
 	fprintf(f, "\nint %s_run(", e->name);

@@ -64,10 +64,13 @@ static const char help[] =
 	"                         per layer (default)\n"
 	"  -O0 | -O2              graph passes off | on (default -O2)\n"
 	"  --disable=P1,P2        turn single passes off; passes: fold-bn, quantize,\n"
-	"                         fuse-add, fuse-act, qdq, views, inplace\n"
+	"                         fuse-add, fuse-act, qdq, io-int8, views, inplace\n"
 	"  --quantize int8        post-training quantization: int8 weights (per\n"
 	"                         channel) and uint8 activations, ranges calibrated\n"
 	"                         on --calibrate; float in and out as before\n"
+	"  --io float|int8        int8: an int8 model's run takes its quantized input\n"
+	"                         (and returns a quantized output) as they are, scale\n"
+	"                         and zero point in NAME.h; float (default): float\n"
 	"Options of all commands:\n"
 	"  --input-shape NAME=DIMS  pin an input's dynamic dimensions, e.g.\n"
 	"                         --input-shape input=1x3x224x224 (repeatable; NAME may be\n"
@@ -219,14 +222,15 @@ int parse_args(Args *a, int argc, char **argv)
 		} else if (!strcmp(o, "-o") || !strcmp(o, "--name") || !strcmp(o, "--input-shape") ||
 			   !strcmp(o, "--target") || !strcmp(o, "--threads") || !strcmp(o, "--gemm") ||
 			   !strcmp(o, "--conv") || !strcmp(o, "--bind") || !strcmp(o, "--quantize") ||
-			   !strcmp(o, "--calibrate") || !strcmp(o, "--calibration")) {
+			   !strcmp(o, "--calibrate") || !strcmp(o, "--calibration") || !strcmp(o, "--io")) {
 			if (i + 1 >= argc)
 				return usage_error("%s needs a value", o);
 			const char *v = argv[++i];
 			/* code generation and the choice of passes: quantize runs
 			 * fold-bn and quantize, and writes ONNX */
 			if ((!strcmp(o, "--target") || !strcmp(o, "--threads") || !strcmp(o, "--gemm") ||
-			     !strcmp(o, "--conv")) && !option_ok(a, o, CMD_COMPILE | CMD_INFO | CMD_GRAPH))
+			     !strcmp(o, "--conv") || !strcmp(o, "--io")) &&
+			    !option_ok(a, o, CMD_COMPILE | CMD_INFO | CMD_GRAPH))
 				return 2;
 			if (!strcmp(o, "--target")) {
 				if (!(a->cg.target = target_find(v)))
@@ -245,6 +249,10 @@ int parse_args(Args *a, int argc, char **argv)
 				if (strcmp(v, "direct") && strcmp(v, "auto"))
 					return usage_error("--conv '%s': direct or auto", v);
 				a->cg.direct = !strcmp(v, "direct");
+			} else if (!strcmp(o, "--io")) {
+				if (strcmp(v, "float") && strcmp(v, "int8"))
+					return usage_error("--io '%s': float or int8", v);
+				a->io_int8 = !strcmp(v, "int8");
 			} else if (!strcmp(o, "--quantize")) {
 				if (strcmp(v, "int8"))
 					return usage_error("--quantize '%s': int8 is the one quantization", v);
@@ -316,7 +324,7 @@ int parse_args(Args *a, int argc, char **argv)
 			if (!option_ok(a, "--disable", CMD_COMPILE | CMD_INFO | CMD_GRAPH))
 				return 2;
 			if (disable_passes(o + 10, a->enabled) != 0)
-				return usage_error("--disable: unknown pass in '%s' (passes: fold-bn, quantize, fuse-add, fuse-act, qdq, views, inplace)", o + 10);
+				return usage_error("--disable: unknown pass in '%s' (passes: fold-bn, quantize, fuse-add, fuse-act, qdq, io-int8, views, inplace)", o + 10);
 		} else if (o[0] == '-' && o[1]) {
 			return usage_error("unknown option '%s'", o);
 		} else if (!a->model) {

@@ -25,6 +25,7 @@ typedef struct {
 	Binding binds[16];
 	ImportOptions opt;      /* points at pins and binds */
 	int quantize;           /* --quantize int8 (implied by quantize) */
+	int io_int8;            /* --io int8 */
 	const char *calib[16];  /* --calibrate FILE, per input */
 	QuantizeOptions qopt;   /* points at calib */
 	char name_buf[80];

@@ -204,7 +204,8 @@ int main(int argc, char **argv)
 		for (int i = 0; i < n_passes; i++)
 			a.enabled[i] = passes[i].run == pass_fold_bn || passes[i].run == pass_quantize;
 	PipelineOptions po = {.model = a.model, .import = &a.opt, .enabled = a.enabled, .cg = &a.cg,
-			      .quantize = a.quantize ? &a.qopt : NULL, .stop_after_passes = a.cmd == CMD_QUANTIZE,
+			      .quantize = a.quantize ? &a.qopt : NULL, .io_int8 = a.io_int8,
+			      .stop_after_passes = a.cmd == CMD_QUANTIZE,
 			      .histogram = a.cmd == CMD_INFO && a.show_passes ? stdout : NULL,
 			      .callback = describe_phase, .ctx = &progress};
 	Pipeline p;

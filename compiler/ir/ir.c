@@ -98,6 +98,8 @@ void graph_free(Graph *g)
 	free(g->nodes);
 	free(g->inputs);
 	free(g->outputs);
+	free(g->in_q);
+	free(g->out_q);
 	free(g->name_slots);
 	free(g->name);
 	free(g->path);

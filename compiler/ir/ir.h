@@ -82,6 +82,14 @@ typedef struct {
 	int n_steps;
 } Node;
 
+/* --io int8: a graph input or output passed as its quantized values
+ * (real = (q - zero_point) * scale); quantized 0 for a float one. */
+typedef struct {
+	int quantized;
+	float scale;
+	int zero_point;
+} IoQuant;
+
 typedef struct {
 	char *name;
 	char *path;              /* model file, for messages */
@@ -96,6 +104,10 @@ typedef struct {
 	/* --quantize int8: the quantize pass's options (a QuantizeOptions,
 	 * passes.h), or NULL for a float compile */
 	const struct QuantizeOptions *quantize;
+	/* --io int8: the io-int8 pass's request, and what it did (one entry
+	 * per input and output; NULL before it ran) */
+	int io_int8;
+	IoQuant *in_q, *out_q;
 	/* graph_find_tensor's index: open addressing on the name's hash, each
 	 * slot the last tensor added under a name, or -1 (ir.c keeps it). */
 	int *name_slots, n_slots;

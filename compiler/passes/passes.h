@@ -13,6 +13,9 @@
  *   fuse-act       Conv/Gemm -> Relu | Clip | LeakyRelu becomes one step
  *   qdq            DequantizeLinear -> Conv/Add/MaxPool -> QuantizeLinear
  *                  becomes an int8 operator (pass_qdq.c)
+ *   io-int8        --io int8 only: a graph input read through one
+ *                  QuantizeLinear, or an output made by a DequantizeLinear,
+ *                  is passed as its quantized tensor (pass_io.c)
  *   views          Identity, Dropout, Flatten, Reshape, Squeeze, Unsqueeze
  *                  share their input's memory instead of copying it
  *   inplace        a fused residual Add writes over the operand it adds
@@ -52,6 +55,7 @@ int pass_quantize(Graph *g, Diag *d);
 int pass_fuse_add(Graph *g, Diag *d);
 int pass_fuse_act(Graph *g, Diag *d);
 int pass_qdq(Graph *g, Diag *d);
+int pass_io_int8(Graph *g, Diag *d);
 int pass_views(Graph *g, Diag *d);
 int pass_inplace(Graph *g, Diag *d);
 

@@ -187,6 +187,22 @@ check "... and runs" "$Q/c/demo_int8" "$Q/in.npy" "$Q/ours.npy"
 "$RESNETC" compile -q examples/demo/demo.onnx --quantize int8 --calibrate "$Q/cal.npy" -o "$Q/d" >/dev/null 2>&1 &&
     make -s -C "$Q/d" >/dev/null 2>&1 && "$Q/d/demo" "$Q/in.npy" "$Q/direct.npy" >/dev/null 2>&1
 check "... giving the bytes compile --quantize int8 gives" cmp "$Q/ours.npy" "$Q/direct.npy"
+check "--io int8: the run takes the quantized input, its scale and zero point in NAME.h" \
+    bash -c "'$RESNETC' compile -q examples/demo/demo.onnx --quantize int8 --calibrate '$Q/cal.npy' --io int8 -o '$Q/io' &&
+        grep -q '^int demo_run(const uint8_t \*input, float \*output);' '$Q/io/demo.h' &&
+        grep -q '^#define DEMO_INPUT_ZERO_POINT [0-9]' '$Q/io/demo.h' && make -s -C '$Q/io'"
+check "... and gives the float API's bytes on the input quantized as NAME.h says" \
+    bash -c "'$PY' -c \"
+import re, sys, numpy as np
+h = open('$Q/io/demo.h').read()
+s = np.float32(re.search(r'DEMO_INPUT_SCALE ([0-9.e+-]+)f', h).group(1))
+z = int(re.search(r'DEMO_INPUT_ZERO_POINT (-?[0-9]+)', h).group(1))
+x = np.load('$Q/in.npy')
+np.save('$Q/in-q.npy', np.clip(np.rint(x / s) + z, 0, 255).astype(np.uint8))
+\" && '$Q/io/demo' '$Q/in-q.npy' '$Q/io.npy' && cmp '$Q/io.npy' '$Q/direct.npy'"
+"$RESNETC" compile -q examples/demo/demo.onnx --io int8 -o "$Q/iof" 2>"$T/err"
+check "--io int8 on a float model: exit 1, one line that says why, nothing written" \
+    bash -c "[ $? = 1 ] && [ \$(wc -l <'$T/err') = 1 ] && grep -q \"input 'input' cannot be passed quantized: a node other than QuantizeLinear reads it\" '$T/err' && [ ! -e '$Q/iof' ]"
 if have node && [ -d "$ROOT/tests/e2e/node_modules/onnxruntime-node" ]; then
     # onnxruntime's int8 kernels, then (--no-optimize) the model's own
     # arithmetic, each QDQ pair a float round trip

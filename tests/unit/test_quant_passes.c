@@ -888,6 +888,76 @@ static void test_qdq_qlinear_conv_with_a_scale_known_at_run_time_stays(void **st
 	graph_free(qg.g);
 }
 
+/* ---- io-int8 (pass_io.c) ---- */
+
+/* x -> Q -> DQ -> Relu -> Q -> DQ -> y, or with first_relu a Relu reading
+ * x in float first. */
+static Graph *io_graph(int first_relu)
+{
+	Graph *g = new_graph(13);
+	int x = input(g, "x", RN_F32, 2, (int64_t[]){1, 8});
+	int s_in = f32_scalar(g, "s_in", 0.5f), z_in = zp_scalar(g, "z_in", RN_U8, 3);
+	int s_out = f32_scalar(g, "s_out", 0.25f), z_out = zp_scalar(g, "z_out", RN_I8, -2);
+	int src = x;
+	if (first_relu) {
+		src = act_tensor(g, "x_relu");
+		node(g, "relu0", "Relu", (int[]){x}, 1, src);
+	}
+	int q = qnode(g, "q_in", "QuantizeLinear", src, s_in, z_in);
+	int f = qnode(g, "dq_in", "DequantizeLinear", q, s_in, z_in);
+	int r = act_tensor(g, "r");
+	node(g, "relu", "Relu", (int[]){f}, 1, r);
+	int q2 = qnode(g, "q_out", "QuantizeLinear", r, s_out, z_out);
+	int y = qnode(g, "y", "DequantizeLinear", q2, s_out, z_out);
+	output(g, y);
+	lower(g);
+	g->io_int8 = 1;
+	return g;
+}
+
+static void test_io_int8_passes_the_quantized_input_and_output(void **state)
+{
+	(void)state;
+	Graph *g = io_graph(0);
+	Diag d;
+	assert_int_equal(pass_io_int8(g, &d), 0);
+	const Tensor *in = &g->tensors[g->inputs[0]], *out = &g->tensors[g->outputs[0]];
+	assert_string_equal(in->name, "q_in");
+	assert_int_equal(in->kind, T_INPUT);
+	assert_int_equal(in->dtype, RN_U8);
+	assert_string_equal(out->name, "q_out");
+	assert_int_equal(out->dtype, RN_I8);
+	assert_true(out->is_output);
+	assert_true(g->in_q[0].quantized && g->out_q[0].quantized);
+	assert_true(g->in_q[0].scale == 0.5f && g->in_q[0].zero_point == 3);
+	assert_true(g->out_q[0].scale == 0.25f && g->out_q[0].zero_point == -2);
+	assert_true(named(g, "q_in")->dead);
+	assert_true(named(g, "y")->dead);
+	assert_false(named(g, "dq_in")->dead);
+	/* what it computes: the quantized bytes in, the quantized bytes out */
+	uint8_t xq[8] = {0, 1, 3, 4, 10, 100, 200, 255};
+	int8_t *yq = run1(g, (const void *const[]){xq}, g->outputs[0]);
+	for (int i = 0; i < 8; i++) {
+		float real = fmaxf(0.0f, (float)(xq[i] - 3) * 0.5f);
+		int want = (int)nearbyintf(real / 0.25f) - 2;
+		want = want > 127 ? 127 : want;
+		assert_int_equal(yq[i], want);
+	}
+	free(yq);
+	graph_free(g);
+}
+
+static void test_io_int8_refuses_an_input_read_in_float(void **state)
+{
+	(void)state;
+	Graph *g = io_graph(1);
+	Diag d;
+	assert_int_equal(pass_io_int8(g, &d), -1);
+	assert_non_null(strstr(d.msg, "--io int8: input 'x' cannot be passed quantized: a node other than "
+				      "QuantizeLinear reads it ('relu0')"));
+	graph_free(g);
+}
+
 static void test_qdq_qlinear_add_becomes_the_residual(void **state)
 {
 	(void)state;
@@ -1514,6 +1584,8 @@ int main(void)
 		cmocka_unit_test(test_qdq_qlinear_conv_becomes_the_int8_convolution),
 		cmocka_unit_test(test_qdq_qlinear_conv_with_a_scale_known_at_run_time_stays),
 		cmocka_unit_test(test_qdq_qlinear_add_becomes_the_residual),
+		cmocka_unit_test(test_io_int8_passes_the_quantized_input_and_output),
+		cmocka_unit_test(test_io_int8_refuses_an_input_read_in_float),
 		cmocka_unit_test(test_quantize_writes_the_pairs_weights_and_biases),
 		cmocka_unit_test(test_quantize_then_qdq_stays_within_a_few_steps_of_float),
 		cmocka_unit_test(test_quantize_refuses_broken_calibration_files),
