@@ -7,6 +7,10 @@
  *   Q(act(Add(DQ(conv), DQ(r))))        ->  that convolution with r as its
  *                                           quantized residual
  *   Q(MaxPool(DQ(x))), same parameters  ->  MaxPool on the uint8 values
+ *   Q(GlobalAveragePool(DQ(x)))         ->  the integer mean
+ *                                           (QLinearGlobalAveragePool)
+ *   Q(Flatten(DQ(x))), same parameters  ->  Flatten of x (also Reshape,
+ *                                           Squeeze, Unsqueeze, Identity)
  *
  * The convolution computes the integer sum exactly and requantizes it
  * once: y = saturate(round(acc * sx*sw[m]/sy + (r - zr) * sr/sy) + zy)
@@ -469,6 +473,69 @@ static int scalar(Graph *g, const Node *n, const char *suffix, int dtype, const 
 	return add_const(g, n, suffix, dtype, 0, NULL, data);
 }
 
+/* Q(view(DQ(x))) with the same parameters on both sides, the view a
+ * Flatten, Reshape, Squeeze, Unsqueeze or Identity: the view of the
+ * quantized tensor itself (the round trip changes no value). */
+static int fuse_view(Graph *g, Readers *r, Node *v, Diag *d, int *rc)
+{
+	static const char *const views[] = {"Flatten", "Reshape", "Squeeze", "Unsqueeze", "Identity"};
+	int is_view = 0;
+	for (size_t i = 0; i < sizeof views / sizeof views[0]; i++)
+		is_view |= !strcmp(v->op_type, views[i]);
+	if (!is_view || v->n_out != 1 || v->n_in < 1)
+		return 0;
+	QInfo x, y;
+	Node *dqx = producer(g, v->in[0]);
+	Node *qy = only_reader(g, r, v->out[0]);
+	if (!qinfo(g, dqx, "DequantizeLinear", &x) || !qinfo(g, qy, "QuantizeLinear", &y) ||
+	    !per_tensor_q8(&x) || !per_tensor_q8(&y) || x.dtype != y.dtype || x.scale[0] != y.scale[0] ||
+	    x.zp[0] != y.zp[0])
+		return 0;
+	readers_node(r, v, -1);
+	kill(r, qy);
+	v->in[0] = x.q;
+	v->out[0] = y.q;
+	g->tensors[y.q].producer = (int)(v - g->nodes);
+	readers_node(r, v, 1);
+	drop_unread(g, r, dqx);
+	*rc = relower(g, v, d);
+	return 1;
+}
+
+/* Q(GlobalAveragePool(DQ(x))), both uint8 or both int8: the integer mean
+ * (rn_qlinear_global_avg: the mean of x - x_zp times x_scale / y_scale in
+ * double, rounded once), as onnxruntime's QLinearGlobalAveragePool. */
+static int fuse_gap(Graph *g, Readers *r, Node *gap, Diag *d, int *rc)
+{
+	if (strcmp(gap->op_type, "GlobalAveragePool") || gap->n_out != 1 || g->tensors[gap->in[0]].rank != 4)
+		return 0;
+	QInfo x, y;
+	Node *dqx = producer(g, gap->in[0]);
+	Node *qy = only_reader(g, r, gap->out[0]);
+	if (!qinfo(g, dqx, "DequantizeLinear", &x) || !qinfo(g, qy, "QuantizeLinear", &y) ||
+	    !per_tensor_q8(&x) || !per_tensor_q8(&y) || x.dtype != y.dtype)
+		return 0;
+	int8_t zx = (int8_t)x.zp[0];
+	int ops[5] = {x.q, dqx->in[1], dqx->n_in > 2 ? dqx->in[2] : -1, qy->in[1], qy->n_in > 2 ? qy->in[2] : -1};
+	if (ops[2] < 0)
+		ops[2] = scalar(g, gap, "x_zero_point", x.dtype, &zx, 1);
+	readers_node(r, gap, -1);
+	kill(r, qy);
+	free(gap->in);
+	gap->in = xmalloc(sizeof ops);
+	memcpy(gap->in, ops, sizeof ops);
+	gap->n_in = ops[4] >= 0 ? 5 : 4;
+	gap->out[0] = y.q;
+	g->tensors[y.q].producer = (int)(gap - g->nodes);
+	free(gap->op_type);
+	gap->op_type = xstrdup("QLinearGlobalAveragePool");
+	gap->def = op_find("QLinearGlobalAveragePool");
+	readers_node(r, gap, 1);
+	drop_unread(g, r, dqx);
+	*rc = relower(g, gap, d);
+	return 1;
+}
+
 /* DQ(x) -> Gemm(DQ(w), DQ(b)) [-> Q]: the int8 product (rn_qgemm), its
  * output float or, read only by a QuantizeLinear, quantized. Weights
  * int8 (zero point 0 after subtracting it), per tensor or per output
@@ -596,8 +663,8 @@ int pass_qdq(Graph *g, Diag *d)
 			fuse_add(g, &r, n);
 		else if (!strcmp(n->op_type, "QLinearAdd"))
 			fuse_qlinear_add(g, &r, n);
-		else
-			fuse_maxpool(g, &r, n, d, &rc);
+		else if (!fuse_maxpool(g, &r, n, d, &rc) && !fuse_gap(g, &r, n, d, &rc))
+			fuse_view(g, &r, n, d, &rc);
 	}
 	readers_free(&r);
 	return rc;

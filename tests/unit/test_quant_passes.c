@@ -795,6 +795,74 @@ static void test_qdq_maxpool_runs_on_uint8(void **state)
 	assert_false(pool_fused(RN_I8, (QP){0.03f, 0}, (QP){0.03f, 0}));
 }
 
+/* x -> Q -> DQ -> op -> Q -> y, op GlobalAveragePool or Flatten, run
+ * before and after qdq; returns 1 if op then reads the quantized input,
+ * with *worst the largest difference in steps between the two results. */
+static int reduce_fused(const char *op, int dtype, QP q, QP q2, int *worst)
+{
+	rng = 7;
+	Graph *g = new_graph(13);
+	int x = input(g, "x", RN_F32, 4, (int64_t[]){1, C, H, W});
+	int s = f32_scalar(g, "s", q.scale), z = zp_scalar(g, "z", dtype, q.zp);
+	int xq = qnode(g, "x_q", "QuantizeLinear", x, s, z);
+	int xf = qnode(g, "x_dq", "DequantizeLinear", xq, s, z);
+	int p = act_tensor(g, "p");
+	node(g, "op", op, &xf, 1, p);
+	int s2 = f32_scalar(g, "s2", q2.scale), z2 = zp_scalar(g, "z2", dtype, q2.zp);
+	int y = qnode(g, "y_q", "QuantizeLinear", p, s2, z2);
+	output(g, y);
+	lower(g);
+	float *xv = random_floats(C * H * W, 3.0f, 11);
+	const void *in[1] = {xv};
+	void *before = run1(g, in, y);
+	Diag d;
+	assert_int_equal(pass_qdq(g, &d), 0);
+	void *after = run1(g, in, y);
+	int64_t n_diff;
+	*worst = max_step_diff(dtype, before, after, tensor_numel(&g->tensors[y]), &n_diff);
+	Node *n = named(g, "op");
+	assert_false(n->dead);
+	int fused = g->tensors[n->in[0]].dtype != RN_F32;
+	if (fused) {
+		assert_int_equal(g->tensors[n->in[0]].dtype, dtype);
+		assert_int_equal(n->out[0], y);
+		assert_int_equal(live(g, "DequantizeLinear"), 0);
+		assert_int_equal(live(g, "QuantizeLinear"), 1);
+	}
+	free(xv);
+	free(before);
+	free(after);
+	graph_free(g);
+	return fused;
+}
+
+static void test_qdq_global_average_pool_is_the_integer_mean(void **state)
+{
+	(void)state;
+	int worst;
+	/* any parameters, uint8 or int8: the mean is rounded once, in double
+	 * (the round trip rounds in float: at most one step apart) */
+	assert_true(reduce_fused("GlobalAveragePool", RN_U8, (QP){0.03f, 100}, (QP){0.011f, 7}, &worst));
+	assert_true(worst <= 1);
+	assert_true(reduce_fused("GlobalAveragePool", RN_I8, (QP){0.05f, -3}, (QP){0.02f, 4}, &worst));
+	assert_true(worst <= 1);
+	assert_true(reduce_fused("GlobalAveragePool", RN_U8, (QP){0.03f, 100}, (QP){0.03f, 100}, &worst));
+	assert_int_equal(worst, 0);
+}
+
+static void test_qdq_flatten_between_equal_pairs_views_the_quantized_tensor(void **state)
+{
+	(void)state;
+	int worst;
+	assert_true(reduce_fused("Flatten", RN_U8, (QP){0.03f, 100}, (QP){0.03f, 100}, &worst));
+	assert_int_equal(worst, 0);
+	assert_true(reduce_fused("Flatten", RN_I8, (QP){0.03f, -5}, (QP){0.03f, -5}, &worst));
+	assert_int_equal(worst, 0);
+	/* requantized: the values change, so the pair stays */
+	assert_false(reduce_fused("Flatten", RN_U8, (QP){0.03f, 100}, (QP){0.05f, 100}, &worst));
+	assert_false(reduce_fused("Flatten", RN_U8, (QP){0.03f, 100}, (QP){0.03f, 90}, &worst));
+}
+
 /* ---- the qdq pass: QLinearConv and QLinearAdd (QOperator) ---- */
 
 typedef struct {
@@ -1581,6 +1649,8 @@ int main(void)
 		cmocka_unit_test(test_qdq_add_becomes_the_convolutions_residual),
 		cmocka_unit_test(test_qdq_add_of_two_convolutions_goes_into_the_later),
 		cmocka_unit_test(test_qdq_maxpool_runs_on_uint8),
+		cmocka_unit_test(test_qdq_global_average_pool_is_the_integer_mean),
+		cmocka_unit_test(test_qdq_flatten_between_equal_pairs_views_the_quantized_tensor),
 		cmocka_unit_test(test_qdq_qlinear_conv_becomes_the_int8_convolution),
 		cmocka_unit_test(test_qdq_qlinear_conv_with_a_scale_known_at_run_time_stays),
 		cmocka_unit_test(test_qdq_qlinear_add_becomes_the_residual),
