@@ -13,7 +13,7 @@ const Pass passes[] = {
 	{"quantize", "--quantize int8: calibrate, then quantize activations and weights (QDQ)", pass_quantize},
 	{"fuse-add", "fuse the residual Add into the Conv that produces one operand", pass_fuse_add},
 	{"fuse-act", "fuse Relu/Clip/LeakyRelu into the preceding Conv or Gemm", pass_fuse_act},
-	{"qdq", "run quantized (QDQ) Conv, Add and MaxPool as int8 operators", pass_qdq},
+	{"qdq", "run quantized (QDQ) Conv, Add, MaxPool, GlobalAveragePool, Gemm and views as int8 operators", pass_qdq},
 	{"io-int8", "--io int8: quantized inputs and outputs passed as they are", pass_io_int8},
 	{"views", "Identity, Dropout, Flatten, Reshape, Squeeze, Unsqueeze: no copy", pass_views},
 	{"inplace", "a fused residual Add writes over its dying operand", pass_inplace},

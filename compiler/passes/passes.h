@@ -11,7 +11,8 @@
  *   fuse-add       Conv -> Add (the residual) becomes one Conv whose store
  *                  adds the other operand
  *   fuse-act       Conv/Gemm -> Relu | Clip | LeakyRelu becomes one step
- *   qdq            DequantizeLinear -> Conv/Add/MaxPool -> QuantizeLinear
+ *   qdq            DequantizeLinear -> Conv/Add/MaxPool/GlobalAveragePool/
+ *                  Gemm/views -> QuantizeLinear
  *                  becomes an int8 operator (pass_qdq.c)
  *   io-int8        --io int8 only: a graph input read through one
  *                  QuantizeLinear, or an output made by a DequantizeLinear,
