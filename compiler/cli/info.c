@@ -1,6 +1,7 @@
 #include "info.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -275,18 +276,45 @@ void print_info(FILE *f, const Graph *g, const PlanStats *st, const InfoContext 
 		wshape = sh > wshape ? sh : wshape;
 	}
 	int wid = snprintf(s1, sizeof s1, "%d", n_rows);
-	fprintf(f, "%*s  %-*s  %-*s  %-*s  %7s  %7s  %9s  %s\n", wid, "#", wname, "node", wop, "op", wshape,
-		"output", "params", "MACs", "weights", "kernel");
+	/* int8 graphs: each output's scale and zero point, and with
+	 * calibration samples its SQNR against the float model */
+	int quant = 0, worst = -1;
+	for (int i = 0; i < g->n_nodes; i++) {
+		int t = g->nodes[i].out[0];
+		if (g->nodes[i].dead)
+			continue;
+		quant |= g->tensors[t].qscale > 0;
+		if (c && c->sqnr && !isnan(c->sqnr[t]) && (worst < 0 || c->sqnr[t] < c->sqnr[worst]))
+			worst = t;
+	}
+	int sq = quant && c && c->sqnr;
+	fprintf(f, "%*s  %-*s  %-*s  %-*s  %7s  %7s  %9s  ", wid, "#", wname, "node", wop, "op", wshape,
+		"output", "params", "MACs", "weights");
+	if (quant)
+		fprintf(f, "%10s  %4s  ", "out scale", "zp");
+	if (sq)
+		fprintf(f, "%7s  ", "SQNR dB");
+	fprintf(f, "kernel\n");
 	int row = 0;
 	for (int i = 0; i < g->n_nodes; i++) {
 		const Node *n = &g->nodes[i];
 		if (n->dead)
 			continue;
-		fprintf(f, "%*d  %-*s  %-*s  %-*s  %7s  %7s  %9s  %s\n", wid, ++row, wname,
+		const Tensor *y = &g->tensors[n->out[0]];
+		fprintf(f, "%*d  %-*s  %-*s  %-*s  %7s  %7s  %9s  ", wid, ++row, wname,
 			fit(n->name, wname, s5, sizeof s5), wop, node_fused_op(n, s1, sizeof s1), wshape,
-			shape_str(&g->tensors[n->out[0]], s2, sizeof s2), fmt_count((double)node_params(g, n), s3, sizeof s3),
+			shape_str(y, s2, sizeof s2), fmt_count((double)node_params(g, n), s3, sizeof s3),
 			fmt_count((double)node_macs(g, n), s4, sizeof s4),
-			fmt_bytes(node_weight_bytes(g, n), (char[32]){0}, 32), node_kernel(g, n));
+			fmt_bytes(node_weight_bytes(g, n), (char[32]){0}, 32));
+		if (quant && y->qscale > 0)
+			fprintf(f, "%10.4g  %4d  ", (double)y->qscale, y->qzp);
+		else if (quant)
+			fprintf(f, "%10s  %4s  ", "", "");
+		if (sq && !isnan(c->sqnr[n->out[0]]))
+			fprintf(f, "%7.1f  ", fmin(c->sqnr[n->out[0]], 999.9));
+		else if (sq)
+			fprintf(f, "%7s  ", "");
+		fprintf(f, "%s\n", node_kernel(g, n));
 	}
 	(void)wnum;
 	int64_t params = graph_params(g), macs = graph_macs(g), wbytes = graph_weight_bytes(g);
@@ -314,6 +342,11 @@ void print_info(FILE *f, const Graph *g, const PlanStats *st, const InfoContext 
 		fmt_bytes(st->scratch_offset, s3, sizeof s3), fmt_bytes(st->scratch_bytes, s4, sizeof s4));
 	fprintf(f, "%-12sactivations' lower bound %s (the most live at one step); %s if none shared memory\n", "",
 		fmt_bytes(st->peak_live, s1, sizeof s1), fmt_bytes(st->sum_bytes, s2, sizeof s2));
+	if (sq && worst >= 0) {
+		const char *who = g->tensors[worst].producer >= 0 ? g->nodes[g->tensors[worst].producer].name : "";
+		fprintf(f, "%-12seach int8 layer's output against the float model's, on up to %d calibration samples; "
+			   "lowest %.1f dB (%s)\n", "SQNR", c->sqnr_samples, fmin(c->sqnr[worst], 999.9), who);
+	}
 	KernelCounts kc;
 	count_kernels(g, &kc);
 	fprintf(f, "%-12s", "kernels");
@@ -390,7 +423,16 @@ void print_info_json(FILE *f, const Graph *g, const PlanStats *st, const InfoCon
 		fprintf(f, ", \"params\": %" PRId64 ", \"macs\": %" PRId64 ", \"weight_bytes\": %" PRId64
 			", \"kernel\": ", node_params(g, n), node_macs(g, n), node_weight_bytes(g, n));
 		json_str(f, node_kernel(g, n));
-		fprintf(f, ", \"code\": %s}", node_has_code(g, n) ? "true" : "false");
+		fprintf(f, ", \"code\": %s", node_has_code(g, n) ? "true" : "false");
+		const Tensor *y = &g->tensors[n->out[0]];
+		if (y->qscale > 0)
+			fprintf(f, ", \"out_scale\": %.9g, \"out_zero_point\": %d", (double)y->qscale, y->qzp);
+		else
+			fprintf(f, ", \"out_scale\": null, \"out_zero_point\": null");
+		if (c && c->sqnr && !isnan(c->sqnr[n->out[0]]))
+			fprintf(f, ", \"sqnr_db\": %.2f}", fmin(c->sqnr[n->out[0]], 999.9));
+		else
+			fprintf(f, ", \"sqnr_db\": null}");
 	}
 	fprintf(f, "%s],\n", row ? "\n  " : "");
 	fprintf(f, "  \"totals\": {\"nodes\": %d, \"params\": %" PRId64 ", \"params_imported\": %" PRId64

@@ -44,6 +44,9 @@ typedef struct {
 	const char *format;       /* "onnx" | "yaml" */
 	int64_t params_imported;  /* before the passes */
 	const PassResult *passes; /* n_passes entries, or NULL */
+	const double *sqnr;       /* per tensor: its SQNR in dB against the float
+				   * model (quantize_sqnr), or NULL */
+	int sqnr_samples;         /* the most samples it was measured on */
 } InfoContext;
 
 void print_info(FILE *f, const Graph *g, const PlanStats *st, const InfoContext *c);

@@ -82,13 +82,53 @@ static const char *base_name(const char *path)
 	return slash ? slash + 1 : path;
 }
 
+/* info --quantize: each quantized layer's output against the float
+ * model's on the first SQNR_SAMPLES calibration samples (quantize_sqnr). */
+enum { SQNR_SAMPLES = 8 };
+
+static double *measure_sqnr(const Args *a, const Pipeline *p)
+{
+	if (!a->quantize || a->io_int8)
+		return NULL;
+	int en[PASS_MAX] = {0};
+	for (int i = 0; i < n_passes; i++)
+		en[i] = passes[i].run == pass_fold_bn;
+	PipelineOptions po = {.model = a->model, .import = &a->opt, .enabled = en, .cg = &a->cg,
+			      .stop_after_passes = 1};
+	Pipeline f;
+	Diag d = {{0}};
+	double *sqnr = xcalloc((size_t)p->g->n_tensors, sizeof *sqnr);
+	QuantizeOptions q = a->qopt;
+	progress_begin(&progress, "sqnr");
+	progress.counting = "running the float and int8 graphs";
+	q.progress = progress_count;
+	q.ctx = &progress;
+	int rc = pipeline_run(&po, &f, &d);
+	if (!rc)
+		rc = quantize_sqnr(p->g, f.g, &q, SQNR_SAMPLES, sqnr, &d);
+	progress.counting = NULL;
+	pipeline_free(&f);
+	if (rc) {
+		/* the table is still worth printing: say why the column is empty */
+		progress_end(&progress, "not measured");
+		fprintf(stderr, "resnetc: warning: %s: SQNR not measured: %s\n", a->model, d.msg);
+		free(sqnr);
+		return NULL;
+	}
+	progress_end(&progress, "each int8 layer against the float model, %d sample%s", SQNR_SAMPLES,
+		     SQNR_SAMPLES == 1 ? "" : "s at most");
+	return sqnr;
+}
+
 static int info(const Args *a, const Pipeline *p)
 {
-	InfoContext ic = {a->model, p->format, p->params_imported, p->passes.pass};
+	double *sqnr = measure_sqnr(a, p);
+	InfoContext ic = {a->model, p->format, p->params_imported, p->passes.pass, sqnr, SQNR_SAMPLES};
 	if (a->json)
 		print_info_json(stdout, p->g, &p->plan, &ic);
 	else
 		print_info(stdout, p->g, &p->plan, &ic);
+	free(sqnr);
 	if (fflush(stdout) != 0)
 		return fail("cannot write to standard output: %s", strerror(errno));
 	return 0;

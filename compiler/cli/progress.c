@@ -85,8 +85,8 @@ void progress_count(void *ctx, int64_t done, int64_t total)
 	if (t - p->last_draw < 0.1 && done < total)
 		return;
 	p->last_draw = t;
-	fprintf(stderr, "\r\033[Kresnetc: %-8s calibrating: run %lld of %lld", p->phase ? p->phase : "",
-		(long long)done, (long long)total);
+	fprintf(stderr, "\r\033[Kresnetc: %-8s %s: run %lld of %lld", p->phase ? p->phase : "",
+		p->counting ? p->counting : "calibrating", (long long)done, (long long)total);
 	fflush(stderr);
 	p->showing = 1;
 }

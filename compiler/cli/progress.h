@@ -19,6 +19,7 @@ typedef struct {
 	int live;      /* stderr is a terminal that understands \r and ESC[K */
 	int showing;   /* a live line is on screen */
 	const char *phase;
+	const char *counting; /* what progress_count counts runs of; NULL: "calibrating" */
 	double start, phase_start, last_draw;
 } Progress;
 

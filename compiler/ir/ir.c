@@ -157,6 +157,7 @@ int graph_add_tensor(Graph *g, const char *name, TensorKind kind, int dtype)
 	t->alias = -1;
 	t->offset = -1;
 	t->first_use = t->last_use = -1;
+	t->twin = -1;
 	if (2 * (g->n_tensors + 1) > g->n_slots)
 		name_index_build(g, g->n_tensors + 1);
 	else

@@ -46,6 +46,12 @@ typedef struct {
 	int alias;               /* tensor whose storage this one uses, or -1 */
 	int64_t offset;          /* arena offset in bytes, -1 if not in the arena */
 	int first_use, last_use; /* step indices of the live range */
+	/* a uint8/int8 activation: its quantization (qscale 0 if unknown),
+	 * and with --quantize the float tensor it stands for (twin, or -1):
+	 * what info measures its error against */
+	float qscale;
+	int qzp;
+	int twin;
 } Tensor;
 
 typedef enum { A_INT, A_FLOAT, A_STRING, A_INTS, A_FLOATS, A_TENSOR, A_OTHER } AttrType;

@@ -641,11 +641,39 @@ static int fuse_gemm(Graph *g, Readers *r, Node *gm)
 	return 1;
 }
 
+/* Each activation a QuantizeLinear (or a QOperator op) makes with a
+ * constant per-tensor scale and zero point notes them (info shows them). */
+static void note_qparams(Graph *g)
+{
+	static const struct {
+		const char *op;
+		int scale, zp;
+	} makers[] = {{"QuantizeLinear", 1, 2}, {"QLinearConv", 6, 7}, {"QLinearAdd", 6, 7},
+		      {"QLinearGlobalAveragePool", 3, 4}, {"QLinearMatMul", 6, 7}};
+	for (int i = 0; i < g->n_nodes; i++) {
+		const Node *n = &g->nodes[i];
+		for (size_t k = 0; !n->dead && k < sizeof makers / sizeof makers[0]; k++) {
+			if (strcmp(n->op_type, makers[k].op) || n->n_in <= makers[k].scale || n->n_out < 1)
+				continue;
+			const Tensor *s = n->in[makers[k].scale] >= 0 ? &g->tensors[n->in[makers[k].scale]] : NULL;
+			const Tensor *z = n->n_in > makers[k].zp && n->in[makers[k].zp] >= 0 ? &g->tensors[n->in[makers[k].zp]]
+										      : NULL;
+			Tensor *y = &g->tensors[n->out[0]];
+			if (!s || s->kind != T_CONST || s->dtype != RN_F32 || tensor_numel(s) != 1 ||
+			    (z && (z->kind != T_CONST || tensor_numel(z) != 1)) || (y->dtype != RN_U8 && y->dtype != RN_I8))
+				continue;
+			y->qscale = *(const float *)s->data;
+			y->qzp = z ? zp_at(y->dtype, z->data, 0) : 0;
+		}
+	}
+}
+
 int pass_qdq(Graph *g, Diag *d)
 {
 	Readers r;
 	readers_init(&r, g);
 	int rc = 0;
+	note_qparams(g);
 	for (int i = 0; i < g->n_nodes && rc == 0; i++) {
 		Node *n = &g->nodes[i];
 		if (!n->dead && !strcmp(n->op_type, "Conv"))

@@ -256,6 +256,7 @@ static int insert_pair(Graph *g, QState *q, int t, Diag *d)
 	int after = g->tensors[t].producer;
 	snprintf(name, sizeof name, "%s_quantized", g->tensors[t].name);
 	int tq = graph_add_tensor(g, name, T_ACT, RN_U8);
+	g->tensors[tq].twin = t;
 	snprintf(name, sizeof name, "%s_dequantized", g->tensors[t].name);
 	int tdq = graph_add_tensor(g, name, T_ACT, RN_F32);
 	int in[3] = {t, st, zt};
@@ -594,5 +595,123 @@ int pass_quantize(Graph *g, Diag *d)
 	free(q.qconst);
 	free(q.zconst);
 	free(q.after);
+	return rc;
+}
+
+/* ---- info: each quantized activation's error against the float model ---- */
+
+/* Runs g's live steps on the host for the inputs in[]; each node's outputs
+ * are ready when visit(node) is called. Buffers are the constants' data
+ * and one of its own per activation read or written (*bufs, freed by the
+ * caller). */
+static int host_run(const Graph *g, void **ptr, void (*visit)(void *, const Node *), void *ctx, Diag *d)
+{
+	for (int i = 0; i < g->n_nodes; i++) {
+		const Node *n = &g->nodes[i];
+		if (n->dead)
+			continue;
+		for (int j = 0; j < n->n_steps; j++) {
+			const Step *s = &n->steps[j];
+			for (int k = 0; k < s->n_in + s->n_out; k++) {
+				int t = k < s->n_in ? s->in[k] : s->out[k - s->n_in];
+				if (t >= 0 && !ptr[t] && g->tensors[t].kind != T_INPUT)
+					ptr[t] = xcalloc(1, tensor_bytes(&g->tensors[t]) + 1);
+			}
+			if (kernel_exec(g, s, ptr, d))
+				return node_error(d, n, "%s", d->msg);
+		}
+		if (visit)
+			visit(ctx, n);
+	}
+	return 0;
+}
+
+typedef struct {
+	const Graph *gq, *gf;
+	void **pq, **pf;
+	int *twin_f;         /* per gq tensor: its twin's index in gf, or -1 */
+	double *ref2, *err2; /* per gq tensor */
+} SqnrRun;
+
+static void sqnr_visit(void *ctx, const Node *n)
+{
+	SqnrRun *r = ctx;
+	for (int k = 0; k < n->n_out; k++) {
+		int t = n->out[k];
+		if (t < 0 || r->twin_f[t] < 0 || !r->pq[t] || !r->pf[r->twin_f[t]])
+			continue;
+		const Tensor *tq = &r->gq->tensors[t];
+		const float *ref = r->pf[r->twin_f[t]];
+		int64_t m = tensor_numel(tq);
+		double a = 0, e = 0;
+		for (int64_t i = 0; i < m; i++) {
+			int q = tq->dtype == RN_U8 ? ((const uint8_t *)r->pq[t])[i]
+				: tq->dtype == RN_I8 ? ((const int8_t *)r->pq[t])[i] : 0;
+			double v = tq->dtype == RN_F32 ? ((const float *)r->pq[t])[i] : (double)(q - tq->qzp) * tq->qscale;
+			double x = ref[i];
+			a += x * x;
+			e += (x - v) * (x - v);
+		}
+		r->ref2[t] += a;
+		r->err2[t] += e;
+	}
+}
+
+int quantize_sqnr(const Graph *gq, const Graph *gf, const QuantizeOptions *o, int max_samples, double *sqnr,
+		  Diag *d)
+{
+	Samples s[16];
+	memset(s, 0, sizeof s);
+	if (gf->n_inputs > 16 || gq->n_inputs != gf->n_inputs)
+		return diag_set(d, "SQNR: the float and the int8 graph differ in their inputs");
+	int rc = load_samples((Graph *)gf, o, s, d);
+	SqnrRun r = {gq, gf, xcalloc((size_t)gq->n_tensors, sizeof(void *)), xcalloc((size_t)gf->n_tensors, sizeof(void *)),
+		     xmalloc((size_t)gq->n_tensors * sizeof(int)), xcalloc((size_t)gq->n_tensors, sizeof(double)),
+		     xcalloc((size_t)gq->n_tensors, sizeof(double))};
+	for (int t = 0; t < gq->n_tensors; t++) {
+		const Tensor *x = &gq->tensors[t];
+		sqnr[t] = NAN;
+		r.twin_f[t] = -1;
+		/* a float activation (the output a QGemm computes, say) against
+		 * the float model's tensor of its name */
+		const char *name = x->kind == T_ACT && x->dtype == RN_F32 ? x->name
+				   : x->twin >= 0 && x->qscale > 0 && (x->dtype == RN_U8 || x->dtype == RN_I8)
+				   ? gq->tensors[x->twin].name : NULL;
+		if (!name)
+			continue;
+		int f = graph_find_tensor(gf, name);
+		if (f >= 0 && gf->tensors[f].dtype == RN_F32 && tensor_numel(&gf->tensors[f]) == tensor_numel(x))
+			r.twin_f[t] = f;
+	}
+	for (int t = 0; t < gq->n_tensors; t++)
+		if (gq->tensors[t].kind == T_CONST)
+			r.pq[t] = gq->tensors[t].data;
+	for (int t = 0; t < gf->n_tensors; t++)
+		if (gf->tensors[t].kind == T_CONST)
+			r.pf[t] = gf->tensors[t].data;
+	int64_t runs = rc ? 0 : s[0].count < max_samples ? s[0].count : max_samples;
+	for (int64_t k = 0; k < runs && rc == 0; k++) {
+		for (int i = 0; i < gf->n_inputs; i++) {
+			r.pf[gf->inputs[i]] = s[i].data + k * s[i].per;
+			r.pq[gq->inputs[i]] = s[i].data + k * s[i].per;
+		}
+		rc = host_run(gf, r.pf, NULL, NULL, d);
+		if (!rc)
+			rc = host_run(gq, r.pq, sqnr_visit, &r, d);
+		if (o->progress)
+			o->progress(o->ctx, k + 1, runs);
+	}
+	for (int t = 0; t < gq->n_tensors && rc == 0; t++)
+		if (r.twin_f[t] >= 0 && runs > 0)
+			sqnr[t] = r.err2[t] > 0 ? 10.0 * log10(r.ref2[t] / r.err2[t]) : INFINITY;
+	for (int t = 0; t < gq->n_tensors; t++)
+		if (gq->tensors[t].kind == T_ACT)
+			free(r.pq[t]);
+	for (int t = 0; t < gf->n_tensors; t++)
+		if (gf->tensors[t].kind == T_ACT)
+			free(r.pf[t]);
+	free(r.pq), free(r.pf), free(r.twin_f), free(r.ref2), free(r.err2);
+	for (int i = 0; i < 16; i++)
+		free(s[i].data);
 	return rc;
 }

@@ -51,6 +51,15 @@ typedef struct QuantizeOptions {
 const char *calib_method_name(int method);
 int calib_method_find(const char *name); /* -1 if unknown */
 
+/* info --quantize: each quantized activation t of gq (the int8 graph,
+ * finished) against the float tensor it stands for (tensors[t].twin), in
+ * gf (the same model after fold-bn alone), over the first max_samples of
+ * o's samples, both graphs run on the host: sqnr[t] = 10 log10(sum ref^2 /
+ * sum (ref - dequantized)^2) dB, INFINITY if equal, NAN where t has none.
+ * sqnr has gq->n_tensors entries. */
+int quantize_sqnr(const Graph *gq, const Graph *gf, const QuantizeOptions *o, int max_samples, double *sqnr,
+		  Diag *d);
+
 int pass_fold_bn(Graph *g, Diag *d);
 int pass_quantize(Graph *g, Diag *d);
 int pass_fuse_add(Graph *g, Diag *d);

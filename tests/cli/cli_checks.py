@@ -122,7 +122,8 @@ def check_json(path):
     for io in j["inputs"] + j["outputs"]:
         if set(io) != {"name", "dtype", "shape"}:
             fail(f"info --json input/output keys {sorted(io)}")
-    node_keys = {"name", "op", "fused", "shape", "params", "macs", "weight_bytes", "kernel", "code"}
+    node_keys = {"name", "op", "fused", "shape", "params", "macs", "weight_bytes", "kernel", "code",
+                 "out_scale", "out_zero_point", "sqnr_db"}
     for n in j["nodes"]:
         if set(n) != node_keys:
             fail(f"info --json node keys {sorted(n)}, README documents {sorted(node_keys)}")

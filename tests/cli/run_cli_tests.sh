@@ -200,6 +200,26 @@ z = int(re.search(r'DEMO_INPUT_ZERO_POINT (-?[0-9]+)', h).group(1))
 x = np.load('$Q/in.npy')
 np.save('$Q/in-q.npy', np.clip(np.rint(x / s) + z, 0, 255).astype(np.uint8))
 \" && '$Q/io/demo' '$Q/in-q.npy' '$Q/io.npy' && cmp '$Q/io.npy' '$Q/direct.npy'"
+"$RESNETC" info examples/demo/demo.onnx --quantize int8 --calibrate "$Q/cal.npy" --json >"$Q/sqnr.json" 2>"$T/err"
+"$RESNETC" info examples/demo/demo.onnx --quantize int8 --calibrate "$Q/cal.npy" >"$Q/sqnr.txt" 2>"$T/err"
+check "info --quantize: each int8 layer's scale, zero point and SQNR, and the lowest" \
+    bash -c "grep -q ' out scale    zp  SQNR dB  kernel\$' '$Q/sqnr.txt' && grep -Eq '^SQNR  +each int8 layer.s output against the float model.s, on up to 8 calibration samples; lowest [0-9.]+ dB \(/' '$Q/sqnr.txt'"
+check "... the logits' SQNR is what the float and int8 builds give on the first 8 samples (within 0.05 dB)" \
+    bash -c "'$RESNETC' compile -q examples/demo/demo.onnx -o '$Q/f' && make -s -C '$Q/f' && '$PY' -c \"
+import numpy as np
+c = np.load('$Q/cal.npy')
+for i in range(8): np.save('$Q/cal8-%d.npy' % i, c[i:i + 1])
+\" && for i in 0 1 2 3 4 5 6 7; do '$Q/f/demo' '$Q/cal8-'\$i.npy '$Q/f8-'\$i.npy && '$Q/d/demo' '$Q/cal8-'\$i.npy '$Q/q8-'\$i.npy || exit 1; done && '$PY' -c \"
+import json, sys, numpy as np
+f = np.concatenate([np.load('$Q/f8-%d.npy' % i) for i in range(8)]).astype(np.float64)
+q = np.concatenate([np.load('$Q/q8-%d.npy' % i) for i in range(8)]).astype(np.float64)
+ours = 10 * np.log10((f * f).sum() / ((f - q) ** 2).sum())
+nodes = [n for n in json.load(open('$Q/sqnr.json'))['nodes'] if n['name'] == '/fc/Gemm']
+told = nodes[0]['sqnr_db']
+int8 = [n['sqnr_db'] for n in json.load(open('$Q/sqnr.json'))['nodes'] if n['kernel'] == 'int8 gemm']
+print('logits SQNR: info', told, 'builds', ours, 'int8 layers', min(int8), max(int8))
+sys.exit(abs(told - ours) > 0.05 or len(int8) != 15 or min(int8) < 20)
+\""
 "$RESNETC" compile -q examples/demo/demo.onnx --io int8 -o "$Q/iof" 2>"$T/err"
 check "--io int8 on a float model: exit 1, one line that says why, nothing written" \
     bash -c "[ $? = 1 ] && [ \$(wc -l <'$T/err') = 1 ] && grep -q \"input 'input' cannot be passed quantized: a node other than QuantizeLinear reads it\" '$T/err' && [ ! -e '$Q/iof' ]"
