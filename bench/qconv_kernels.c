@@ -11,6 +11,7 @@
  *      bench/qconv_kernels.c $(find runtime -name '*.c' ! -path '*driver*') -lm -lpthread \
  *      -o build/qconv_kernels
  *   build/qconv_kernels [--model r50|r18] [--threads N] [--reps N] [--rounds N] [--layer I] [--cpu] [--nofloat] [--safe]
+ *      [--weights uniform|gauss|laplace]
  * --cpu times with the thread's CPU clock (1 thread only), which hides
  * other processes sharing the machine; --rounds N sweeps the layers N
  * times and keeps each one's best (a busy machine's bursts spread out).
@@ -18,7 +19,12 @@
  * the exact 16-bit path; --safe draws them in [-64, 64], every pair safe:
  * the vpmaddubsw path. --both times the two paths layer by layer,
  * interleaved, in the columns int8 and safe (ratio: safe's speedup).
+ * --weights gauss|laplace draws each channel's weights from that
+ * distribution scaled to a largest |w| of 127, as per-channel symmetric
+ * quantizers do (a few pairs unsafe: the mixed path where there are few
+ * enough of them).
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +79,7 @@ static const layer r18[] = {
 };
 
 static int use_cpu_clock, safe_weights;
+static const char *weight_dist = "uniform"; /* unless safe_weights */
 
 static double now(void)
 {
@@ -112,8 +119,26 @@ static double time_q(const layer *l, const rn_conv2d_params *cp, rn_threadpool *
 		x[i] = (uint8_t)next();
 	for (size_t i = 0; i < ny; i++)
 		y[i] = (uint8_t)next();
-	for (size_t i = 0; i < nw; i++)
-		w[i] = safe_weights ? (int8_t)((int)(next() % 129) - 64) : (int8_t)next();
+	const int gauss = !strcmp(weight_dist, "gauss"), laplace = !strcmp(weight_dist, "laplace");
+	if (!safe_weights && (gauss || laplace)) {
+		size_t k = nw / (size_t)cp->m;
+		double *v = malloc(k * sizeof *v);
+		for (int ch = 0; ch < cp->m; ch++) {
+			double big = 0;
+			for (size_t i = 0; i < k; i++) {
+				double u = ((double)next() + 0.5) / 4294967296.0, u2 = ((double)next() + 0.5) / 4294967296.0;
+				v[i] = gauss ? sqrt(-2.0 * log(u)) * cos(6.283185307179586 * u2)
+					     : (u2 < 0.5 ? log(u) : -log(u));
+				big = fabs(v[i]) > big ? fabs(v[i]) : big;
+			}
+			for (size_t i = 0; i < k; i++)
+				w[(size_t)ch * k + i] = (int8_t)lrint(v[i] / big * 127.0);
+		}
+		free(v);
+	} else {
+		for (size_t i = 0; i < nw; i++)
+			w[i] = safe_weights ? (int8_t)((int)(next() % 129) - 64) : (int8_t)next();
+	}
 	for (int i = 0; i < cp->m; i++) {
 		b[i] = (int)(next() % 20000) - 10000;
 		mult[i] = 1e-4f;
@@ -199,10 +224,12 @@ int main(int argc, char **argv)
 			with_float = 0;
 		else if (!strcmp(argv[i], "--safe"))
 			safe_weights = 1;
+		else if (!strcmp(argv[i], "--weights") && i + 1 < argc)
+			weight_dist = argv[++i];
 		else if (!strcmp(argv[i], "--both"))
 			both = 1;
 		else {
-			fprintf(stderr, "usage: %s [--model r50|r18] [--threads N] [--reps N] [--rounds N] [--layer I] [--cpu] [--nofloat] [--safe | --both]\n",
+			fprintf(stderr, "usage: %s [--model r50|r18] [--threads N] [--reps N] [--rounds N] [--layer I] [--cpu] [--nofloat] [--safe | --both] [--weights uniform|gauss|laplace]\n",
 				argv[0]);
 			return 2;
 		}
@@ -213,9 +240,11 @@ int main(int argc, char **argv)
 	rn_threadpool *tp = threads > 1 ? rn_threadpool_create(threads) : NULL;
 	if (both)
 		with_float = 0;
-	printf("%s, %d thread(s), GOP/s (best of %d)%s%s\n", model, threads, reps,
+	printf("%s, %d thread(s), GOP/s (best of %d)%s%s%s\n", model, threads, reps,
 	       use_cpu_clock ? ", thread CPU time" : "",
-	       both ? "; f32 column: safe weights (vpmaddubsw)" : safe_weights ? ", safe weights" : "");
+	       both ? "; f32 column: safe weights (vpmaddubsw)" : safe_weights ? ", safe weights" : "",
+	       safe_weights ? "" : !strcmp(weight_dist, "gauss") ? ", gaussian weights"
+			    : !strcmp(weight_dist, "laplace") ? ", laplacian weights" : "");
 	printf("%-22s %7s %8s %8s %8s  %s\n", "layer", "MOP", "int8", both ? "safe" : "f32 gemm", "ratio",
 	       "int8 ms x count");
 	double tq = 0, tf = 0, ops = 0;
