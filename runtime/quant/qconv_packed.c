@@ -15,18 +15,27 @@
  * (runtime.h: opposite signs, or |w0 + w1| <= 128); when every pair
  * (w[k], w[k + 1]), k even, of every channel is, the weights are packed
  * in k-quads for it: twice the products per instruction (plus a vpmaddwd
- * by ones to sum the two pairs of a quad into int32).
+ * by ones to sum the two pairs of a quad into int32). When only a few
+ * pairs are unsafe, the layout is the k-quads' with a mask of the quads
+ * (per block of 16 channels) that hold an unsafe pair: the others run as
+ * the safe layout's, those few in exact 16-bit products (each pixel's
+ * quad split into its even and odd bytes zero-extended, the weights' into
+ * theirs sign-extended, two vpmaddwd); the k-quad panel serves both.
  *
  * Packed layout (bytes; M16 = m rounded up to 16, KP = ceil(K / 2) k-pairs,
  * KQ = ceil(K / 4) k-quads, K = c * kh * kw; independent of the ISA the
  * kernels are built for, its size of the parameters only):
- *   header   RN_ALIGN bytes: uint32 1 for k-quads, 0 for k-pairs; zeros
+ *   header   RN_ALIGN bytes: uint32 layout: 1 k-quads (every pair safe),
+ *            2 k-quads with a mask (some unsafe), 0 k-pairs; zeros
  *   weights  k-pairs: [M16 / 16][KP][16][2] int8: per block of 16 output
  *            channels, per k-pair, each channel's (w[k0], w[k1]);
  *            k-quads: [M16 / 16][KQ][16][4] likewise; zero past m and K,
  *            and to the end of M16 * KQ * 4 bytes (the larger)
  *   bias'    int32 [M16] at the next multiple of RN_ALIGN
  *   mult     float [M16]
+ *   mask     uint64 [M16 / 16][KW], KW = ceil(KQ / 64): bit q % 64 of word
+ *            q / 64 set when quad q of the block has an unsafe pair
+ *            (layout 2; zeros otherwise)
  *
  * The output pixels of an image are cut into blocks of whole register
  * tiles (6 pixels); a task packs one block's panel into its thread's slice
@@ -157,6 +166,23 @@ static size_t weight_bytes(const qgeom *g)
 	return align_up((size_t)(g->m16 * g->kq * 4));
 }
 
+/* The mask's words per block of 16 channels. */
+static int64_t mask_words(const qgeom *g)
+{
+	return (g->kq + 63) / 64;
+}
+
+enum {
+	L_PAIRS = 0, /* k-pairs, exact 16-bit products */
+	L_QUADS = 1, /* k-quads, every pair safe */
+	L_MIXED = 2, /* k-quads and the mask of those with an unsafe pair */
+};
+
+/* Beyond this share of masked quads (over all blocks), the k-pairs are
+ * faster: a masked quad costs about 1.5 safe ones, a k-pair layout about
+ * 1.25 safe ones throughout. */
+enum { MIXED_MAX_PERMIL = 400 };
+
 /* A pair of weights vpmaddubsw may sum in int16: with both factors
  * uint8 in [0, 255], a0 * w0 + a1 * w1 stays within int16 for all a when
  * the signs differ (or one is 0), or when |w0 + w1| <= 128. */
@@ -202,7 +228,18 @@ size_t rn_qconv2d_packed_size(const rn_qconv2d_params *p)
 	if (!rn_qconv2d_supports(p))
 		return 0;
 	qgeom g = geom_of(p);
-	return HEADER + weight_bytes(&g) + (size_t)g.m16 * (sizeof(int32_t) + sizeof(float));
+	return HEADER + weight_bytes(&g) + (size_t)g.m16 * (sizeof(int32_t) + sizeof(float)) +
+	       align_up((size_t)(g.m16 / TC * mask_words(&g)) * sizeof(uint64_t));
+}
+
+/* 1 when quad q of channels [ch0, ch0 + TC) holds an unsafe pair. */
+static int quad_unsafe(const qgeom *g, int m, const int8_t *w, int64_t ch0, int64_t q)
+{
+	for (int64_t ch = ch0; ch < ch0 + TC && ch < m; ch++)
+		for (int64_t k = 4 * q; k < 4 * q + 4 && k + 1 < g->k; k += 2)
+			if (!pair_safe(w[ch * g->k + k], w[ch * g->k + k + 1]))
+				return 1;
+	return 0;
 }
 
 void rn_qconv2d_pack(const rn_qconv2d_params *p, const int8_t *w, const int32_t *bias,
@@ -212,10 +249,30 @@ void rn_qconv2d_pack(const rn_qconv2d_params *p, const int8_t *w, const int32_t 
 		return;
 	const qgeom g = geom_of(p);
 	const int m = p->conv.m;
+	/* the mask, and from it the layout */
+	const int64_t nwords = g.m16 / TC * mask_words(&g);
+	unsigned char *mk = (unsigned char *)packed + HEADER + weight_bytes(&g) +
+			    g.m16 * (sizeof(int32_t) + sizeof(float));
+	rn_memset(mk, 0, align_up((size_t)nwords * sizeof(uint64_t)));
+	int64_t masked = 0;
+	for (int64_t mb = 0; mb < g.m16 / TC; mb++)
+		for (int64_t q = 0; q < g.kq; q++)
+			if (quad_unsafe(&g, m, w, mb * TC, q)) {
+				unsigned char *byte = mk + (mb * mask_words(&g) + q / 64) * sizeof(uint64_t);
+				uint64_t word;
+				rn_memcpy(&word, byte, sizeof word);
+				word |= (uint64_t)1 << (q % 64);
+				rn_memcpy(byte, &word, sizeof word);
+				masked++;
+			}
+	const uint32_t layout = masked == 0 ? L_QUADS
+				: masked * 1000 <= MIXED_MAX_PERMIL * (g.m16 / TC * g.kq) ? L_MIXED : L_PAIRS;
+	if (layout != L_MIXED)
+		rn_memset(mk, 0, align_up((size_t)nwords * sizeof(uint64_t)));
+	const int quads = layout != L_PAIRS;
 	/* the header: the layout, then zeros */
-	const uint32_t quads = (uint32_t)rn_qconv2d_pair_safe_all(p, w);
 	rn_memset(packed, 0, HEADER);
-	rn_memcpy(packed, &quads, sizeof quads);
+	rn_memcpy(packed, &layout, sizeof layout);
 	int8_t *wp = (int8_t *)packed + HEADER;
 	const int64_t kn = quads ? g.kq : g.kp, per = quads ? 4 : 2; /* k-groups, k per group */
 	for (int64_t mb = 0; mb < g.m16 / TC; mb++)
@@ -692,9 +749,25 @@ typedef struct {
 	int nch, npx;           /* channels (<= 16) and pixels (<= 6) that exist */
 	int exact;              /* nothing past npx may be read or written (else 8 may) */
 	const unsigned char *bias, *mult; /* the block's 16 int32 and 16 float */
+	const unsigned char *mask;        /* the block's mask words (layout 2) */
 } qtile;
 
 #if QK_AVX2
+
+/* The index of v's lowest set bit (v != 0). */
+static RN_INLINE int qk_ctz64(uint64_t v)
+{
+#if defined(__GNUC__) || defined(__clang__)
+	return __builtin_ctzll(v);
+#else
+	int n = 0;
+	while (!(v & 1)) {
+		v >>= 1;
+		n++;
+	}
+	return n;
+#endif
+}
 
 static RN_INLINE __m256i bcast32(const uint8_t *p)
 {
@@ -878,6 +951,12 @@ static RN_INLINE void tile_avx2(int64_t kp, const uint8_t *a, const int8_t *w, c
 		c##i##0 = _mm256_add_epi32(c##i##0, _mm256_madd_epi16(_mm256_maddubs_epi16(b_, w0), ones)); \
 		c##i##1 = _mm256_add_epi32(c##i##1, _mm256_madd_epi16(_mm256_maddubs_epi16(b_, w1), ones)); \
 	} while (0)
+#define QK_STEP4M(i)                                                                         \
+	do {                                                                                 \
+		const __m256i b_ = bcast32(aq + 4 * (i));                                    \
+		c##i##0 = _mm256_add_epi32(c##i##0, _mm256_madd_epi16(_mm256_maddubs_epi16(b_, w0), ones)); \
+		c##i##1 = _mm256_add_epi32(c##i##1, _mm256_madd_epi16(_mm256_maddubs_epi16(b_, w1), ones)); \
+	} while (0)
 
 static RN_INLINE void tile4_avx2(int64_t kq, const uint8_t *a, const int8_t *w, const rn_q_epilogue *e,
 				 const qtile *o, const int res)
@@ -903,6 +982,82 @@ static RN_INLINE void tile4_avx2(int64_t kq, const uint8_t *a, const int8_t *w, 
 			       { c30, c31 }, { c40, c41 }, { c50, c51 } };
 	tile_store(acc, e, o, res);
 }
+
+/* The mask's bits past the end of a block's last quads are 0 (pack). */
+static RN_INLINE uint64_t mask_word(const unsigned char *mask, int64_t i)
+{
+	uint64_t v;
+	rn_memcpy(&v, mask + i * sizeof v, sizeof v);
+	return v;
+}
+
+/* The k-quad tile of layout 2: the unmasked quads as tile4_avx2's, then
+ * the masked ones exact in 16 bits: a pixel's quad bytes (x0, x1, x2, x3)
+ * as (x0, x2) and (x1, x3) zero-extended int16, the channel's weights as
+ * (w0, w2) and (w1, w3) sign-extended, two vpmaddwd. */
+#define QK_STEP16(i)                                                                          \
+	do {                                                                                  \
+		const __m256i b_ = bcast32(aq + 4 * (i));                                     \
+		const __m256i e_ = _mm256_and_si256(b_, lo8), o_ = _mm256_srli_epi16(b_, 8); \
+		c##i##0 = _mm256_add_epi32(c##i##0, _mm256_add_epi32(_mm256_madd_epi16(e_, we0), \
+								    _mm256_madd_epi16(o_, wo0))); \
+		c##i##1 = _mm256_add_epi32(c##i##1, _mm256_add_epi32(_mm256_madd_epi16(e_, we1), \
+								    _mm256_madd_epi16(o_, wo1))); \
+	} while (0)
+
+static RN_INLINE void tile4m_avx2(int64_t kq, const uint8_t *a, const int8_t *w, const rn_q_epilogue *e,
+				  const qtile *o, const int res)
+{
+	__m256i c00 = _mm256_loadu_si256((const __m256i *)o->bias);
+	__m256i c01 = _mm256_loadu_si256((const __m256i *)(o->bias + 32));
+	__m256i c10 = c00, c11 = c01, c20 = c00, c21 = c01, c30 = c00, c31 = c01;
+	__m256i c40 = c00, c41 = c01, c50 = c00, c51 = c01;
+	const __m256i ones = _mm256_set1_epi16(1);
+	const int64_t nw = (kq + 63) / 64;
+	for (int64_t i = 0; i < nw; i++) {
+		const int64_t n = kq - 64 * i < 64 ? kq - 64 * i : 64;
+		uint64_t todo = ~mask_word(o->mask, i) & (n == 64 ? ~(uint64_t)0 : ((uint64_t)1 << n) - 1);
+		while (todo) {
+			const int64_t q = 64 * i + qk_ctz64(todo);
+			todo &= todo - 1;
+			const uint8_t *aq = a + q * CHUNK;
+			const __m256i w0 = _mm256_loadu_si256((const __m256i *)(w + q * 4 * TC));
+			const __m256i w1 = _mm256_loadu_si256((const __m256i *)(w + q * 4 * TC + 32));
+			QK_STEP4M(0);
+			QK_STEP4M(1);
+			QK_STEP4M(2);
+			QK_STEP4M(3);
+			QK_STEP4M(4);
+			QK_STEP4M(5);
+		}
+	}
+	const __m256i lo8 = _mm256_set1_epi16(0xff);
+	for (int64_t i = 0; i < nw; i++) {
+		uint64_t todo = mask_word(o->mask, i);
+		while (todo) {
+			const int64_t q = 64 * i + qk_ctz64(todo);
+			todo &= todo - 1;
+			const uint8_t *aq = a + q * CHUNK;
+			const __m256i v0 = _mm256_loadu_si256((const __m256i *)(w + q * 4 * TC));
+			const __m256i v1 = _mm256_loadu_si256((const __m256i *)(w + q * 4 * TC + 32));
+			const __m256i we0 = _mm256_srai_epi16(_mm256_slli_epi16(v0, 8), 8);
+			const __m256i wo0 = _mm256_srai_epi16(v0, 8);
+			const __m256i we1 = _mm256_srai_epi16(_mm256_slli_epi16(v1, 8), 8);
+			const __m256i wo1 = _mm256_srai_epi16(v1, 8);
+			QK_STEP16(0);
+			QK_STEP16(1);
+			QK_STEP16(2);
+			QK_STEP16(3);
+			QK_STEP16(4);
+			QK_STEP16(5);
+		}
+	}
+	__m256i acc[TP][2] = { { c00, c01 }, { c10, c11 }, { c20, c21 },
+			       { c30, c31 }, { c40, c41 }, { c50, c51 } };
+	tile_store(acc, e, o, res);
+}
+#undef QK_STEP16
+#undef QK_STEP4M
 #undef QK_STEP4
 
 static QK_NOINLINE void tile_avx2_plain(int64_t kp, const uint8_t *a, const int8_t *w,
@@ -929,11 +1084,28 @@ static QK_NOINLINE void tile4_avx2_res(int64_t kq, const uint8_t *a, const int8_
 	tile4_avx2(kq, a, w, e, o, 1);
 }
 
-/* kn k-groups of the layout quads says. */
-static void tile(int quads, int64_t kn, const uint8_t *a, const int8_t *w, const rn_q_epilogue *e,
+static QK_NOINLINE void tile4m_avx2_plain(int64_t kq, const uint8_t *a, const int8_t *w,
+					 const rn_q_epilogue *e, const qtile *o)
+{
+	tile4m_avx2(kq, a, w, e, o, 0);
+}
+
+static QK_NOINLINE void tile4m_avx2_res(int64_t kq, const uint8_t *a, const int8_t *w,
+				       const rn_q_epilogue *e, const qtile *o)
+{
+	tile4m_avx2(kq, a, w, e, o, 1);
+}
+
+/* kn k-groups of the layout. */
+static void tile(int layout, int64_t kn, const uint8_t *a, const int8_t *w, const rn_q_epilogue *e,
 		 const qtile *o)
 {
-	if (quads) {
+	if (layout == L_MIXED) {
+		if (e->has_res)
+			tile4m_avx2_res(kn, a, w, e, o);
+		else
+			tile4m_avx2_plain(kn, a, w, e, o);
+	} else if (layout == L_QUADS) {
 		if (e->has_res)
 			tile4_avx2_res(kn, a, w, e, o);
 		else
@@ -947,9 +1119,11 @@ static void tile(int quads, int64_t kn, const uint8_t *a, const int8_t *w, const
 
 #else /* portable C */
 
-static void tile(int quads, int64_t kn, const uint8_t *a, const int8_t *w, const rn_q_epilogue *e,
+/* Every layout's products exact in int32: layout 2 as layout 1. */
+static void tile(int layout, int64_t kn, const uint8_t *a, const int8_t *w, const rn_q_epilogue *e,
 		 const qtile *o)
 {
+	const int quads = layout != L_PAIRS;
 	uint32_t acc[TP][TC];
 	for (int j = 0; j < TC; j++) {
 		int32_t b;
@@ -1003,7 +1177,9 @@ typedef struct {
 	int64_t nblk;     /* blocks per image */
 	int64_t groups;   /* tasks per block: the 16-channel blocks split in groups */
 	int64_t mblocks;
-	int quads;        /* the k-quad layout (the weights' pairs are all safe) */
+	int layout;       /* L_PAIRS, L_QUADS, L_MIXED */
+	int quads;        /* a k-quad layout */
+	const unsigned char *mask;
 } qjob;
 
 static void qconv_task(void *ctx, int64_t task, int thread)
@@ -1030,6 +1206,7 @@ static void qconv_task(void *ctx, int64_t task, int thread)
 			.nch = c->m - mb * TC < TC ? (int)(c->m - mb * TC) : TC,
 			.bias = J->bias + mb * TC * sizeof(int32_t),
 			.mult = J->mult + mb * TC * sizeof(float),
+			.mask = J->mask + mb * mask_words(g) * sizeof(uint64_t),
 		};
 		const int8_t *w = J->w + mb * kn * (J->quads ? 4 : 2) * TC;
 		for (int64_t t = 0; t < ntile; t++) {
@@ -1037,7 +1214,7 @@ static void qconv_task(void *ctx, int64_t task, int thread)
 			o.r = J->r ? J->r + at + t * TP : NULL;
 			o.npx = nb - t * TP < TP ? (int)(nb - t * TP) : TP;
 			o.exact = t * TP + 8 > nb;
-			tile(J->quads, kn, panel + t * ts, w, &J->e, &o);
+			tile(J->layout, kn, panel + t * ts, w, &J->e, &o);
 		}
 	}
 }
@@ -1055,10 +1232,12 @@ int rn_qconv2d_packed(const rn_qconv2d_params *p, const void *x, const void *pac
 		   .w = (const int8_t *)packed + HEADER, .scratch = scratch };
 	uint32_t layout;
 	rn_memcpy(&layout, packed, sizeof layout);
-	J.quads = layout == 1;
+	J.layout = layout == L_QUADS || layout == L_MIXED ? (int)layout : L_PAIRS;
+	J.quads = J.layout != L_PAIRS;
 	J.r = J.e.has_res ? residual : NULL;
 	J.bias = (const unsigned char *)J.w + weight_bytes(&J.g);
 	J.mult = J.bias + J.g.m16 * sizeof(int32_t);
+	J.mask = J.mult + J.g.m16 * sizeof(float);
 	J.mblocks = J.g.m16 / TC;
 	/* Blocks are the tasks, as many as the threads or a multiple (the
 	 * tiles evenly split, each block's panel within the slice); with

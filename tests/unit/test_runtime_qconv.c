@@ -14,6 +14,9 @@
  * [-64, 64], and adversarial ones at the limits of the rule, safe and
  * unsafe, against inputs at the top of the uint8 domain, where a wrong
  * pair would saturate; rn_qconv2d_pair_safe_all's rule at its boundaries.
+ * The mixed path (a few unsafe pairs: the k-quads without one as the safe
+ * path, those with one in 16 bits): safe pairs at the rule's limits with
+ * a rare unsafe one, on inputs at the top of the domain too.
  * rn_qconv2d_direct itself is checked
  * against a naive formulation (exact integer accumulator over an
  * explicitly padded input, the epilogue in double).
@@ -118,6 +121,7 @@ enum {
 	W_SAFE,      /* uniform in [-64, 64]: every pair safe */
 	W_EDGE_SAFE, /* pairs at the rule's limits, all safe */
 	W_UNSAFE,    /* as W_EDGE_SAFE, with a few pairs just past the limits */
+	W_SPARSE,    /* as W_EDGE_SAFE, with rare unsafe pairs: the mixed layout */
 };
 static int wmode = W_UNIFORM;
 static int xtop; /* the input mostly at the top of the uint8 domain (255, or 127 if int8) */
@@ -137,7 +141,7 @@ static void draw_weights(int8_t *w, int m, int k)
 		for (int i = 0; i < k; i += 2) {
 			int8_t *p = w + (size_t)ch * k + i;
 			const int8_t *e = edge_safe[urand() % (sizeof edge_safe / sizeof edge_safe[0])];
-			if (wmode == W_UNSAFE && urand() % 16 == 0)
+			if ((wmode == W_UNSAFE && urand() % 16 == 0) || (wmode == W_SPARSE && urand() % 512 == 0))
 				e = edge_unsafe[urand() % (sizeof edge_unsafe / sizeof edge_unsafe[0])];
 			int a = wmode == W_UNIFORM ? (int8_t)urand() : wmode == W_SAFE ? irand(-64, 64) : e[0];
 			int b = wmode == W_UNIFORM ? (int8_t)urand() : wmode == W_SAFE ? irand(-64, 64) : e[1];
@@ -145,7 +149,7 @@ static void draw_weights(int8_t *w, int m, int k)
 			if (i + 1 < k)
 				p[1] = (int8_t)b;
 		}
-	if (wmode == W_UNSAFE) /* at least one unsafe pair */
+	if (wmode == W_UNSAFE || wmode == W_SPARSE) /* at least one unsafe pair */
 		for (int i = 0; i + 1 < k && i < 2; i += 2) {
 			w[(size_t)(m - 1) * k + i] = 127;
 			w[(size_t)(m - 1) * k + i + 1] = 127;
@@ -268,6 +272,10 @@ static void describe(const qcase *q, const variant *v, int threads, char *buf, s
 		 v->ties, threads);
 }
 
+/* The packed layouts met (the header's word: 0 k-pairs, 1 k-quads, 2
+ * k-quads with a mask), so that a test can tell each path ran. */
+static int layouts[4];
+
 /* Packed against direct, byte for byte. */
 static void run_case(const shape *s, const variant *v, rn_threadpool *tp, int threads)
 {
@@ -277,7 +285,7 @@ static void run_case(const shape *s, const variant *v, rn_threadpool *tp, int th
 	assert_true(rn_qconv2d_supports(&q.p));
 	if (wmode == W_SAFE || wmode == W_EDGE_SAFE)
 		assert_int_equal(rn_qconv2d_pair_safe_all(&q.p, q.w), 1);
-	if (wmode == W_UNSAFE && q.p.conv.c * q.p.conv.kh * q.p.conv.kw >= 2)
+	if ((wmode == W_UNSAFE || wmode == W_SPARSE) && q.p.conv.c * q.p.conv.kh * q.p.conv.kw >= 2)
 		assert_int_equal(rn_qconv2d_pair_safe_all(&q.p, q.w), 0);
 	uint8_t *ref = malloc(q.ny);
 	assert_non_null(ref);
@@ -295,6 +303,9 @@ static void run_case(const shape *s, const variant *v, rn_threadpool *tp, int th
 	for (size_t i = 0; i < RN_ALIGN; i++)
 		if (pbase[i] != FILL || packed[pbytes + i] != FILL)
 			fail_msg("%s: packing wrote outside its %zu bytes", what, pbytes);
+	uint32_t layout; /* the packed header's first word (qconv_packed.c) */
+	memcpy(&layout, packed, sizeof layout);
+	layouts[layout < 3 ? layout : 3]++;
 
 	size_t sbytes = rn_qconv2d_scratch_size(&q.p, threads);
 	assert_true(sbytes > 0 && sbytes % RN_ALIGN == 0);
@@ -374,7 +385,8 @@ static void test_all_variants(void **s)
 }
 
 /* ResNet layer shapes (smaller images where the direct reference would be
- * slow), with ReLU and a residual in y, at 1 and 2 threads, both paths. */
+ * slow), with ReLU and a residual in y, at 1 and 2 threads, each path:
+ * unsafe pairs, every pair safe, a few unsafe (the mixed layout). */
 static void test_resnet_layers(void **s)
 {
 	(void)s;
@@ -404,6 +416,8 @@ static void test_resnet_layers(void **s)
 		wmode = W_SAFE;
 		run_case(&layers[i], i % 2 ? &relu_res : &relu, NULL, 1);
 		run_case(&layers[i], i % 2 ? &relu : &relu_res, pool2, 2);
+		wmode = W_SPARSE;
+		run_case(&layers[i], i % 2 ? &relu_res : &relu, NULL, 1);
 		wmode = W_UNIFORM;
 	}
 }
@@ -412,6 +426,22 @@ static void test_resnet_layers(void **s)
 static void test_safe_serial(void **s) { (void)s; wmode = W_SAFE; check_all(NULL, 1); wmode = W_UNIFORM; }
 static void test_safe_2_threads(void **s) { (void)s; wmode = W_SAFE; check_all(pool2, 2); wmode = W_UNIFORM; }
 static void test_safe_3_threads(void **s) { (void)s; wmode = W_SAFE; check_all(pool3, 3); wmode = W_UNIFORM; }
+
+/* The mixed path: rare unsafe pairs among safe ones at the rule's limits,
+ * on every shape, 1 to 3 threads; most cases take the mixed layout (a few
+ * have too many masked quads). */
+static void test_sparse_unsafe(void **s)
+{
+	(void)s;
+	memset(layouts, 0, sizeof layouts);
+	wmode = W_SPARSE;
+	check_all(NULL, 1);
+	check_all(pool3, 3);
+	wmode = W_UNIFORM;
+	print_message("layouts: %d k-pairs, %d mixed\n", layouts[0], layouts[2]);
+	assert_int_equal(layouts[1] + layouts[3], 0);
+	assert_true(layouts[2] > 3 * layouts[0]);
+}
 
 /* Pairs at the limits of the rule, safe and just unsafe, on inputs at the
  * top of the domain (and zero points there, so that padding is too):
@@ -425,7 +455,7 @@ static void test_edge_pairs(void **s)
 		{ RN_I8, 127, RN_I8, 0, 1, 1, RN_I8, 0, 0, 0 },
 	};
 	xtop = 1;
-	for (int mode = W_EDGE_SAFE; mode <= W_UNSAFE; mode++) {
+	for (int mode = W_EDGE_SAFE; mode <= W_SPARSE; mode++) {
 		wmode = mode;
 		for (size_t i = 0; i < sizeof picks / sizeof picks[0]; i++) {
 			for (int v = 0; v < NV; v++)
@@ -704,6 +734,7 @@ int main(void)
 		cmocka_unit_test(test_safe_2_threads),
 		cmocka_unit_test(test_safe_3_threads),
 		cmocka_unit_test(test_edge_pairs),
+		cmocka_unit_test(test_sparse_unsafe),
 		cmocka_unit_test(test_all_variants),
 		cmocka_unit_test(test_resnet_layers),
 	};
