@@ -958,8 +958,10 @@ static RN_INLINE void tile_avx2(int64_t kp, const uint8_t *a, const int8_t *w, c
 		c##i##1 = _mm256_add_epi32(c##i##1, _mm256_madd_epi16(_mm256_maddubs_epi16(b_, w1), ones)); \
 	} while (0)
 
+/* np (1 to TP) pixels: fewer than TP for an image's last tile, which
+ * then costs about np / TP of a whole one. */
 static RN_INLINE void tile4_avx2(int64_t kq, const uint8_t *a, const int8_t *w, const rn_q_epilogue *e,
-				 const qtile *o, const int res)
+				 const qtile *o, const int res, const int np)
 {
 	__m256i c00 = _mm256_loadu_si256((const __m256i *)o->bias);
 	__m256i c01 = _mm256_loadu_si256((const __m256i *)(o->bias + 32));
@@ -970,11 +972,16 @@ static RN_INLINE void tile4_avx2(int64_t kq, const uint8_t *a, const int8_t *w, 
 		const __m256i w0 = _mm256_loadu_si256((const __m256i *)w);
 		const __m256i w1 = _mm256_loadu_si256((const __m256i *)(w + 32));
 		QK_STEP4(0);
-		QK_STEP4(1);
-		QK_STEP4(2);
-		QK_STEP4(3);
-		QK_STEP4(4);
-		QK_STEP4(5);
+		if (np > 1)
+			QK_STEP4(1);
+		if (np > 2)
+			QK_STEP4(2);
+		if (np > 3)
+			QK_STEP4(3);
+		if (np > 4)
+			QK_STEP4(4);
+		if (np > 5)
+			QK_STEP4(5);
 		a += CHUNK;
 		w += 4 * TC;
 	}
@@ -1075,13 +1082,46 @@ static QK_NOINLINE void tile_avx2_res(int64_t kp, const uint8_t *a, const int8_t
 static QK_NOINLINE void tile4_avx2_plain(int64_t kq, const uint8_t *a, const int8_t *w,
 					const rn_q_epilogue *e, const qtile *o)
 {
-	tile4_avx2(kq, a, w, e, o, 0);
+	tile4_avx2(kq, a, w, e, o, 0, TP);
 }
 
 static QK_NOINLINE void tile4_avx2_res(int64_t kq, const uint8_t *a, const int8_t *w,
 				      const rn_q_epilogue *e, const qtile *o)
 {
-	tile4_avx2(kq, a, w, e, o, 1);
+	tile4_avx2(kq, a, w, e, o, 1, TP);
+}
+
+/* A partial tile (o->npx < TP) of o->npx pixels. */
+static QK_NOINLINE void tile4_avx2_part(int64_t kq, const uint8_t *a, const int8_t *w,
+				       const rn_q_epilogue *e, const qtile *o)
+{
+	const int res = e->has_res;
+	switch (o->npx) {
+	case 1:
+		if (res)
+			tile4_avx2(kq, a, w, e, o, 1, 1);
+		else
+			tile4_avx2(kq, a, w, e, o, 0, 1);
+		break;
+	case 2:
+		if (res)
+			tile4_avx2(kq, a, w, e, o, 1, 2);
+		else
+			tile4_avx2(kq, a, w, e, o, 0, 2);
+		break;
+	case 3:
+		if (res)
+			tile4_avx2(kq, a, w, e, o, 1, 3);
+		else
+			tile4_avx2(kq, a, w, e, o, 0, 3);
+		break;
+	default:
+		if (res)
+			tile4_avx2(kq, a, w, e, o, 1, 5);
+		else
+			tile4_avx2(kq, a, w, e, o, 0, 5);
+		break;
+	}
 }
 
 static QK_NOINLINE void tile4m_avx2_plain(int64_t kq, const uint8_t *a, const int8_t *w,
@@ -1106,7 +1146,9 @@ static void tile(int layout, int64_t kn, const uint8_t *a, const int8_t *w, cons
 		else
 			tile4m_avx2_plain(kn, a, w, e, o);
 	} else if (layout == L_QUADS) {
-		if (e->has_res)
+		if (o->npx < TP)
+			tile4_avx2_part(kn, a, w, e, o);
+		else if (e->has_res)
 			tile4_avx2_res(kn, a, w, e, o);
 		else
 			tile4_avx2_plain(kn, a, w, e, o);
