@@ -918,7 +918,7 @@ static RN_INLINE void tile_store(__m256i acc[TP][2], const rn_q_epilogue *e, con
 /* 6 pixels x 16 channels over kp k-pairs: a is the tile's panel, w the
  * block's packed weights. */
 static RN_INLINE void tile_avx2(int64_t kp, const uint8_t *a, const int8_t *w, const rn_q_epilogue *e,
-				const qtile *o, const int res)
+				const qtile *o, const int res, const int np)
 {
 	__m256i c00 = _mm256_loadu_si256((const __m256i *)o->bias);
 	__m256i c01 = _mm256_loadu_si256((const __m256i *)(o->bias + 32));
@@ -928,11 +928,16 @@ static RN_INLINE void tile_avx2(int64_t kp, const uint8_t *a, const int8_t *w, c
 		const __m256i w0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)w));
 		const __m256i w1 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(w + 16)));
 		QK_STEP(0);
-		QK_STEP(1);
-		QK_STEP(2);
-		QK_STEP(3);
-		QK_STEP(4);
-		QK_STEP(5);
+		if (np > 1)
+			QK_STEP(1);
+		if (np > 2)
+			QK_STEP(2);
+		if (np > 3)
+			QK_STEP(3);
+		if (np > 4)
+			QK_STEP(4);
+		if (np > 5)
+			QK_STEP(5);
 		a += CHUNK;
 		w += 2 * TC;
 	}
@@ -1013,7 +1018,7 @@ static RN_INLINE uint64_t mask_word(const unsigned char *mask, int64_t i)
 	} while (0)
 
 static RN_INLINE void tile4m_avx2(int64_t kq, const uint8_t *a, const int8_t *w, const rn_q_epilogue *e,
-				  const qtile *o, const int res)
+				  const qtile *o, const int res, const int np)
 {
 	__m256i c00 = _mm256_loadu_si256((const __m256i *)o->bias);
 	__m256i c01 = _mm256_loadu_si256((const __m256i *)(o->bias + 32));
@@ -1031,11 +1036,16 @@ static RN_INLINE void tile4m_avx2(int64_t kq, const uint8_t *a, const int8_t *w,
 			const __m256i w0 = _mm256_loadu_si256((const __m256i *)(w + q * 4 * TC));
 			const __m256i w1 = _mm256_loadu_si256((const __m256i *)(w + q * 4 * TC + 32));
 			QK_STEP4M(0);
-			QK_STEP4M(1);
-			QK_STEP4M(2);
-			QK_STEP4M(3);
-			QK_STEP4M(4);
-			QK_STEP4M(5);
+			if (np > 1)
+				QK_STEP4M(1);
+			if (np > 2)
+				QK_STEP4M(2);
+			if (np > 3)
+				QK_STEP4M(3);
+			if (np > 4)
+				QK_STEP4M(4);
+			if (np > 5)
+				QK_STEP4M(5);
 		}
 	}
 	const __m256i lo8 = _mm256_set1_epi16(0xff);
@@ -1052,11 +1062,16 @@ static RN_INLINE void tile4m_avx2(int64_t kq, const uint8_t *a, const int8_t *w,
 			const __m256i we1 = _mm256_srai_epi16(_mm256_slli_epi16(v1, 8), 8);
 			const __m256i wo1 = _mm256_srai_epi16(v1, 8);
 			QK_STEP16(0);
-			QK_STEP16(1);
-			QK_STEP16(2);
-			QK_STEP16(3);
-			QK_STEP16(4);
-			QK_STEP16(5);
+			if (np > 1)
+				QK_STEP16(1);
+			if (np > 2)
+				QK_STEP16(2);
+			if (np > 3)
+				QK_STEP16(3);
+			if (np > 4)
+				QK_STEP16(4);
+			if (np > 5)
+				QK_STEP16(5);
 		}
 	}
 	__m256i acc[TP][2] = { { c00, c01 }, { c10, c11 }, { c20, c21 },
@@ -1070,13 +1085,13 @@ static RN_INLINE void tile4m_avx2(int64_t kq, const uint8_t *a, const int8_t *w,
 static QK_NOINLINE void tile_avx2_plain(int64_t kp, const uint8_t *a, const int8_t *w,
 				       const rn_q_epilogue *e, const qtile *o)
 {
-	tile_avx2(kp, a, w, e, o, 0);
+	tile_avx2(kp, a, w, e, o, 0, TP);
 }
 
 static QK_NOINLINE void tile_avx2_res(int64_t kp, const uint8_t *a, const int8_t *w,
 				     const rn_q_epilogue *e, const qtile *o)
 {
-	tile_avx2(kp, a, w, e, o, 1);
+	tile_avx2(kp, a, w, e, o, 1, TP);
 }
 
 static QK_NOINLINE void tile4_avx2_plain(int64_t kq, const uint8_t *a, const int8_t *w,
@@ -1091,49 +1106,55 @@ static QK_NOINLINE void tile4_avx2_res(int64_t kq, const uint8_t *a, const int8_
 	tile4_avx2(kq, a, w, e, o, 1, TP);
 }
 
-/* A partial tile (o->npx < TP) of o->npx pixels. */
-static QK_NOINLINE void tile4_avx2_part(int64_t kq, const uint8_t *a, const int8_t *w,
-				       const rn_q_epilogue *e, const qtile *o)
-{
-	const int res = e->has_res;
-	switch (o->npx) {
-	case 1:
-		if (res)
-			tile4_avx2(kq, a, w, e, o, 1, 1);
-		else
-			tile4_avx2(kq, a, w, e, o, 0, 1);
-		break;
-	case 2:
-		if (res)
-			tile4_avx2(kq, a, w, e, o, 1, 2);
-		else
-			tile4_avx2(kq, a, w, e, o, 0, 2);
-		break;
-	case 3:
-		if (res)
-			tile4_avx2(kq, a, w, e, o, 1, 3);
-		else
-			tile4_avx2(kq, a, w, e, o, 0, 3);
-		break;
-	default:
-		if (res)
-			tile4_avx2(kq, a, w, e, o, 1, 5);
-		else
-			tile4_avx2(kq, a, w, e, o, 0, 5);
-		break;
+/* A partial tile (o->npx < TP) of o->npx pixels, by fn (tile_avx2,
+ * tile4_avx2 or tile4m_avx2); 4 pixels take 5's. */
+#define QK_PART(name, fn)                                                                        \
+	static QK_NOINLINE void name(int64_t kn, const uint8_t *a, const int8_t *w,               \
+				     const rn_q_epilogue *e, const qtile *o)                     \
+	{                                                                                         \
+		const int res = e->has_res;                                                       \
+		switch (o->npx) {                                                                 \
+		case 1:                                                                           \
+			if (res)                                                                  \
+				fn(kn, a, w, e, o, 1, 1);                                         \
+			else                                                                      \
+				fn(kn, a, w, e, o, 0, 1);                                         \
+			break;                                                                    \
+		case 2:                                                                           \
+			if (res)                                                                  \
+				fn(kn, a, w, e, o, 1, 2);                                         \
+			else                                                                      \
+				fn(kn, a, w, e, o, 0, 2);                                         \
+			break;                                                                    \
+		case 3:                                                                           \
+			if (res)                                                                  \
+				fn(kn, a, w, e, o, 1, 3);                                         \
+			else                                                                      \
+				fn(kn, a, w, e, o, 0, 3);                                         \
+			break;                                                                    \
+		default:                                                                          \
+			if (res)                                                                  \
+				fn(kn, a, w, e, o, 1, 5);                                         \
+			else                                                                      \
+				fn(kn, a, w, e, o, 0, 5);                                         \
+			break;                                                                    \
+		}                                                                                 \
 	}
-}
+QK_PART(tile_avx2_part, tile_avx2)
+QK_PART(tile4_avx2_part, tile4_avx2)
+QK_PART(tile4m_avx2_part, tile4m_avx2)
+#undef QK_PART
 
 static QK_NOINLINE void tile4m_avx2_plain(int64_t kq, const uint8_t *a, const int8_t *w,
 					 const rn_q_epilogue *e, const qtile *o)
 {
-	tile4m_avx2(kq, a, w, e, o, 0);
+	tile4m_avx2(kq, a, w, e, o, 0, TP);
 }
 
 static QK_NOINLINE void tile4m_avx2_res(int64_t kq, const uint8_t *a, const int8_t *w,
 				       const rn_q_epilogue *e, const qtile *o)
 {
-	tile4m_avx2(kq, a, w, e, o, 1);
+	tile4m_avx2(kq, a, w, e, o, 1, TP);
 }
 
 /* kn k-groups of the layout. */
@@ -1141,7 +1162,9 @@ static void tile(int layout, int64_t kn, const uint8_t *a, const int8_t *w, cons
 		 const qtile *o)
 {
 	if (layout == L_MIXED) {
-		if (e->has_res)
+		if (o->npx < TP)
+			tile4m_avx2_part(kn, a, w, e, o);
+		else if (e->has_res)
 			tile4m_avx2_res(kn, a, w, e, o);
 		else
 			tile4m_avx2_plain(kn, a, w, e, o);
@@ -1152,6 +1175,8 @@ static void tile(int layout, int64_t kn, const uint8_t *a, const int8_t *w, cons
 			tile4_avx2_res(kn, a, w, e, o);
 		else
 			tile4_avx2_plain(kn, a, w, e, o);
+	} else if (o->npx < TP) {
+		tile_avx2_part(kn, a, w, e, o);
 	} else if (e->has_res) {
 		tile_avx2_res(kn, a, w, e, o);
 	} else {
