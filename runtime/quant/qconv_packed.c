@@ -17,8 +17,8 @@
  * in k-quads for it: twice the products per instruction (plus a vpmaddwd
  * by ones to sum the two pairs of a quad into int32). When only a few
  * pairs are unsafe, the layout is the k-quads' with a mask of the quads
- * (per block of 16 channels) that hold an unsafe pair: the others run as
- * the safe layout's, those few in exact 16-bit products (each pixel's
+ * that hold an unsafe pair, per 8 channels (a vector's): the others run
+ * as the safe layout's, those few in exact 16-bit products (each pixel's
  * quad split into its even and odd bytes zero-extended, the weights' into
  * theirs sign-extended, two vpmaddwd); the k-quad panel serves both.
  *
@@ -33,9 +33,10 @@
  *            and to the end of M16 * KQ * 4 bytes (the larger)
  *   bias'    int32 [M16] at the next multiple of RN_ALIGN
  *   mult     float [M16]
- *   mask     uint64 [M16 / 16][KW], KW = ceil(KQ / 64): bit q % 64 of word
- *            q / 64 set when quad q of the block has an unsafe pair
- *            (layout 2; zeros otherwise)
+ *   mask     uint64 [M16 / 16][2][KW], KW = ceil(KQ / 64): bit q % 64 of
+ *            word [b][h][q / 64] set when quad q has an unsafe pair in
+ *            channels 16 b + 8 h .. 16 b + 8 h + 7 (layout 2; zeros
+ *            otherwise)
  *
  * The output pixels of an image are cut into blocks of whole register
  * tiles (6 pixels); a task packs one block's panel into its thread's slice
@@ -166,7 +167,7 @@ static size_t weight_bytes(const qgeom *g)
 	return align_up((size_t)(g->m16 * g->kq * 4));
 }
 
-/* The mask's words per block of 16 channels. */
+/* The mask's words per 8 channels. */
 static int64_t mask_words(const qgeom *g)
 {
 	return (g->kq + 63) / 64;
@@ -178,10 +179,11 @@ enum {
 	L_MIXED = 2, /* k-quads and the mask of those with an unsafe pair */
 };
 
-/* Beyond this share of masked quads (over all blocks), the k-pairs are
- * faster: a masked quad costs about 1.5 safe ones, a k-pair layout about
- * 1.25 safe ones throughout. */
-enum { MIXED_MAX_PERMIL = 400 };
+/* The mixed layout when its masked quads (those masked in one half of a
+ * block, plus twice those in both) are at most this share of all: a
+ * quad masked in one half costs about 1.25 safe ones, in both 1.5, and a
+ * k-pair layout about 1.2 safe ones throughout. */
+enum { MIXED_MAX_PERMIL = 800 };
 
 /* A pair of weights vpmaddubsw may sum in int16: with both factors
  * uint8 in [0, 255], a0 * w0 + a1 * w1 stays within int16 for all a when
@@ -229,13 +231,13 @@ size_t rn_qconv2d_packed_size(const rn_qconv2d_params *p)
 		return 0;
 	qgeom g = geom_of(p);
 	return HEADER + weight_bytes(&g) + (size_t)g.m16 * (sizeof(int32_t) + sizeof(float)) +
-	       align_up((size_t)(g.m16 / TC * mask_words(&g)) * sizeof(uint64_t));
+	       align_up((size_t)(g.m16 / TC * 2 * mask_words(&g)) * sizeof(uint64_t));
 }
 
-/* 1 when quad q of channels [ch0, ch0 + TC) holds an unsafe pair. */
+/* 1 when quad q of channels [ch0, ch0 + 8) holds an unsafe pair. */
 static int quad_unsafe(const qgeom *g, int m, const int8_t *w, int64_t ch0, int64_t q)
 {
-	for (int64_t ch = ch0; ch < ch0 + TC && ch < m; ch++)
+	for (int64_t ch = ch0; ch < ch0 + 8 && ch < m; ch++)
 		for (int64_t k = 4 * q; k < 4 * q + 4 && k + 1 < g->k; k += 2)
 			if (!pair_safe(w[ch * g->k + k], w[ch * g->k + k + 1]))
 				return 1;
@@ -250,15 +252,15 @@ void rn_qconv2d_pack(const rn_qconv2d_params *p, const int8_t *w, const int32_t 
 	const qgeom g = geom_of(p);
 	const int m = p->conv.m;
 	/* the mask, and from it the layout */
-	const int64_t nwords = g.m16 / TC * mask_words(&g);
+	const int64_t nwords = g.m16 / TC * 2 * mask_words(&g);
 	unsigned char *mk = (unsigned char *)packed + HEADER + weight_bytes(&g) +
 			    g.m16 * (sizeof(int32_t) + sizeof(float));
 	rn_memset(mk, 0, align_up((size_t)nwords * sizeof(uint64_t)));
-	int64_t masked = 0;
-	for (int64_t mb = 0; mb < g.m16 / TC; mb++)
+	int64_t masked = 0; /* masked halves */
+	for (int64_t mh = 0; mh < g.m16 / 8; mh++) /* halves of blocks */
 		for (int64_t q = 0; q < g.kq; q++)
-			if (quad_unsafe(&g, m, w, mb * TC, q)) {
-				unsigned char *byte = mk + (mb * mask_words(&g) + q / 64) * sizeof(uint64_t);
+			if (quad_unsafe(&g, m, w, mh * 8, q)) {
+				unsigned char *byte = mk + (mh * mask_words(&g) + q / 64) * sizeof(uint64_t);
 				uint64_t word;
 				rn_memcpy(&word, byte, sizeof word);
 				word |= (uint64_t)1 << (q % 64);
@@ -749,7 +751,7 @@ typedef struct {
 	int nch, npx;           /* channels (<= 16) and pixels (<= 6) that exist */
 	int exact;              /* nothing past npx may be read or written (else 8 may) */
 	const unsigned char *bias, *mult; /* the block's 16 int32 and 16 float */
-	const unsigned char *mask;        /* the block's mask words (layout 2) */
+	const unsigned char *mask;        /* the block's mask words, [2][KW] (layout 2) */
 } qtile;
 
 #if QK_AVX2
@@ -956,12 +958,6 @@ static RN_INLINE void tile_avx2(int64_t kp, const uint8_t *a, const int8_t *w, c
 		c##i##0 = _mm256_add_epi32(c##i##0, _mm256_madd_epi16(_mm256_maddubs_epi16(b_, w0), ones)); \
 		c##i##1 = _mm256_add_epi32(c##i##1, _mm256_madd_epi16(_mm256_maddubs_epi16(b_, w1), ones)); \
 	} while (0)
-#define QK_STEP4M(i)                                                                         \
-	do {                                                                                 \
-		const __m256i b_ = bcast32(aq + 4 * (i));                                    \
-		c##i##0 = _mm256_add_epi32(c##i##0, _mm256_madd_epi16(_mm256_maddubs_epi16(b_, w0), ones)); \
-		c##i##1 = _mm256_add_epi32(c##i##1, _mm256_madd_epi16(_mm256_maddubs_epi16(b_, w1), ones)); \
-	} while (0)
 
 /* np (1 to TP) pixels: fewer than TP for an image's last tile, which
  * then costs about np / TP of a whole one. */
@@ -1003,19 +999,72 @@ static RN_INLINE uint64_t mask_word(const unsigned char *mask, int64_t i)
 	return v;
 }
 
-/* The k-quad tile of layout 2: the unmasked quads as tile4_avx2's, then
- * the masked ones exact in 16 bits: a pixel's quad bytes (x0, x1, x2, x3)
- * as (x0, x2) and (x1, x3) zero-extended int16, the channel's weights as
- * (w0, w2) and (w1, w3) sign-extended, two vpmaddwd. */
-#define QK_STEP16(i)                                                                          \
-	do {                                                                                  \
-		const __m256i b_ = bcast32(aq + 4 * (i));                                     \
-		const __m256i e_ = _mm256_and_si256(b_, lo8), o_ = _mm256_srli_epi16(b_, 8); \
-		c##i##0 = _mm256_add_epi32(c##i##0, _mm256_add_epi32(_mm256_madd_epi16(e_, we0), \
-								    _mm256_madd_epi16(o_, wo0))); \
-		c##i##1 = _mm256_add_epi32(c##i##1, _mm256_add_epi32(_mm256_madd_epi16(e_, we1), \
-								    _mm256_madd_epi16(o_, wo1))); \
+/* The k-quad tile of layout 2: the quads unmasked in both halves (the
+ * block's channels 0..7 and 8..15, a vector each) as tile4_avx2's, then
+ * those masked in one half or both: a masked half exact in 16 bits, a
+ * pixel's quad bytes (x0, x1, x2, x3) as (x0, x2) and (x1, x3)
+ * zero-extended int16, the channels' weights as (w0, w2) and (w1, w3)
+ * sign-extended, two vpmaddwd. One pass per kind of quad, each over the
+ * set bits of its mask words. */
+#define QK_MSTEP(i, x0, x1)                                                                       \
+	do {                                                                                      \
+		const __m256i b_ = bcast32(aq + 4 * (i));                                         \
+		__m256i e_ = b_, o_ = b_;                                                         \
+		if ((x0) || (x1)) {                                                               \
+			e_ = _mm256_and_si256(b_, lo8);                                           \
+			o_ = _mm256_srli_epi16(b_, 8);                                            \
+		}                                                                                 \
+		if (x0)                                                                           \
+			c##i##0 = _mm256_add_epi32(c##i##0, _mm256_add_epi32(_mm256_madd_epi16(e_, we0), \
+									    _mm256_madd_epi16(o_, wo0))); \
+		else                                                                              \
+			c##i##0 = _mm256_add_epi32(c##i##0, _mm256_madd_epi16(_mm256_maddubs_epi16(b_, w0), ones)); \
+		if (x1)                                                                           \
+			c##i##1 = _mm256_add_epi32(c##i##1, _mm256_add_epi32(_mm256_madd_epi16(e_, we1), \
+									    _mm256_madd_epi16(o_, wo1))); \
+		else                                                                              \
+			c##i##1 = _mm256_add_epi32(c##i##1, _mm256_madd_epi16(_mm256_maddubs_epi16(b_, w1), ones)); \
 	} while (0)
+
+/* One pass: the quads whose bits sel (an expression of the halves' mask
+ * words h0, h1 and of all, the bits of quads that exist) sets; x0, x1:
+ * whether half 0, 1 is exact in 16 bits. */
+#define QK_MPASS(sel, x0, x1)                                                                     \
+	for (int64_t i = 0; i < nw; i++) {                                                        \
+		const int64_t n = kq - 64 * i < 64 ? kq - 64 * i : 64;                            \
+		const uint64_t all = n == 64 ? ~(uint64_t)0 : ((uint64_t)1 << n) - 1;             \
+		const uint64_t h0 = mask_word(o->mask, i), h1 = mask_word(o->mask, nw + i);       \
+		uint64_t todo = (sel) & all;                                                      \
+		(void)h0;                                                                         \
+		(void)h1;                                                                         \
+		while (todo) {                                                                    \
+			const int64_t q = 64 * i + qk_ctz64(todo);                                \
+			todo &= todo - 1;                                                         \
+			const uint8_t *aq = a + q * CHUNK;                                        \
+			const __m256i w0 = _mm256_loadu_si256((const __m256i *)(w + q * 4 * TC)); \
+			const __m256i w1 = _mm256_loadu_si256((const __m256i *)(w + q * 4 * TC + 32)); \
+			__m256i we0 = w0, wo0 = w0, we1 = w1, wo1 = w1;                           \
+			if (x0) {                                                                 \
+				we0 = _mm256_srai_epi16(_mm256_slli_epi16(w0, 8), 8);             \
+				wo0 = _mm256_srai_epi16(w0, 8);                                   \
+			}                                                                         \
+			if (x1) {                                                                 \
+				we1 = _mm256_srai_epi16(_mm256_slli_epi16(w1, 8), 8);             \
+				wo1 = _mm256_srai_epi16(w1, 8);                                   \
+			}                                                                         \
+			QK_MSTEP(0, x0, x1);                                                      \
+			if (np > 1)                                                               \
+				QK_MSTEP(1, x0, x1);                                              \
+			if (np > 2)                                                               \
+				QK_MSTEP(2, x0, x1);                                              \
+			if (np > 3)                                                               \
+				QK_MSTEP(3, x0, x1);                                              \
+			if (np > 4)                                                               \
+				QK_MSTEP(4, x0, x1);                                              \
+			if (np > 5)                                                               \
+				QK_MSTEP(5, x0, x1);                                              \
+		}                                                                                 \
+	}
 
 static RN_INLINE void tile4m_avx2(int64_t kq, const uint8_t *a, const int8_t *w, const rn_q_epilogue *e,
 				  const qtile *o, const int res, const int np)
@@ -1024,62 +1073,18 @@ static RN_INLINE void tile4m_avx2(int64_t kq, const uint8_t *a, const int8_t *w,
 	__m256i c01 = _mm256_loadu_si256((const __m256i *)(o->bias + 32));
 	__m256i c10 = c00, c11 = c01, c20 = c00, c21 = c01, c30 = c00, c31 = c01;
 	__m256i c40 = c00, c41 = c01, c50 = c00, c51 = c01;
-	const __m256i ones = _mm256_set1_epi16(1);
+	const __m256i ones = _mm256_set1_epi16(1), lo8 = _mm256_set1_epi16(0xff);
 	const int64_t nw = (kq + 63) / 64;
-	for (int64_t i = 0; i < nw; i++) {
-		const int64_t n = kq - 64 * i < 64 ? kq - 64 * i : 64;
-		uint64_t todo = ~mask_word(o->mask, i) & (n == 64 ? ~(uint64_t)0 : ((uint64_t)1 << n) - 1);
-		while (todo) {
-			const int64_t q = 64 * i + qk_ctz64(todo);
-			todo &= todo - 1;
-			const uint8_t *aq = a + q * CHUNK;
-			const __m256i w0 = _mm256_loadu_si256((const __m256i *)(w + q * 4 * TC));
-			const __m256i w1 = _mm256_loadu_si256((const __m256i *)(w + q * 4 * TC + 32));
-			QK_STEP4M(0);
-			if (np > 1)
-				QK_STEP4M(1);
-			if (np > 2)
-				QK_STEP4M(2);
-			if (np > 3)
-				QK_STEP4M(3);
-			if (np > 4)
-				QK_STEP4M(4);
-			if (np > 5)
-				QK_STEP4M(5);
-		}
-	}
-	const __m256i lo8 = _mm256_set1_epi16(0xff);
-	for (int64_t i = 0; i < nw; i++) {
-		uint64_t todo = mask_word(o->mask, i);
-		while (todo) {
-			const int64_t q = 64 * i + qk_ctz64(todo);
-			todo &= todo - 1;
-			const uint8_t *aq = a + q * CHUNK;
-			const __m256i v0 = _mm256_loadu_si256((const __m256i *)(w + q * 4 * TC));
-			const __m256i v1 = _mm256_loadu_si256((const __m256i *)(w + q * 4 * TC + 32));
-			const __m256i we0 = _mm256_srai_epi16(_mm256_slli_epi16(v0, 8), 8);
-			const __m256i wo0 = _mm256_srai_epi16(v0, 8);
-			const __m256i we1 = _mm256_srai_epi16(_mm256_slli_epi16(v1, 8), 8);
-			const __m256i wo1 = _mm256_srai_epi16(v1, 8);
-			QK_STEP16(0);
-			if (np > 1)
-				QK_STEP16(1);
-			if (np > 2)
-				QK_STEP16(2);
-			if (np > 3)
-				QK_STEP16(3);
-			if (np > 4)
-				QK_STEP16(4);
-			if (np > 5)
-				QK_STEP16(5);
-		}
-	}
+	QK_MPASS(~(h0 | h1), 0, 0)
+	QK_MPASS(h0 & ~h1, 1, 0)
+	QK_MPASS(h1 & ~h0, 0, 1)
+	QK_MPASS(h0 & h1, 1, 1)
 	__m256i acc[TP][2] = { { c00, c01 }, { c10, c11 }, { c20, c21 },
 			       { c30, c31 }, { c40, c41 }, { c50, c51 } };
 	tile_store(acc, e, o, res);
 }
-#undef QK_STEP16
-#undef QK_STEP4M
+#undef QK_MPASS
+#undef QK_MSTEP
 #undef QK_STEP4
 
 static QK_NOINLINE void tile_avx2_plain(int64_t kp, const uint8_t *a, const int8_t *w,
@@ -1273,7 +1278,7 @@ static void qconv_task(void *ctx, int64_t task, int thread)
 			.nch = c->m - mb * TC < TC ? (int)(c->m - mb * TC) : TC,
 			.bias = J->bias + mb * TC * sizeof(int32_t),
 			.mult = J->mult + mb * TC * sizeof(float),
-			.mask = J->mask + mb * mask_words(g) * sizeof(uint64_t),
+			.mask = J->mask + mb * 2 * mask_words(g) * sizeof(uint64_t),
 		};
 		const int8_t *w = J->w + mb * kn * (J->quads ? 4 : 2) * TC;
 		for (int64_t t = 0; t < ntile; t++) {
