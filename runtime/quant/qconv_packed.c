@@ -9,8 +9,9 @@
  * x_zp: the packed bias is bias[m] - x_zp * sum over k of w[m][k], so the
  * accumulator comes out as the contract's.
  *
- * Two paths. Products of a uint8 and an int8 as int16 summed in pairs into
- * int32 never overflow (vpmaddwd: exact for any weights). vpmaddubsw sums
+ * Three layouts of the weights. Products of a uint8 and an int8 as int16
+ * summed in pairs into int32 never overflow (vpmaddwd: exact for any
+ * weights): the k-pair layout, for any weights. vpmaddubsw sums
  * the pair in int16 with saturation, exact when the pair is safe
  * (runtime.h: opposite signs, or |w0 + w1| <= 128); when every pair
  * (w[k], w[k + 1]), k even, of every channel is, the weights are packed
@@ -61,7 +62,9 @@
  * accumulators, starting at the bias; per k-pair, two 16-byte weight loads
  * sign-extended to int16, six broadcasts, twelve vpmaddwd; per k-quad, two
  * 32-byte weight loads, six broadcasts, twelve vpmaddubsw, twelve vpmaddwd
- * by ones). Its epilogue
+ * by ones; the mixed layout's quads run in four passes, by which halves
+ * of the block are masked, each over the set bits of its mask words). An
+ * image's last tile, when partial, computes only its pixels. Its epilogue
  * works with channels across the lanes (mult: vector loads) and transposes
  * the 6 x 16 result bytes into the NCHW rows, the residual the other way.
  * The portable C kernel reads the same panel and weights and computes the
