@@ -37,7 +37,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 # The runtime's kernel tests once more with the runtime built for this
 # machine's ISA (-march=native: the AVX-512/AVX2/NEON kernels generated code
 # uses), where the compiler supports it.
-NATIVE_UNIT := test_runtime_conv_packed test_runtime_pool test_runtime_gemm test_runtime_qconv
+NATIVE_UNIT := test_runtime_conv_packed test_runtime_pool test_runtime_gemm test_runtime_qconv test_runtime_quant
 NATIVE_FLAG := $(shell $(CC) -march=native -E -x c /dev/null >/dev/null 2>&1 && echo -march=native)
 ifneq ($(NATIVE_FLAG),)
   UNIT_BINS += $(NATIVE_UNIT:%=$(B)/tests/native/%)

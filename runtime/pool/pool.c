@@ -14,6 +14,14 @@
 #if defined(__AVX512F__) && !defined(RN_GENERIC)
 #include <immintrin.h>
 #endif
+/* uint8 max on 16 bytes at a time (x86-64's baseline, or NEON) */
+#if defined(__SSE2__) && !defined(RN_GENERIC)
+#include <emmintrin.h>
+#define U8_SSE2 1
+#elif defined(__ARM_NEON) && !defined(RN_GENERIC)
+#include <arm_neon.h>
+#define U8_NEON 1
+#endif
 
 typedef struct {
 	int64_t in[3], out[3];
@@ -328,6 +336,22 @@ static void maxpool2d(const pool_dims *g, const float *x, float *y, int64_t c0, 
 /* The widest uint8 row maxpool2d_u8 takes (a row buffer on the stack). */
 #define U8_ROW_MAX 1024
 
+/* dst[i] = max(dst[i], src[i]) for i < n. */
+static void max_u8_into(uint8_t *dst, const uint8_t *src, int64_t n)
+{
+	int64_t i = 0;
+#if defined(U8_SSE2)
+	for (; i + 16 <= n; i += 16)
+		_mm_storeu_si128((__m128i *)(dst + i), _mm_max_epu8(_mm_loadu_si128((const __m128i *)(dst + i)),
+								    _mm_loadu_si128((const __m128i *)(src + i))));
+#elif defined(U8_NEON)
+	for (; i + 16 <= n; i += 16)
+		vst1q_u8(dst + i, vmaxq_u8(vld1q_u8(dst + i), vld1q_u8(src + i)));
+#endif
+	for (; i < n; i++)
+		dst[i] = src[i] > dst[i] ? src[i] : dst[i];
+}
+
 /* uint8 MaxPool over 1-D or 2-D planes without dilation (the stem of a
  * quantized ResNet): per output row, the max of its window's rows, then
  * the max along each window of that row. */
@@ -346,14 +370,59 @@ static void maxpool2d_u8(const pool_dims *g, const uint8_t *x, uint8_t *y, int64
 				continue;
 			}
 			const uint8_t *r0 = xc + (o * g->s[1] - g->pb[1] + lo) * w;
-			for (int64_t i = 0; i < w; i++)
-				row[i] = r0[i];
-			for (int t = lo + 1; t < hi; t++) {
-				const uint8_t *r = xc + (o * g->s[1] - g->pb[1] + t) * w;
-				for (int64_t i = 0; i < w; i++)
-					row[i] = r[i] > row[i] ? r[i] : row[i];
-			}
+			rn_memcpy(row, r0, (size_t)w);
+			for (int t = lo + 1; t < hi; t++)
+				max_u8_into(row, xc + (o * g->s[1] - g->pb[1] + t) * w, w);
+			/* the columns whose window lies inside the row take no
+			 * bounds; those at the edges, window()'s */
+			int64_t s2 = g->s[2], k2 = g->k[2], pb = g->pb[2];
+			int64_t in0 = (pb + s2 - 1) / s2, in1 = w >= k2 ? (w - k2 + pb) / s2 + 1 : 0;
+			in1 = in1 < ow ? in1 : ow;
+			in0 = in0 < in1 ? in0 : in1;
 			for (int64_t ox = 0; ox < ow; ox++) {
+				if (ox == in0 && in1 > in0) {
+					if (k2 == 3 && s2 == 2) {
+						/* the stem's 3x3/2: a constant stride the
+						 * compiler vectorizes */
+						const uint8_t *r = row - pb;
+#if defined(U8_SSE2)
+						/* 16 at a time: the even and odd bytes of
+						 * r[2ox...], and the even ones one further */
+						const __m128i lo8 = _mm_set1_epi16(0x00ff);
+						for (; ox + 16 <= in1 && 2 * ox + 34 - pb <= U8_ROW_MAX; ox += 16) {
+							const uint8_t *a = r + 2 * ox;
+							__m128i a0 = _mm_loadu_si128((const __m128i *)a);
+							__m128i a1 = _mm_loadu_si128((const __m128i *)(a + 16));
+							__m128i b0 = _mm_loadu_si128((const __m128i *)(a + 2));
+							__m128i b1 = _mm_loadu_si128((const __m128i *)(a + 18));
+							__m128i e = _mm_packus_epi16(_mm_and_si128(a0, lo8), _mm_and_si128(a1, lo8));
+							__m128i od = _mm_packus_epi16(_mm_srli_epi16(a0, 8), _mm_srli_epi16(a1, 8));
+							__m128i e2 = _mm_packus_epi16(_mm_and_si128(b0, lo8), _mm_and_si128(b1, lo8));
+							_mm_storeu_si128((__m128i *)(yr + ox), _mm_max_epu8(_mm_max_epu8(e, od), e2));
+						}
+#endif
+						for (; ox < in1; ox++) {
+							uint8_t m = r[2 * ox] > r[2 * ox + 1] ? r[2 * ox] : r[2 * ox + 1];
+							yr[ox] = r[2 * ox + 2] > m ? r[2 * ox + 2] : m;
+						}
+					} else if (k2 == 3) {
+						for (; ox < in1; ox++) {
+							const uint8_t *r = row + ox * s2 - pb;
+							uint8_t m = r[0] > r[1] ? r[0] : r[1];
+							yr[ox] = r[2] > m ? r[2] : m;
+						}
+					} else {
+						for (; ox < in1; ox++) {
+							const uint8_t *r = row + ox * s2 - pb;
+							uint8_t m = r[0];
+							for (int64_t t = 1; t < k2; t++)
+								m = r[t] > m ? r[t] : m;
+							yr[ox] = m;
+						}
+					}
+					if (ox >= ow)
+						break;
+				}
 				int a, b;
 				window(g, 2, ox, &a, &b);
 				int64_t base = ox * g->s[2] - g->pb[2];

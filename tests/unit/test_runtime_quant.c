@@ -11,6 +11,44 @@
 
 #include "resnetc/runtime.h"
 
+/* The vectorized row against the definition, value by value: random
+ * values, halves exactly between two steps, NaN and infinities, with
+ * scales that make the quotient inexact. */
+static void test_quantize_matches_the_definition_everywhere(void **state)
+{
+	(void)state;
+	enum { N = 4099 };
+	static float x[N];
+	static uint8_t qu[N];
+	static int8_t qi[N];
+	uint32_t r = 12345;
+	for (int i = 0; i < N; i++) {
+		r = r * 1664525u + 1013904223u;
+		float u = (float)(r >> 8) / 16777216.0f;
+		x[i] = i % 7 == 0 ? (float)((int)(u * 600) - 300) * 0.5f * 0.37f : (u - 0.5f) * 250.0f;
+	}
+	x[1] = NAN, x[2] = INFINITY, x[3] = -INFINITY, x[4] = -0.0f;
+	const float scales[3] = {0.37f, 1.0f, 0.0283611454f};
+	for (int k = 0; k < 3; k++) {
+		float s = scales[k];
+		uint8_t zu = 131;
+		int8_t zi = -7;
+		rn_quant_params p = {.dtype = RN_U8, .outer = 1, .axis_len = 1, .inner = N};
+		assert_int_equal(rn_quantize(&p, x, &s, &zu, qu), RN_OK);
+		p.dtype = RN_I8;
+		assert_int_equal(rn_quantize(&p, x, &s, &zi, qi), RN_OK);
+		for (int i = 0; i < N; i++) {
+			float v = x[i] / s;
+			float cu = fminf(fmaxf(v, (float)(0 - zu)), (float)(255 - zu));
+			float ci = fminf(fmaxf(v, (float)(-128 - zi)), (float)(127 - zi));
+			int want_u = (int)nearbyintf(cu) + zu, want_i = (int)nearbyintf(ci) + zi;
+			if (qu[i] != want_u || qi[i] != want_i)
+				fail_msg("x[%d] = %.9g / %.9g: uint8 %d (want %d), int8 %d (want %d)", i, (double)x[i],
+					 (double)s, qu[i], want_u, qi[i], want_i);
+		}
+	}
+}
+
 /* Round half to even, saturation at both ends of uint8 and int8. */
 static void test_quantize_rounds_half_to_even_and_saturates(void **state)
 {
@@ -178,6 +216,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_quantize_rounds_half_to_even_and_saturates),
+		cmocka_unit_test(test_quantize_matches_the_definition_everywhere),
 		cmocka_unit_test(test_per_axis_round_trip),
 		cmocka_unit_test(test_dynamic_quantize),
 		cmocka_unit_test(test_qlinear_conv),
