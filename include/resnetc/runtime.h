@@ -397,8 +397,9 @@ void rn_qlinear_global_avg(int dtype, int64_t outer, int64_t inner, const void *
  * last weight stands alone. A pair (w0, w1) is safe when w0 and w1 do not
  * have the same sign (one is 0, or their signs differ) or when
  * -128 <= w0 + w1 <= 128: 255 * 128 fits int16. Otherwise the kernels use
- * exact 16-bit products (vpmaddwd), about 1.2x slower; the result is the
- * same bytes either way. */
+ * exact 16-bit products (vpmaddwd) for the k-quads that hold an unsafe
+ * pair (when few do) or for all of them (about 1.2x slower); the result
+ * is the same bytes either way. */
 typedef struct {
 	rn_conv2d_params conv;
 	int x_dtype, y_dtype, r_dtype;  /* RN_U8 or RN_I8 */
