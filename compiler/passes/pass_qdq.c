@@ -442,6 +442,21 @@ static int fuse_qlinear_add(Graph *g, Readers *r, Node *add)
 	return 1;
 }
 
+/* n, between the DequantizeLinear dqx of xq and the QuantizeLinear qy
+ * that makes yq, reads xq and writes yq itself; qy goes, and dqx if
+ * nothing else reads it. */
+static int read_quantized(Graph *g, Readers *r, Node *n, Node *dqx, Node *qy, int xq, int yq, Diag *d)
+{
+	readers_node(r, n, -1);
+	kill(r, qy);
+	n->in[0] = xq;
+	n->out[0] = yq;
+	g->tensors[yq].producer = (int)(n - g->nodes);
+	readers_node(r, n, 1);
+	drop_unread(g, r, dqx);
+	return relower(g, n, d);
+}
+
 /* Q(MaxPool(DQ(x))) with the same uint8 parameters on both sides. */
 static int fuse_maxpool(Graph *g, Readers *r, Node *pool, Diag *d, int *rc)
 {
@@ -454,14 +469,7 @@ static int fuse_maxpool(Graph *g, Readers *r, Node *pool, Diag *d, int *rc)
 	    !per_tensor_q8(&x) || !per_tensor_q8(&y) || x.dtype != RN_U8 || y.dtype != RN_U8 ||
 	    x.scale[0] != y.scale[0] || x.zp[0] != y.zp[0])
 		return 0;
-	readers_node(r, pool, -1);
-	kill(r, qy);
-	pool->in[0] = x.q;
-	pool->out[0] = y.q;
-	g->tensors[y.q].producer = (int)(pool - g->nodes);
-	readers_node(r, pool, 1);
-	drop_unread(g, r, dqx);
-	*rc = relower(g, pool, d);
+	*rc = read_quantized(g, r, pool, dqx, qy, x.q, y.q, d);
 	return 1;
 }
 
@@ -491,14 +499,7 @@ static int fuse_view(Graph *g, Readers *r, Node *v, Diag *d, int *rc)
 	    !per_tensor_q8(&x) || !per_tensor_q8(&y) || x.dtype != y.dtype || x.scale[0] != y.scale[0] ||
 	    x.zp[0] != y.zp[0])
 		return 0;
-	readers_node(r, v, -1);
-	kill(r, qy);
-	v->in[0] = x.q;
-	v->out[0] = y.q;
-	g->tensors[y.q].producer = (int)(v - g->nodes);
-	readers_node(r, v, 1);
-	drop_unread(g, r, dqx);
-	*rc = relower(g, v, d);
+	*rc = read_quantized(g, r, v, dqx, qy, x.q, y.q, d);
 	return 1;
 }
 

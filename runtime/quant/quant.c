@@ -10,27 +10,16 @@
  * fmaxf does), and within it |v| <= 255, where adding and subtracting
  * 1.5 * 2^23 rounds half to even in the default rounding mode, as
  * nearbyintf does. */
-static void quantize_row8(const float *x, float s, int z, int lo, int hi, int is_u8, void *q, int64_t n)
+static void quantize_row8(const float *x, float s, int z, int lo, int hi, void *q, int64_t n)
 {
 	const float flo = (float)(lo - z), fhi = (float)(hi - z), magic = 12582912.0f;
-	if (is_u8) {
-		uint8_t *u = q;
-		for (int64_t i = 0; i < n; i++) {
-			float v = x[i] / s;
-			v = v > flo ? v : flo;
-			v = v < fhi ? v : fhi;
-			v = (v + magic) - magic;
-			u[i] = (uint8_t)((int)v + z);
-		}
-	} else {
-		int8_t *t = q;
-		for (int64_t i = 0; i < n; i++) {
-			float v = x[i] / s;
-			v = v > flo ? v : flo;
-			v = v < fhi ? v : fhi;
-			v = (v + magic) - magic;
-			t[i] = (int8_t)((int)v + z);
-		}
+	uint8_t *u = q; /* an int8 value's byte is its uint8 cast's */
+	for (int64_t i = 0; i < n; i++) {
+		float v = x[i] / s;
+		v = v > flo ? v : flo;
+		v = v < fhi ? v : fhi;
+		v = (v + magic) - magic;
+		u[i] = (uint8_t)((int)v + z);
 	}
 }
 
@@ -46,8 +35,7 @@ int rn_quantize(const rn_quant_params *p, const float *x, const float *scale, co
 			int z = rn_qload(p->dtype, zp, k);
 			int64_t base = (o * p->axis_len + a) * p->inner;
 			if (p->dtype == RN_U8 || p->dtype == RN_I8) {
-				quantize_row8(x + base, s, z, lo, hi, p->dtype == RN_U8,
-					      (char *)q + base, p->inner);
+				quantize_row8(x + base, s, z, lo, hi, (char *)q + base, p->inner);
 				continue;
 			}
 			for (int64_t i = 0; i < p->inner; i++)
