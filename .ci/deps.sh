@@ -6,7 +6,7 @@ set -euo pipefail
 
 build=(gcc make libc6-dev protobuf-c-compiler libprotobuf-c-dev libonnx-dev libyaml-dev)
 demo=("${build[@]}" dataset-fashion-mnist)
-test=("${demo[@]}" libcmocka-dev libonnx-testdata python3 python3-numpy python3-torch python3-torchvision python3-onnx python3-yaml graphviz clang libclang-rt-14-dev valgrind
+test=("${demo[@]}" libcmocka-dev libonnx-testdata python3 python3-numpy python3-torch python3-torchvision python3-onnx python3-yaml graphviz clang libclang-rt-14-dev valgrind cmake
   gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf gcc-riscv64-linux-gnu
   libc6-dev-arm64-cross libc6-dev-armhf-cross libc6-dev-riscv64-cross qemu-user)
 

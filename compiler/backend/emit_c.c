@@ -440,6 +440,8 @@ int emit_c(Graph *g, const PlanStats *st, const char *dir, const EmitOptions *o,
 		rc = emit_runtime(&e, dir, &rt, &n_rt, d);
 	if (!rc)
 		rc = emit_makefile(&e, dir, rt, n_rt, d);
+	if (!rc)
+		rc = emit_cmake(&e, dir, rt, n_rt, d);
 	emit_free_names(rt, n_rt);
 	free(e.woff);
 	free(e.wchunk);

@@ -41,5 +41,7 @@ int emit_runtime(Emitter *e, const char *dir, char ***rt, int *n_rt, Diag *d);
 void emit_free_names(char **v, int n);
 /* The Makefile; rt: the runtime sources copied (runtime/ relative). */
 int emit_makefile(Emitter *e, const char *dir, char **rt, int n_rt, Diag *d);
+/* The CMakeLists.txt: the same library (and driver) for CMake. */
+int emit_cmake(Emitter *e, const char *dir, char **rt, int n_rt, Diag *d);
 
 #endif

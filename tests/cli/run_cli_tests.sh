@@ -270,6 +270,48 @@ check "... both build and give the same bytes" bash -c "make -s -C '$W/bin' -j2 
 "$RESNETC" compile -q examples/demo/demo.onnx -o "$W/x" --weights asm 2>"$T/err"
 check "--weights asm: usage error, exit 2, naming the choices" bash -c "[ $? = 2 ] && grep -q \"\--weights 'asm': bin or c\" '$T/err'"
 
+echo "== cmake"
+if have cmake; then
+    C="$T/cmake"
+    mkdir -p "$C/app"
+    "$RESNETC" compile -q examples/demo/demo.onnx -o "$C/demo" --name demo --threads 2
+    check "compile writes a CMakeLists.txt; cmake -S DIR -B B && cmake --build B builds the driver" \
+        bash -c "cmake -S '$C/demo' -B '$C/b' >'$C/cmake.log' 2>&1 && cmake --build '$C/b' -j2 >>'$C/cmake.log' 2>&1 && test -x '$C/b/demo'"
+    "$PY" -c "import numpy as np; np.save('$C/in.npy', (np.arange(784) % 17 / np.float32(17)).astype(np.float32).reshape(1, 1, 28, 28))"
+    check "... which gives make's bytes" bash -c "'$C/b/demo' '$C/in.npy' '$C/cm.npy' && make -s -C '$C/demo' -j2 && '$C/demo/demo' '$C/in.npy' '$C/mk.npy' && cmp '$C/cm.npy' '$C/mk.npy'"
+    cat >"$C/app/CMakeLists.txt" <<'EOF2'
+cmake_minimum_required(VERSION 3.13)
+project(app C)
+add_subdirectory(../demo demo)
+add_executable(app app.c)
+target_link_libraries(app PRIVATE demo)
+EOF2
+    cat >"$C/app/app.c" <<'EOF2'
+#include <stdio.h>
+#include "demo.h"
+int main(void)
+{
+	static float in[DEMO_INPUT_SIZE], out[DEMO_OUTPUT_SIZE];
+	for (int i = 0; i < DEMO_INPUT_SIZE; i++)
+		in[i] = (float)(i % 17) / 17.0f;
+	if (demo_run(in, out))
+		return 1;
+	for (int i = 0; i < DEMO_OUTPUT_SIZE; i++)
+		printf("%.9g\n", out[i]);
+	return 0;
+}
+EOF2
+    check "add_subdirectory(DIR) in a user's project: target demo, its header, linked into the user's program" \
+        bash -c "cmake -S '$C/app' -B '$C/appb' >>'$C/cmake.log' 2>&1 && cmake --build '$C/appb' -j2 >>'$C/cmake.log' 2>&1 && '$C/appb/app' >'$C/app.txt'"
+    check "... whose outputs are the driver's" "$PY" -c "
+import sys, numpy as np
+a = np.loadtxt('$C/app.txt', dtype=np.float32)
+b = np.load('$C/mk.npy').reshape(-1)
+sys.exit(not np.array_equal(a, b) and 'app %s, driver %s' % (a, b))"
+else
+    skip "cmake: not installed"
+fi
+
 echo "== progress"
 if have script; then
     script -qec "'$RESNETC' compile examples/demo/demo.yaml -o out/tty" /dev/null >"$T/tty.txt" 2>&1
