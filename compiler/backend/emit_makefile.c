@@ -228,6 +228,13 @@ int emit_makefile(Emitter *e, const char *dir, char **rt, int n_rt, Diag *d)
 	fprintf(f, "%s: main.o $(DRIVER_OBJS) lib%s.a\n\t$(CC) $(LDFLAGS) -o $@ main.o $(DRIVER_OBJS) lib%s.a $(LIBS)\n\n",
 		nm, nm, nm);
 	fprintf(f, "lib%s.a: $(MODEL_OBJS) $(RUNTIME_OBJS)\n\trm -f $@\n\t$(AR) rcs $@ $^\n\n", nm);
+	/* the weights' objects are in libNAME.a once built: one copy fewer
+	 * on disk (make does not rebuild them while libNAME.a is newer than
+	 * their sources) */
+	fprintf(f, ".INTERMEDIATE:");
+	for (int c = 0; c < e->n_chunks; c++)
+		fprintf(f, " %s_w%d.o", nm, c);
+	fprintf(f, "\n\n");
 	if (cg->weights_c) {
 		fprintf(f, "# Weights are one string literal each: no optimization needed.\n");
 		fprintf(f, "%s_w%%.o: %s_w%%.c\n\t$(CC) -std=c11 -c $< -o $@\n\n", nm, nm);

@@ -28,6 +28,9 @@ static int pick_algo(const rn_conv2d_params *p, const CodegenOptions *o)
 	 * outputs (16 tiles of 4x4) F(4x4) 165 effective GFLOP/s against GEMM's
 	 * 115; 7x7 (4 tiles of 4x4, 16 of 2x2) F(4x4) 72, GEMM 99, F(2x2) 150.
 	 * Both need enough channels for their transforms to pay off. */
+	int size = o->size < 0 ? o->target->small : o->size;
+	if (size && rn_conv2d_supports(RN_CONV_GEMM, p))
+		return RN_CONV_GEMM; /* --optimize size: the weights as they are (16-row panels) */
 	int64_t tiles4 = (int64_t)p->n * ((p->oh + 3) / 4) * ((p->ow + 3) / 4);
 	int64_t tiles2 = (int64_t)p->n * ((p->oh + 1) / 2) * ((p->ow + 1) / 2);
 	if (rn_conv2d_supports(RN_CONV_WINOGRAD, p) && p->c >= 16 && p->m >= 16) {

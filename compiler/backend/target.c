@@ -5,13 +5,13 @@
 /* -march=native is resolved by the generated Makefile, which falls back to
  * plain -O2 when the compiler (a cross compiler, say) does not know it. */
 const Target targets[] = {
-	{"native", "-O2 $(NATIVE)", "", "what the build machine's compiler reports (default)"},
-	{"x86-64", "-O2 -march=x86-64-v3", "", "x86-64 with AVX2 and FMA"},
-	{"x86-64-avx512", "-O2 -march=x86-64-v4", "", "x86-64 with AVX-512"},
-	{"aarch64", "-O2", "aarch64-linux-gnu-gcc", "64-bit ARM with NEON"},
-	{"armv7", "-O2 -march=armv7-a -mfpu=neon -mfloat-abi=hard", "arm-linux-gnueabihf-gcc", "32-bit ARM with NEON/VFP"},
-	{"riscv64", "-O2", "riscv64-linux-gnu-gcc", "64-bit RISC-V (portable C kernels)"},
-	{"generic", "-O2 -DRN_GENERIC", "", "portable C kernels only, any C11 compiler"},
+	{"native", "-O2 $(NATIVE)", "", "what the build machine's compiler reports (default)", 0},
+	{"x86-64", "-O2 -march=x86-64-v3", "", "x86-64 with AVX2 and FMA", 0},
+	{"x86-64-avx512", "-O2 -march=x86-64-v4", "", "x86-64 with AVX-512", 0},
+	{"aarch64", "-O2", "aarch64-linux-gnu-gcc", "64-bit ARM with NEON", 0},
+	{"armv7", "-O2 -march=armv7-a -mfpu=neon -mfloat-abi=hard", "arm-linux-gnueabihf-gcc", "32-bit ARM with NEON/VFP", 1},
+	{"riscv64", "-O2", "riscv64-linux-gnu-gcc", "64-bit RISC-V (portable C kernels)", 0},
+	{"generic", "-O2 -DRN_GENERIC", "", "portable C kernels only, any C11 compiler", 0},
 };
 const int n_targets = sizeof targets / sizeof targets[0];
 

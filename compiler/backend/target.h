@@ -13,6 +13,7 @@ typedef struct {
 	const char *cflags; /* CFLAGS default in the generated Makefile */
 	const char *cc;     /* the cross compiler to use, "" for the host's cc */
 	const char *what;   /* for --help */
+	int small;          /* 32-bit or bare metal: --optimize size by default */
 } Target;
 
 extern const Target targets[];
@@ -25,6 +26,8 @@ typedef struct {
 	int blas;    /* --gemm openblas: GEMM-shaped work through cblas_sgemm */
 	int direct;  /* --conv direct: only the reference convolution */
 	int weights_c; /* --weights c: weights as C string literals, not .bin files */
+	int size;      /* --optimize size: no algorithm that expands the weights
+			* (Winograd); -1: the target's default (Target.small) */
 } CodegenOptions;
 
 /* Picks each convolution's algorithm and packs its weights at compile time

@@ -62,6 +62,9 @@ static const char help[] =
 	"                         or resnetc's own kernels (default)\n"
 	"  --conv direct|auto     only the reference convolution kernel, or the fastest\n"
 	"                         per layer (default)\n"
+	"  --optimize speed|size  size: no convolution algorithm that enlarges the\n"
+	"                         weights (Winograd: up to 4x); default: size for\n"
+	"                         armv7, speed for the other targets\n"
 	"  -O0 | -O2              graph passes off | on (default -O2)\n"
 	"  --disable=P1,P2        turn single passes off; passes: fold-bn, quantize,\n"
 	"                         fuse-add, fuse-act, qdq, io-int8, views, inplace\n"
@@ -209,7 +212,7 @@ int parse_args(Args *a, int argc, char **argv)
 		: !strcmp(cmd, "graph") ? CMD_GRAPH : !strcmp(cmd, "quantize") ? CMD_QUANTIZE : 0;
 	if (!a->cmd)
 		return usage_error("unknown command '%s' (commands: compile, info, graph, quantize)", cmd);
-	a->cg = (CodegenOptions){target_find("native"), 1, 0, 0, 0};
+	a->cg = (CodegenOptions){target_find("native"), 1, 0, 0, 0, -1};
 	for (int i = 0; i < n_passes; i++)
 		a->enabled[i] = 1;
 	a->opt = (ImportOptions){.pins = a->pins, .binds = a->binds};
@@ -222,14 +225,15 @@ int parse_args(Args *a, int argc, char **argv)
 		} else if (!strcmp(o, "-o") || !strcmp(o, "--name") || !strcmp(o, "--input-shape") ||
 			   !strcmp(o, "--target") || !strcmp(o, "--threads") || !strcmp(o, "--gemm") ||
 			   !strcmp(o, "--conv") || !strcmp(o, "--bind") || !strcmp(o, "--quantize") ||
-			   !strcmp(o, "--calibrate") || !strcmp(o, "--calibration") || !strcmp(o, "--io")) {
+			   !strcmp(o, "--calibrate") || !strcmp(o, "--calibration") || !strcmp(o, "--io") ||
+			   !strcmp(o, "--optimize")) {
 			if (i + 1 >= argc)
 				return usage_error("%s needs a value", o);
 			const char *v = argv[++i];
 			/* code generation and the choice of passes: quantize runs
 			 * fold-bn and quantize, and writes ONNX */
 			if ((!strcmp(o, "--target") || !strcmp(o, "--threads") || !strcmp(o, "--gemm") ||
-			     !strcmp(o, "--conv") || !strcmp(o, "--io")) &&
+			     !strcmp(o, "--conv") || !strcmp(o, "--io") || !strcmp(o, "--optimize")) &&
 			    !option_ok(a, o, CMD_COMPILE | CMD_INFO | CMD_GRAPH))
 				return 2;
 			if (!strcmp(o, "--target")) {
@@ -249,6 +253,10 @@ int parse_args(Args *a, int argc, char **argv)
 				if (strcmp(v, "direct") && strcmp(v, "auto"))
 					return usage_error("--conv '%s': direct or auto", v);
 				a->cg.direct = !strcmp(v, "direct");
+			} else if (!strcmp(o, "--optimize")) {
+				if (strcmp(v, "speed") && strcmp(v, "size"))
+					return usage_error("--optimize '%s': speed or size", v);
+				a->cg.size = !strcmp(v, "size");
 			} else if (!strcmp(o, "--io")) {
 				if (strcmp(v, "float") && strcmp(v, "int8"))
 					return usage_error("--io '%s': float or int8", v);

@@ -68,7 +68,7 @@ static int count_kernel(const Graph *g, int kernel)
 static void test_phases_in_order_and_their_results(void **state)
 {
 	(void)state;
-	CodegenOptions cg = {target_find("native"), 1, 0, 0};
+	CodegenOptions cg = {.target = target_find("native"), .threads = 1};
 	Trace t = {{0}, 0};
 	PipelineOptions o = {.model = write_file("tiny.yaml", tiny), .cg = &cg, .callback = trace, .ctx = &t};
 	Pipeline p;
@@ -103,7 +103,7 @@ static void test_phases_in_order_and_their_results(void **state)
 static void test_passes_off_and_the_histogram(void **state)
 {
 	(void)state;
-	CodegenOptions cg = {target_find("native"), 1, 1, 1};
+	CodegenOptions cg = {.target = target_find("native"), .threads = 1, .blas = 1, .direct = 1};
 	int off[PASS_MAX] = {0};
 	char *text = NULL;
 	size_t len = 0;
@@ -137,7 +137,7 @@ static void test_passes_off_and_the_histogram(void **state)
 static void test_failures_name_their_phase(void **state)
 {
 	(void)state;
-	CodegenOptions cg = {target_find("native"), 1, 0, 0};
+	CodegenOptions cg = {.target = target_find("native"), .threads = 1};
 	Trace t = {{0}, 0};
 	Pipeline p;
 	Diag d = {{0}};

@@ -76,7 +76,7 @@ static const Step *select_conv(Graph *g, CodegenOptions o)
 
 static CodegenOptions automatic(void)
 {
-	return (CodegenOptions){target_find("native"), 1, 0, 0};
+	return (CodegenOptions){.target = target_find("native"), .threads = 1};
 }
 
 /* The step's output for one input, through kernel_exec. */
@@ -222,6 +222,29 @@ static void test_gemm_openblas_takes_group_1_convolutions(void **state)
 		      RN_CONV_DEPTHWISE);
 }
 
+static void test_optimize_size_keeps_winograd_out(void **state)
+{
+	(void)state;
+	const Shape many = {.c = 16, .m = 16, .h = 28, .w = 28, .k = 3, .stride = 1, .group = 1};
+	const Shape few = {.c = 64, .m = 64, .h = 7, .w = 7, .k = 3, .stride = 1, .group = 1};
+	CodegenOptions o = automatic();
+	o.size = 1;
+	expect_packed(many, o, RN_CONV_GEMM);
+	expect_packed(few, o, RN_CONV_GEMM);
+	/* depthwise stores its weights as they are: kept */
+	expect_packed((Shape){.c = 16, .m = 16, .h = 14, .w = 14, .k = 3, .stride = 1, .group = 16}, o,
+		      RN_CONV_DEPTHWISE);
+	/* the target's default: size on armv7 (32-bit), speed elsewhere */
+	o.size = -1;
+	o.target = target_find("armv7");
+	expect_packed(many, o, RN_CONV_GEMM);
+	o.target = target_find("aarch64");
+	expect_packed(many, o, RN_CONV_WINOGRAD);
+	o.size = 0;
+	o.target = target_find("armv7");
+	expect_packed(many, o, RN_CONV_WINOGRAD);
+}
+
 static void test_weights_known_only_at_run_time_stay_direct(void **state)
 {
 	(void)state;
@@ -249,6 +272,7 @@ int main(void)
 		cmocka_unit_test(test_depthwise_gets_depthwise),
 		cmocka_unit_test(test_conv_direct_keeps_every_convolution_direct),
 		cmocka_unit_test(test_gemm_openblas_takes_group_1_convolutions),
+		cmocka_unit_test(test_optimize_size_keeps_winograd_out),
 		cmocka_unit_test(test_weights_known_only_at_run_time_stay_direct),
 		cmocka_unit_test(test_scratch_covers_every_thread_count),
 	};
