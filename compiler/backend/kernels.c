@@ -178,8 +178,10 @@ static void print_pool_params(FILE *f, int id, const rn_pool_params *p)
 	fprintf(f, "\n\t\t");
 	ints(f, "pad_begin", p->pad_begin, p->nsp);
 	ints(f, "pad_end", p->pad_end, p->nsp);
-	fprintf(f, " .count_include_pad = %d, .storage_order = %d,\n\t};\n", p->count_include_pad,
-		p->storage_order);
+	fprintf(f, " .count_include_pad = %d, .storage_order = %d,", p->count_include_pad, p->storage_order);
+	if (p->kind == RN_POOL_AVG && p->dtype != RN_F32)
+		fprintf(f, "\n\t\t.q_mult = %.17g, .x_zp = %d, .y_zp = %d,", p->q_mult, p->x_zp, p->y_zp);
+	fprintf(f, "\n\t};\n");
 }
 
 static void print_binary_params(FILE *f, int id, const rn_binary_params *p)

@@ -490,13 +490,15 @@ static int import_graph(Graph *g, const Onnx__ModelProto *m, const char *dir, co
 		}
 		/* onnxruntime's quantized operators (its QOperator format) are
 		 * the one other domain read */
-		static const char *const ms_ops[] = {"QLinearAdd", "QLinearGlobalAveragePool", "QGemm"};
+		static const char *const ms_ops[] = {"QLinearAdd", "QLinearGlobalAveragePool", "QLinearAveragePool",
+						     "QGemm"};
 		int ms = np->domain && !strcmp(np->domain, "com.microsoft");
 		for (size_t k = 0; ms && k < sizeof ms_ops / sizeof ms_ops[0]; k++)
 			ms += !strcmp(op, ms_ops[k]);
 		if (np->domain && *np->domain && strcmp(np->domain, "ai.onnx") && ms < 2)
 			return diag_set(d, "node '%s' (%s): operator not supported (domain '%s'%s)", name, op, np->domain,
-					ms ? ": of com.microsoft, QLinearAdd, QLinearGlobalAveragePool and QGemm are" : "");
+					ms ? ": of com.microsoft, QLinearAdd, QLinearGlobalAveragePool, QLinearAveragePool "
+					     "and QGemm are" : "");
 		if (np->n_input > INT_MAX / 2 || np->n_output > INT_MAX / 2)
 			return diag_set(d, "node '%s' (%s): too many inputs or outputs", name, op);
 		/* On the heap: the counts come from the file (a stack array of

@@ -8,7 +8,9 @@ static int lower_pool(Graph *g, Node *n, int kind, Diag *d)
 	if (need_input(g, n, 0, 0, 3, 5, d))
 		return -1;
 	Tensor *x = node_input(g, n, 0);
-	if (x->dtype != RN_F32 && !(kind == RN_POOL_MAX && x->dtype == RN_U8))
+	int quantized = !strcmp(n->op_type, "QLinearAveragePool");
+	if (quantized ? x->dtype != RN_U8 && x->dtype != RN_I8
+		      : x->dtype != RN_F32 && !(kind == RN_POOL_MAX && x->dtype == RN_U8))
 		return node_error(d, n, "input type %s is not supported", rn_dtype_name(x->dtype));
 	int nsp = x->rank - 2;
 	Window w;
@@ -37,6 +39,26 @@ static int lower_pool(Graph *g, Node *n, int kind, Diag *d)
 	}
 	p->count_include_pad = (int)attr_int(n, "count_include_pad", 0);
 	p->storage_order = (int)attr_int(n, "storage_order", 0);
+	if (quantized) {
+		/* x_scale, x_zero_point, y_scale[, y_zero_point]: constants */
+		const Tensor *q[4];
+		for (int i = 0; i < 4; i++) {
+			q[i] = i + 1 < n->n_in && n->in[i + 1] >= 0 ? &g->tensors[n->in[i + 1]] : NULL;
+			int is_scale = i % 2 == 0;
+			if ((q[i] || i != 3) && (!q[i] || q[i]->kind != T_CONST || tensor_numel(q[i]) != 1 ||
+						 q[i]->dtype != (is_scale ? RN_F32 : x->dtype)))
+				return node_error(d, n, "its scales and zero points must be constant scalars (float "
+						  "scales, %s zero points)", rn_dtype_name(x->dtype));
+		}
+		float xs = *(const float *)q[0]->data, ys = *(const float *)q[2]->data;
+		if (!(xs > 0) || !(ys > 0) || xs > 3.4e38f || ys > 3.4e38f)
+			return node_error(d, n, "a scale must be positive and finite");
+		p->q_mult = (double)xs / (double)ys;
+		p->x_zp = x->dtype == RN_I8 ? *(const int8_t *)q[1]->data : *(const uint8_t *)q[1]->data;
+		p->y_zp = !q[3] ? 0 : x->dtype == RN_I8 ? *(const int8_t *)q[3]->data : *(const uint8_t *)q[3]->data;
+		if (attr_int(n, "channels_last", 0))
+			return node_error(d, n, "channels_last=1 is not supported (resnetc's activations are channels first)");
+	}
 	s->in[0] = n->in[0];
 	s->n_in = 1;
 	s->out[0] = n->out[0];
@@ -51,6 +73,13 @@ int lower_maxpool(Graph *g, Node *n, Diag *d)
 }
 
 int lower_averagepool(Graph *g, Node *n, Diag *d)
+{
+	return lower_pool(g, n, RN_POOL_AVG, d);
+}
+
+/* com.microsoft QLinearAveragePool(x, x_scale, x_zp, y_scale[, y_zp]):
+ * AveragePool's attributes, on uint8 or int8 with constant parameters. */
+int lower_qlinear_avgpool(Graph *g, Node *n, Diag *d)
 {
 	return lower_pool(g, n, RN_POOL_AVG, d);
 }

@@ -62,6 +62,7 @@ static const OpDef op_table[] = {
 	/* op_quant.c: onnxruntime's com.microsoft operators */
 	{"QLinearAdd", 7, 8, 1, 1, lower_qlinear_add},
 	{"QLinearGlobalAveragePool", 4, 5, 1, 1, lower_qlinear_global_avg},
+	{"QLinearAveragePool", 4, 5, 1, 1, lower_qlinear_avgpool},
 	{"QGemm", 6, 9, 1, 1, lower_qgemm},
 };
 

@@ -89,6 +89,7 @@ int lower_conv(Graph *g, Node *n, Diag *d);
 int lower_batchnorm(Graph *g, Node *n, Diag *d);
 int lower_maxpool(Graph *g, Node *n, Diag *d);
 int lower_averagepool(Graph *g, Node *n, Diag *d);
+int lower_qlinear_avgpool(Graph *g, Node *n, Diag *d);
 int lower_global_pool(Graph *g, Node *n, Diag *d);
 int lower_reduce_mean(Graph *g, Node *n, Diag *d);
 int lower_activation(Graph *g, Node *n, Diag *d);

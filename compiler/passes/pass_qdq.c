@@ -8,7 +8,8 @@
  *                                           quantized residual
  *   Q(MaxPool(DQ(x))), same parameters  ->  MaxPool on the uint8 values
  *   Q(GlobalAveragePool(DQ(x)))         ->  the integer mean
- *                                           (QLinearGlobalAveragePool)
+ *                                           (QLinearGlobalAveragePool;
+ *                                           AveragePool: QLinearAveragePool)
  *   Q(Flatten(DQ(x))), same parameters  ->  Flatten of x (also Reshape,
  *                                           Squeeze, Unsqueeze, Identity)
  *
@@ -508,7 +509,15 @@ static int fuse_view(Graph *g, Readers *r, Node *v, Diag *d, int *rc)
  * double, rounded once), as onnxruntime's QLinearGlobalAveragePool. */
 static int fuse_gap(Graph *g, Readers *r, Node *gap, Diag *d, int *rc)
 {
-	if (strcmp(gap->op_type, "GlobalAveragePool") || gap->n_out != 1 || g->tensors[gap->in[0]].rank != 4)
+	/* AveragePool too, as QLinearAveragePool (its attributes are the
+	 * same, dilations aside) */
+	int avg = !strcmp(gap->op_type, "AveragePool");
+	const Attr *dil = avg ? node_attr(gap, "dilations") : NULL;
+	for (int i = 0; dil && i < dil->n; i++)
+		if (dil->ints[i] != 1)
+			return 0;
+	if ((!avg && strcmp(gap->op_type, "GlobalAveragePool")) || gap->n_out != 1 ||
+	    g->tensors[gap->in[0]].rank != 4)
 		return 0;
 	QInfo x, y;
 	Node *dqx = producer(g, gap->in[0]);
@@ -529,8 +538,8 @@ static int fuse_gap(Graph *g, Readers *r, Node *gap, Diag *d, int *rc)
 	gap->out[0] = y.q;
 	g->tensors[y.q].producer = (int)(gap - g->nodes);
 	free(gap->op_type);
-	gap->op_type = xstrdup("QLinearGlobalAveragePool");
-	gap->def = op_find("QLinearGlobalAveragePool");
+	gap->op_type = xstrdup(avg ? "QLinearAveragePool" : "QLinearGlobalAveragePool");
+	gap->def = op_find(gap->op_type);
 	readers_node(r, gap, 1);
 	drop_unread(g, r, dqx);
 	*rc = relower(g, gap, d);

@@ -164,6 +164,10 @@ int rn_conv2d_packed_f32(int algo, const rn_conv2d_params *p, const float *x, co
  * [0, in) are padding. AVG: if count_include_pad, the divisor counts taps in
  * [-pad_begin, in + pad_end), else only taps in [0, in).
  * MAX over float32 (RN_F32) or uint8 (RN_U8); padding never wins.
+ * AVG over float32, or over RN_U8 / RN_I8 (a quantized AveragePool,
+ * QLinearAveragePool): y = saturate(round_half_even(mean of (x - x_zp) *
+ * q_mult) + y_zp), the mean and the product in double, q_mult the input's
+ * scale over the output's.
  * If indices != NULL (MAX only), it receives the int64 flat index of the
  * maximum within x's whole tensor (NCHW row-major order; if storage_order is
  * 1, the spatial part is computed column-major as ONNX MaxPool defines).
@@ -179,6 +183,8 @@ typedef struct {
 	int pad_begin[3], pad_end[3];
 	int count_include_pad;
 	int storage_order;
+	double q_mult;      /* quantized AVG: x_scale / y_scale */
+	int x_zp, y_zp;     /* quantized AVG: the zero points */
 } rn_pool_params;
 
 void rn_pool(const rn_pool_params *p, const void *x, void *y, int64_t *indices, rn_threadpool *tp);

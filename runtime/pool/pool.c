@@ -91,6 +91,24 @@ static float avg_window(const pool_dims *g, const window_taps *w, const float *x
 	return count > 0 ? (float)(sum / (double)count) : 0.0f;
 }
 
+/* A quantized average: the sum of x - x_zp over the window's taps. */
+static int64_t qsum_window(const pool_dims *g, const window_taps *w, const void *x, int is_i8, int x_zp)
+{
+	int64_t sum = 0;
+	for (int t0 = w->lo[0]; t0 < w->hi[0]; t0++) {
+		int64_t i0 = w->base[0] + (int64_t)t0 * g->d[0];
+		for (int t1 = w->lo[1]; t1 < w->hi[1]; t1++) {
+			int64_t i1 = w->base[1] + (int64_t)t1 * g->d[1];
+			int64_t row = (i0 * g->in[1] + i1) * g->in[2] + w->base[2];
+			for (int t2 = w->lo[2]; t2 < w->hi[2]; t2++) {
+				int64_t i = row + (int64_t)t2 * g->d[2];
+				sum += (is_i8 ? ((const int8_t *)x)[i] : ((const uint8_t *)x)[i]) - x_zp;
+			}
+		}
+	}
+	return sum;
+}
+
 /* The first maximum in window order wins, as in ONNX's reference; *at gets
  * its spatial coordinates. Returns 0 if the window has no valid tap. */
 static int max_window(const pool_dims *g, const window_taps *w, const float *xf,
@@ -135,9 +153,11 @@ static void pool_general(const rn_pool_params *p, const pool_dims *gp, const voi
 	int64_t in_plane = g.in[0] * g.in[1] * g.in[2];
 	int64_t out_plane = g.out[0] * g.out[1] * g.out[2];
 	int is_u8 = p->kind == RN_POOL_MAX && p->dtype == RN_U8;
+	int q_avg = p->kind == RN_POOL_AVG && (p->dtype == RN_U8 || p->dtype == RN_I8);
+	int lo = p->dtype == RN_I8 ? -128 : 0, hi = p->dtype == RN_I8 ? 127 : 255;
 	for (int64_t c = c0; c < c1; c++) {
-		const float *xf = is_u8 ? NULL : (const float *)x + c * in_plane;
-		const uint8_t *xu = is_u8 ? (const uint8_t *)x + c * in_plane : NULL;
+		const float *xf = is_u8 || q_avg ? NULL : (const float *)x + c * in_plane;
+		const uint8_t *xu = is_u8 || q_avg ? (const uint8_t *)x + c * in_plane : NULL;
 		int64_t yo = c * out_plane;
 		int64_t o[3];
 		window_taps w;
@@ -153,6 +173,18 @@ static void pool_general(const rn_pool_params *p, const pool_dims *gp, const voi
 				for (int i = 0; i < 3; i++)
 					count *= p->count_include_pad ? padded_taps(&g, i, o[i])
 								      : w.hi[i] - w.lo[i];
+				if (q_avg) {
+					double v = count > 0 ? (double)qsum_window(&g, &w, xu, p->dtype == RN_I8, p->x_zp) /
+								       (double)count * p->q_mult : 0.0;
+					v = v > lo - p->y_zp ? v : lo - p->y_zp;
+					v = v < hi - p->y_zp ? v : hi - p->y_zp;
+					int q = (int)nearbyint(v) + p->y_zp;
+					if (p->dtype == RN_I8)
+						((int8_t *)y)[yo] = (int8_t)q;
+					else
+						((uint8_t *)y)[yo] = (uint8_t)q;
+					continue;
+				}
 				((float *)y)[yo] = avg_window(&g, &w, xf, count);
 				continue;
 			}

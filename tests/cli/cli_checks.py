@@ -290,10 +290,34 @@ def check_qdq(path, float_path):
         fail(f"{path}: a tensor or node name is used twice")
 
 
+def qavgpool_model(path, inp):
+    """A QOperator model of onnxruntime's com.microsoft QLinearAveragePool
+    (3x3, stride 2, padded, pads not counted) between a QuantizeLinear and
+    a DequantizeLinear, and a random input for it."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper
+    c = lambda n, v, t: helper.make_tensor(n, t, [], [v])
+    nodes = [
+        helper.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"]),
+        helper.make_node("QLinearAveragePool", ["xq", "xs", "xz", "ys", "yz"], ["yq"], domain="com.microsoft",
+                         kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1], count_include_pad=0),
+        helper.make_node("DequantizeLinear", ["yq", "ys", "yz"], ["y"]),
+    ]
+    g = helper.make_graph(nodes, "qavgpool", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 9, 9])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 5, 5])],
+                          [c("xs", 0.02, TensorProto.FLOAT), c("xz", 120, TensorProto.UINT8),
+                           c("ys", 0.013, TensorProto.FLOAT), c("yz", 90, TensorProto.UINT8)])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid("com.microsoft", 1)])
+    onnx.save(m, path)
+    np.save(inp, np.random.RandomState(5).uniform(-2.2, 2.6, (1, 4, 9, 9)).astype(np.float32))
+
+
 def main():
     cmds = {"commands": commands, "info-table": info_table, "classify-table": classify_table,
             "top-table": top_table, "json": check_json, "top": check_top, "options": check_options,
-            "svg": check_svg, "dot": check_dot, "images-npy": images_npy, "qdq": check_qdq}
+            "svg": check_svg, "dot": check_dot, "images-npy": images_npy, "qdq": check_qdq,
+            "qavgpool-model": qavgpool_model}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds:
         print(__doc__)
         sys.exit(2)

@@ -218,7 +218,7 @@ nodes = [n for n in json.load(open('$Q/sqnr.json'))['nodes'] if n['name'] == '/f
 told = nodes[0]['sqnr_db']
 int8 = [n['sqnr_db'] for n in json.load(open('$Q/sqnr.json'))['nodes'] if n['kernel'] == 'int8 gemm']
 print('logits SQNR: info', told, 'builds', ours, 'int8 layers', min(int8), max(int8))
-sys.exit(abs(told - ours) > 0.05 or len(int8) != 15 or min(int8) < 20)
+sys.exit(bool(abs(told - ours) > 0.05 or len(int8) != 15 or min(int8) < 20))
 \""
 "$RESNETC" compile -q examples/demo/demo.onnx --io int8 -o "$Q/iof" 2>"$T/err"
 check "--io int8 on a float model: exit 1, one line that says why, nothing written" \
@@ -232,6 +232,18 @@ if have node && [ -d "$ROOT/tests/e2e/node_modules/onnxruntime-node" ]; then
     node "$ROOT/tests/e2e/ort_run.js" --no-optimize "$Q/m/demo_int8.onnx" "$Q/in.npy" "$Q/ref-noopt.npy" >"$T/out" 2>&1
     check "... and within 3% of onnxruntime's without graph optimizations" \
         "$PY" "$ROOT/tests/e2e/compare.py" "$Q/ours.npy" "$Q/ref-noopt.npy" --rtol-of-max 0.03
+    # com.microsoft QLinearAveragePool: one step (0.013) of onnxruntime's
+    "$PY" "$HERE/cli_checks.py" qavgpool-model "$Q/qap.onnx" "$Q/qap-in.npy"
+    node "$ROOT/tests/e2e/ort_run.js" "$Q/qap.onnx" "$Q/qap-in.npy" "$Q/qap-ref.npy" >"$T/out" 2>&1
+    check "QLinearAveragePool (com.microsoft) compiles, runs, and is within one step of onnxruntime's" \
+        bash -c "'$RESNETC' compile -q '$Q/qap.onnx' -o '$Q/qap' && make -s -C '$Q/qap' && '$Q/qap/qap' '$Q/qap-in.npy' '$Q/qap-ours.npy' &&
+            '$PY' -c \"
+import sys, numpy as np
+a, b = np.load('$Q/qap-ours.npy'), np.load('$Q/qap-ref.npy')
+d = np.abs(a - b).max()
+print('max diff', d, 'of', np.abs(b).max())
+sys.exit(bool(a.shape != b.shape or d > 0.0131 or np.abs(b).max() < 0.5))
+\""
 else
     skip "quantize: onnxruntime's result (needs node and onnxruntime-node in tests/e2e: npm ci there)"
 fi

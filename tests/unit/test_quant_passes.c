@@ -795,10 +795,11 @@ static void test_qdq_maxpool_runs_on_uint8(void **state)
 	assert_false(pool_fused(RN_I8, (QP){0.03f, 0}, (QP){0.03f, 0}));
 }
 
-/* x -> Q -> DQ -> op -> Q -> y, op GlobalAveragePool or Flatten, run
+/* x -> Q -> DQ -> op -> Q -> y, op GlobalAveragePool, AveragePool (k x k)
+ * or Flatten, run
  * before and after qdq; returns 1 if op then reads the quantized input,
  * with *worst the largest difference in steps between the two results. */
-static int reduce_fused(const char *op, int dtype, QP q, QP q2, int *worst)
+static int pool_like_fused(const char *op, int k, int dtype, QP q, QP q2, int *worst)
 {
 	rng = 7;
 	Graph *g = new_graph(13);
@@ -807,7 +808,16 @@ static int reduce_fused(const char *op, int dtype, QP q, QP q2, int *worst)
 	int xq = qnode(g, "x_q", "QuantizeLinear", x, s, z);
 	int xf = qnode(g, "x_dq", "DequantizeLinear", xq, s, z);
 	int p = act_tensor(g, "p");
-	node(g, "op", op, &xf, 1, p);
+	Node *pn = node(g, "op", op, &xf, 1, p);
+	if (k) { /* a k x k pool, stride 2, padded at the end, pads counted */
+		ints_attr(pn, "kernel_shape", 2, k);
+		ints_attr(pn, "strides", 2, 2);
+		Attr *pads = node_add_attr(pn, "pads", A_INTS);
+		pads->n = 4;
+		pads->ints = xcalloc(4, sizeof *pads->ints);
+		pads->ints[2] = pads->ints[3] = 1;
+		int_attr(pn, "count_include_pad", 1);
+	}
 	int s2 = f32_scalar(g, "s2", q2.scale), z2 = zp_scalar(g, "z2", dtype, q2.zp);
 	int y = qnode(g, "y_q", "QuantizeLinear", p, s2, z2);
 	output(g, y);
@@ -834,6 +844,23 @@ static int reduce_fused(const char *op, int dtype, QP q, QP q2, int *worst)
 	free(after);
 	graph_free(g);
 	return fused;
+}
+
+static int reduce_fused(const char *op, int dtype, QP q, QP q2, int *worst)
+{
+	return pool_like_fused(op, 0, dtype, q, q2, worst);
+}
+
+static void test_qdq_average_pool_becomes_qlinear_average_pool(void **state)
+{
+	(void)state;
+	int worst;
+	assert_true(pool_like_fused("AveragePool", 3, RN_U8, (QP){0.03f, 100}, (QP){0.011f, 7}, &worst));
+	assert_true(worst <= 1);
+	assert_true(pool_like_fused("AveragePool", 2, RN_I8, (QP){0.05f, -3}, (QP){0.02f, 4}, &worst));
+	assert_true(worst <= 1);
+	assert_true(pool_like_fused("AveragePool", 2, RN_U8, (QP){0.03f, 100}, (QP){0.03f, 100}, &worst));
+	assert_true(worst <= 1);
 }
 
 static void test_qdq_global_average_pool_is_the_integer_mean(void **state)
@@ -1650,6 +1677,7 @@ int main(void)
 		cmocka_unit_test(test_qdq_add_of_two_convolutions_goes_into_the_later),
 		cmocka_unit_test(test_qdq_maxpool_runs_on_uint8),
 		cmocka_unit_test(test_qdq_global_average_pool_is_the_integer_mean),
+		cmocka_unit_test(test_qdq_average_pool_becomes_qlinear_average_pool),
 		cmocka_unit_test(test_qdq_flatten_between_equal_pairs_views_the_quantized_tensor),
 		cmocka_unit_test(test_qdq_qlinear_conv_becomes_the_int8_convolution),
 		cmocka_unit_test(test_qdq_qlinear_conv_with_a_scale_known_at_run_time_stays),
