@@ -30,6 +30,8 @@ struct pool_mirror {
 	int64_t in[3], out[3];
 	int k[3], s[3], d[3], pad_begin[3], pad_end[3];
 	int count_include_pad, storage_order;
+	double q_mult;
+	int x_zp, y_zp;
 };
 struct binary_mirror {
 	int op, dtype, rank;
@@ -232,8 +234,21 @@ static void check_pool_avg(void)
 	Step s = step(K_POOL, 1, 1);
 	fill_pool(&s.p.pool);
 	s.p.pool.kind = RN_POOL_AVG;
+	s.p.pool.dtype = RN_F32;
 	char *text = emit(&s);
 	expect_field(text, "kind", "RN_POOL_AVG");
+	/* a float average has no quantization to print */
+	assert_null(strstr(text, "q_mult"));
+	free(text);
+	/* a quantized one (QLinearAveragePool): its multiplier exactly */
+	s.p.pool.dtype = RN_U8;
+	s.p.pool.q_mult = 0.1234567890123456789;
+	s.p.pool.x_zp = 347;
+	s.p.pool.y_zp = 349;
+	text = emit(&s);
+	expect_field(text, "q_mult", "0.12345678901234568");
+	expect_field(text, "x_zp", "347");
+	expect_field(text, "y_zp", "349");
 	free(text);
 }
 
