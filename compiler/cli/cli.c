@@ -84,8 +84,10 @@ static const char help[] =
 	"  --calibrate CAL.npy    (--quantize int8, quantize) float32 samples for the\n"
 	"                         input, stacked on the first axis (K x the input's\n"
 	"                         other dims); one per input\n"
-	"  --calibration M        (the same) minmax (default) or percentile (the range\n"
-	"                         holding all but 1e-4 of the values at each end)\n"
+	"  --calibration M        (the same) minmax (default), percentile (the range\n"
+	"                         holding all but 1e-4 of the values at each end) or\n"
+	"                         entropy (the clipping that loses the least\n"
+	"                         information at 255 levels, by KL divergence)\n"
 	"  -q, --quiet            print nothing but errors\n"
 	"  -v, --verbose          print every phase with its time, what each pass\n"
 	"                         changed and the kernel each convolution gets\n"
@@ -271,7 +273,7 @@ int parse_args(Args *a, int argc, char **argv)
 				a->calib[a->qopt.n_calib++] = v;
 			} else if (!strcmp(o, "--calibration")) {
 				if ((a->qopt.method = calib_method_find(v)) < 0)
-					return usage_error("--calibration '%s': minmax or percentile", v);
+					return usage_error("--calibration '%s': minmax, percentile or entropy", v);
 			} else if (!strcmp(o, "--bind")) {
 				if (a->opt.n_binds == 16)
 					return usage_error("too many --bind options");

@@ -38,7 +38,7 @@ typedef struct {
 	int n_after, first_new;
 } QState;
 
-static const char *calib_method_names[] = {"minmax", "percentile"};
+static const char *calib_method_names[] = {"minmax", "percentile", "entropy"};
 
 const char *calib_method_name(int m)
 {
@@ -110,6 +110,71 @@ static int load_samples(Graph *g, const QuantizeOptions *o, Samples *s, Diag *d)
  * values on each side, from a histogram over the min-max range. */
 #define HIST_BINS 2048
 
+/* ORT's smooth_distribution: eps to each empty bin, taken evenly from the
+ * others; 0 if all are empty. Then normalized to sum 1. */
+static int smooth(double *p, int n)
+{
+	const double eps = 1e-4;
+	int zeros = 0;
+	for (int k = 0; k < n; k++)
+		zeros += p[k] == 0;
+	if (zeros == n)
+		return 0;
+	double eps1 = eps * zeros / (n - zeros), sum = 0;
+	for (int k = 0; k < n; k++) {
+		p[k] += p[k] == 0 ? eps : -eps1;
+		sum += p[k];
+	}
+	for (int k = 0; k < n; k++)
+		p[k] /= sum;
+	return 1;
+}
+
+/* Entropy calibration (the KL-divergence method of TensorRT, MXNet and
+ * onnxruntime) on a histogram h of HIST_BINS bins over [-M, M]: the
+ * threshold T (returned as T / M) whose clipped distribution loses the least
+ * information at 255 levels. For each half-width i (bins either side of
+ * 0): p = the 2i middle bins, the values beyond added to the end bins; q =
+ * those bins as they are merged into 255 groups, each spread over the bins
+ * where p is not empty; the least KL(p || q), both smoothed, wins. */
+static double entropy_threshold(const uint32_t *h)
+{
+	enum { LEVELS = 255, HALF = HIST_BINS / 2 };
+	static double p[HIST_BINS], qv[HIST_BINS];
+	double best_kl = INFINITY, best = 1.0;
+	for (int i = LEVELS / 2 + 1; i <= HALF; i++) {
+		int s = HALF - i, n = 2 * i;
+		for (int k = 0; k < n; k++)
+			p[k] = h[s + k];
+		for (int k = 0; k < s; k++)
+			p[0] += h[k];
+		for (int k = s + n; k < HIST_BINS; k++)
+			p[n - 1] += h[k];
+		int per = n / LEVELS;
+		for (int g = 0; g < LEVELS; g++) {
+			int a = g * per, b = g == LEVELS - 1 ? n : a + per;
+			double sum = 0;
+			int nz = 0;
+			for (int k = a; k < b; k++) {
+				sum += h[s + k];
+				nz += p[k] != 0;
+			}
+			for (int k = a; k < b; k++)
+				qv[k] = p[k] != 0 && nz ? sum / nz : 0;
+		}
+		if (!smooth(p, n) || !smooth(qv, n))
+			continue;
+		double kl = 0;
+		for (int k = 0; k < n; k++)
+			kl += p[k] * log(p[k] / qv[k]);
+		if (kl < best_kl) {
+			best_kl = kl;
+			best = (double)i / HALF;
+		}
+	}
+	return best;
+}
+
 static int calibrate(Graph *g, const QuantizeOptions *o, QState *q, Diag *d)
 {
 	Samples s[16];
@@ -119,7 +184,8 @@ static int calibrate(Graph *g, const QuantizeOptions *o, QState *q, Diag *d)
 	int rc = load_samples(g, o, s, d);
 	int nt = g->n_tensors;
 	void **ptr = xcalloc((size_t)nt, sizeof *ptr);
-	uint32_t **hist = o->method == CALIB_PERCENTILE ? xcalloc((size_t)nt, sizeof *hist) : NULL;
+	uint32_t **hist = o->method != CALIB_MINMAX ? xcalloc((size_t)nt, sizeof *hist) : NULL;
+	int sym = o->method == CALIB_ENTROPY; /* its histogram: over [-M, M], M = max |x| */
 	for (int t = 0; t < nt; t++) {
 		q->min[t] = FLT_MAX;
 		q->max[t] = -FLT_MAX;
@@ -158,12 +224,14 @@ static int calibrate(Graph *g, const QuantizeOptions *o, QState *q, Diag *d)
 				} else if (q->max[t] > q->min[t]) {
 					if (!hist[t])
 						hist[t] = xcalloc(HIST_BINS, sizeof **hist);
-					double w = (double)HIST_BINS / ((double)q->max[t] - q->min[t]);
+					double m = fmax(fabs((double)q->min[t]), fabs((double)q->max[t]));
+					double from = sym ? -m : q->min[t];
+					double w = (double)HIST_BINS / (sym ? 2 * m : (double)q->max[t] - q->min[t]);
 					for (int64_t e = 0; e < n; e++) {
 						/* clamped before the conversion: a value that
 						 * overflowed (inf, or NaN after it) lands in an end
 						 * bin, and its range is refused after */
-						double x = ((double)v[e] - q->min[t]) * w;
+						double x = ((double)v[e] - from) * w;
 						int b = !(x >= 0.0) ? 0 : x >= HIST_BINS ? HIST_BINS - 1 : (int)x;
 						hist[t][b]++;
 					}
@@ -172,6 +240,19 @@ static int calibrate(Graph *g, const QuantizeOptions *o, QState *q, Diag *d)
 			if (o->progress)
 				o->progress(o->ctx, ++done, total);
 		}
+	if (hist && sym) {
+		for (int t = 0; t < nt; t++) {
+			if (!hist[t])
+				continue;
+			double m = fmax(fabs((double)q->min[t]), fabs((double)q->max[t]));
+			double th = entropy_threshold(hist[t]) * m;
+			q->min[t] = (float)fmax((double)q->min[t], -th);
+			q->max[t] = (float)fmin((double)q->max[t], th);
+			free(hist[t]);
+		}
+		free(hist);
+		hist = NULL;
+	}
 	if (hist) {
 		for (int t = 0; t < nt; t++) {
 			if (!hist[t])

@@ -39,7 +39,7 @@ extern const Pass passes[];
 extern const int n_passes;
 
 /* --quantize int8: how the quantize pass calibrates (g->quantize). */
-enum { CALIB_MINMAX = 0, CALIB_PERCENTILE, CALIB_COUNT };
+enum { CALIB_MINMAX = 0, CALIB_PERCENTILE, CALIB_ENTROPY, CALIB_COUNT };
 typedef struct QuantizeOptions {
 	const char *const *calib; /* one .npy of samples per graph input */
 	int n_calib;

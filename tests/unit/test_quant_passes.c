@@ -1431,6 +1431,53 @@ static void check_calibration_refused(const char *path, const char *msg)
 	graph_free(g);
 }
 
+/* The input's scale after quantize with `method`, on 51,200 values, bell
+ * shaped in [-2, 2] but for three outliers at 40. */
+static float input_scale_with(int method)
+{
+	enum { K = 1024 };
+	int64_t per = QC * QH * QW, dims[4] = {K, QC, QH, QW};
+	float *v = xmalloc((size_t)(K * per) * sizeof *v);
+	uint32_t r = 99;
+	for (int64_t i = 0; i < K * per; i++) {
+		float u = 0;
+		for (int k = 0; k < 4; k++) { /* a sum of uniforms: bell-shaped in [-2, 2] */
+			r = r * 1664525u + 1013904223u;
+			u += (float)(r >> 8) / 16777216.0f - 0.5f;
+		}
+		v[i] = i % 20011 == 5 ? 40.0f : u;
+	}
+	const char *cal[1] = {write_npy("calib-outliers.npy", "<f4", 0, 4, dims, v, K * per)};
+	free(v);
+	Graph *g = float_net();
+	QuantizeOptions qo = {.calib = cal, .n_calib = 1, .method = method};
+	g->quantize = &qo;
+	Diag d;
+	if (pass_quantize(g, &d))
+		fail_msg("quantize: %s", d.msg);
+	const Node *q = named(g, "x_QuantizeLinear");
+	assert_non_null(q);
+	float scale = *(const float *)g->tensors[q->in[1]].data;
+	graph_free(g);
+	return scale;
+}
+
+static void test_quantize_percentile_and_entropy_clip_rare_outliers(void **state)
+{
+	(void)state;
+	float mm = input_scale_with(CALIB_MINMAX), pc = input_scale_with(CALIB_PERCENTILE),
+	      en = input_scale_with(CALIB_ENTROPY);
+	/* min-max holds the outliers: (40 + ~2) / 255 */
+	assert_true(mm > 40.0f / 255 && mm < 43.0f / 255);
+	/* the others clip them (three values are fewer than the percentile's
+	 * 1e-4 cut, and cost entropy more than they are worth), keeping the
+	 * bulk's range */
+	assert_true(pc < 0.25f * mm && pc > 2.5f / 255);
+	assert_true(en < 0.5f * mm && en > 2.5f / 255);
+	assert_string_equal(calib_method_name(CALIB_ENTROPY), "entropy");
+	assert_int_equal(calib_method_find("entropy"), CALIB_ENTROPY);
+}
+
 static void test_quantize_refuses_broken_calibration_files(void **state)
 {
 	(void)state;
@@ -1686,6 +1733,7 @@ int main(void)
 		cmocka_unit_test(test_io_int8_refuses_an_input_read_in_float),
 		cmocka_unit_test(test_quantize_writes_the_pairs_weights_and_biases),
 		cmocka_unit_test(test_quantize_then_qdq_stays_within_a_few_steps_of_float),
+		cmocka_unit_test(test_quantize_percentile_and_entropy_clip_rare_outliers),
 		cmocka_unit_test(test_quantize_refuses_broken_calibration_files),
 		cmocka_unit_test(test_quantization_operators_refuse_what_they_cannot_run),
 		cmocka_unit_test(test_qlinear_products_refuse_what_they_cannot_run),
