@@ -11,7 +11,7 @@
  *      bench/qconv_kernels.c $(find runtime -name '*.c' ! -path '*driver*') -lm -lpthread \
  *      -o build/qconv_kernels
  *   build/qconv_kernels [--model r50|r18] [--threads N] [--reps N] [--rounds N] [--layer I] [--cpu] [--nofloat] [--safe]
- *      [--weights uniform|gauss|laplace]
+ *      [--weights uniform|gauss|laplace] [--nores]
  * --cpu times with the thread's CPU clock (1 thread only), which hides
  * other processes sharing the machine; --rounds N sweeps the layers N
  * times and keeps each one's best (a busy machine's bursts spread out).
@@ -22,7 +22,8 @@
  * --weights gauss|laplace draws each channel's weights from that
  * distribution scaled to a largest |w| of 127, as per-channel symmetric
  * quantizers do (a few pairs unsafe: the mixed path where there are few
- * enough of them).
+ * enough of them). --nores runs the +r layers without their residual:
+ * what the residual's epilogue costs.
  */
 #include <math.h>
 #include <stdio.h>
@@ -78,7 +79,7 @@ static const layer r18[] = {
 	{ "l4 3x3 512 (+r)", 512, 7, 512, 3, 1, 3, 1 },
 };
 
-static int use_cpu_clock, safe_weights;
+static int use_cpu_clock, safe_weights, no_res;
 static const char *weight_dist = "uniform"; /* unless safe_weights */
 
 static double now(void)
@@ -107,7 +108,7 @@ static double time_q(const layer *l, const rn_conv2d_params *cp, rn_threadpool *
 {
 	rn_qconv2d_params p = {
 		.conv = *cp, .x_dtype = RN_U8, .y_dtype = RN_U8, .r_dtype = RN_U8, .x_zp = 3,
-		.y_zp = 0, .r_zp = 5, .lo = 0, .hi = 255, .has_residual = l->res, .r_mult = 0.75f,
+		.y_zp = 0, .r_zp = 5, .lo = 0, .hi = 255, .has_residual = l->res && !no_res, .r_mult = 0.75f,
 	};
 	size_t nx = (size_t)cp->c * cp->h * cp->w, ny = (size_t)cp->m * cp->oh * cp->ow;
 	size_t nw = (size_t)cp->m * cp->c * cp->kh * cp->kw;
@@ -228,8 +229,10 @@ int main(int argc, char **argv)
 			weight_dist = argv[++i];
 		else if (!strcmp(argv[i], "--both"))
 			both = 1;
+		else if (!strcmp(argv[i], "--nores"))
+			no_res = 1;
 		else {
-			fprintf(stderr, "usage: %s [--model r50|r18] [--threads N] [--reps N] [--rounds N] [--layer I] [--cpu] [--nofloat] [--safe | --both] [--weights uniform|gauss|laplace]\n",
+			fprintf(stderr, "usage: %s [--model r50|r18] [--threads N] [--reps N] [--rounds N] [--layer I] [--cpu] [--nofloat] [--safe | --both] [--weights uniform|gauss|laplace] [--nores]\n",
 				argv[0]);
 			return 2;
 		}
