@@ -806,129 +806,135 @@ static RN_INLINE __m256i bcast32(const uint8_t *p)
 	return _mm256_set1_epi32(v);
 }
 
-static RN_INLINE __m128i load2x8(const uint8_t *a, const uint8_t *b)
+/* Four rows' 8 bytes as qwords (a, b | c, d): a load, three broadcasts
+ * and dword blends (no shuffles). */
+static RN_INLINE __m256i load4x8(const uint8_t *a, const uint8_t *b, const uint8_t *c, const uint8_t *d)
 {
-	return _mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)a), _mm_loadl_epi64((const __m128i *)b));
+	int64_t vb, vc, vd;
+	rn_memcpy(&vb, b, sizeof vb);
+	rn_memcpy(&vc, c, sizeof vc);
+	rn_memcpy(&vd, d, sizeof vd);
+	__m256i v = _mm256_castsi128_si256(_mm_loadl_epi64((const __m128i *)a));
+	v = _mm256_blend_epi32(v, _mm256_set1_epi64x(vb), 0x0C);
+	v = _mm256_blend_epi32(v, _mm256_set1_epi64x(vc), 0x30);
+	return _mm256_blend_epi32(v, _mm256_set1_epi64x(vd), 0xC0);
 }
 
-/* The epilogue of a finished accumulator (bias included); acc[i][v]:
- * pixel i, channels 8 v .. 8 v + 7. Bytes go out in qwords, one per
- * channel: F[k] holds channels (2k, 2k + 1 | 8 + 2k, 9 + 2k), pixels 0..5
- * in bytes 0..5; the residual comes in in the same layout. */
+/* The epilogue of a finished accumulator (bias included); acc[i][h]:
+ * pixel i, channels 8 h .. 8 h + 7 (lane 0: 8 h .. 8 h + 3, lane 1:
+ * 8 h + 4 .. 8 h + 7). Each half of the channels works per lane on a
+ * 4-channel x 4-pixel byte block, channel-major (byte 4 c + q): the
+ * residual's rows come in as qwords (c0, c1 | c4, c5) and (c2, c3 |
+ * c6, c7), two vshufps make the blocks of pixels 0..3 and 4..7, and one
+ * vpshufb per pixel spreads its 4 bytes to the channels' dwords, as
+ * 2^23 + r (the exponent or'ed in: r zero-extended, int8 r flipped to
+ * r + 128 with its zero point), so that one subtraction of 2^23 + r_zp
+ * gives (float)(r - r_zp) exactly. The results go back the same way: the
+ * packs give pixel-major blocks, one vpshufb transposes each, a dword
+ * unpack makes each channel's qword of pixels 0..7. */
 static RN_INLINE void tile_store(__m256i acc[TP][2], const rn_q_epilogue *e, const qtile *o, const int res)
 {
-	const __m256i il = _mm256_setr_epi8(0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15, 0, 8, 1,
-					    9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15);
-	__m256i X[4];
+	/* pixel q's byte of each channel to its dword's low byte */
+#define QK_PICK(q)                                                                                 \
+	_mm256_setr_epi8(q, -1, -1, -1, 4 + q, -1, -1, -1, 8 + q, -1, -1, -1, 12 + q, -1, -1, -1, q, -1, \
+			 -1, -1, 4 + q, -1, -1, -1, 8 + q, -1, -1, -1, 12 + q, -1, -1, -1)
+	const __m256i tr4 = _mm256_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15, 0, 4, 8,
+					     12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
 	const __m256 lo = _mm256_set1_ps(e->lo), hi = _mm256_set1_ps(e->hi);
-	const __m256 m0 = _mm256_loadu_ps((const float *)(const void *)o->mult);
-	const __m256 m1 = _mm256_loadu_ps((const float *)(const void *)(o->mult + 32));
-	if (res) {
-		/* the residual's qwords, then transposed to pixels: V[j] holds
-		 * pixels 2j, 2j + 1 (qwords), lane 0 channels 0..7, lane 1 8..15 */
-		const uint8_t *r = o->r;
-		int64_t rs = o->plane;
-		uint8_t tmp[TC][8] QK_ALIGNED(16);
-		if (o->exact || o->nch < TC) {
-			for (int ch = 0; ch < TC; ch++)
-				for (int i = 0; i < 8; i++)
-					tmp[ch][i] = ch < o->nch && (i < o->npx || !o->exact) ? r[ch * rs + i] : 0;
-			r = tmp[0];
-			rs = 8;
-		}
-		RN_UNROLL
-		for (int k = 0; k < 4; k++)
-			X[k] = _mm256_set_m128i(load2x8(r + (8 + 2 * k) * rs, r + (9 + 2 * k) * rs),
-						load2x8(r + 2 * k * rs, r + (2 * k + 1) * rs));
-		__m256i Y0 = _mm256_shuffle_epi8(X[0], il), Y1 = _mm256_shuffle_epi8(X[1], il);
-		__m256i Y2 = _mm256_shuffle_epi8(X[2], il), Y3 = _mm256_shuffle_epi8(X[3], il);
-		__m256i l01 = _mm256_unpacklo_epi16(Y0, Y1), h01 = _mm256_unpackhi_epi16(Y0, Y1);
-		__m256i l23 = _mm256_unpacklo_epi16(Y2, Y3), h23 = _mm256_unpackhi_epi16(Y2, Y3);
-		__m256i V[3] = { _mm256_unpacklo_epi32(l01, l23), _mm256_unpackhi_epi32(l01, l23),
-				 _mm256_unpacklo_epi32(h01, h23) };
-		const __m256i rzp = _mm256_set1_epi32(e->r_zp);
-		const __m256 rm = _mm256_set1_ps(e->r_mult);
-		const int r_signed = e->r_signed;
-		RN_UNROLL
-		for (int i = 0; i < TP; i++) {
-			__m128i L0 = _mm256_castsi256_si128(V[i / 2]), L1 = _mm256_extracti128_si256(V[i / 2], 1);
-			if (i % 2) {
-				L0 = _mm_srli_si128(L0, 8);
-				L1 = _mm_srli_si128(L1, 8);
-			}
-			__m256i r0 = r_signed ? _mm256_cvtepi8_epi32(L0) : _mm256_cvtepu8_epi32(L0);
-			__m256i r1 = r_signed ? _mm256_cvtepi8_epi32(L1) : _mm256_cvtepu8_epi32(L1);
-			__m256 f0 = _mm256_mul_ps(_mm256_cvtepi32_ps(acc[i][0]), m0);
-			__m256 f1 = _mm256_mul_ps(_mm256_cvtepi32_ps(acc[i][1]), m1);
-			f0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(r0, rzp)), rm, f0);
-			f1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(r1, rzp)), rm, f1);
-			acc[i][0] = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(f0, lo), hi));
-			acc[i][1] = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(f1, lo), hi));
-		}
-	} else {
-		RN_UNROLL
-		for (int i = 0; i < TP; i++) {
-			__m256 f0 = _mm256_mul_ps(_mm256_cvtepi32_ps(acc[i][0]), m0);
-			__m256 f1 = _mm256_mul_ps(_mm256_cvtepi32_ps(acc[i][1]), m1);
-			acc[i][0] = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(f0, lo), hi));
-			acc[i][1] = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(f1, lo), hi));
-		}
-	}
-	/* to int16 (exact: the values lie within [lo - y_zp, hi - y_zp]), plus
-	 * y_zp, to bytes (exact: within y's type), then per channel */
 	const __m256i zp = _mm256_set1_epi16((short)e->y_zp);
-	const __m256i dsel = _mm256_setr_epi32(0, 4, 2, 6, 1, 5, 3, 7);
 	const int y_signed = e->y_signed;
-	__m256i u[3];
-	RN_UNROLL
-	for (int j = 0; j < 3; j++) {
-		__m256i s0 = _mm256_add_epi16(_mm256_packs_epi32(acc[2 * j][0], acc[2 * j][1]), zp);
-		__m256i s1 = _mm256_add_epi16(_mm256_packs_epi32(acc[2 * j + 1][0], acc[2 * j + 1][1]), zp);
-		__m256i t = y_signed ? _mm256_packs_epi16(s0, s1) : _mm256_packus_epi16(s0, s1);
-		/* lanes: [pixel 2j channels 0..7, pixel 2j + 1 channels 0..7 | 8..15] */
-		t = _mm256_permutevar8x32_epi32(t, dsel);
-		u[j] = _mm256_shuffle_epi8(t, il); /* 16-bit: (pixel 2j, 2j + 1) per channel */
-	}
-	const __m256i z = _mm256_setzero_si256();
-	__m256i l = _mm256_unpacklo_epi16(u[0], u[1]), h = _mm256_unpackhi_epi16(u[0], u[1]);
-	__m256i zl = _mm256_unpacklo_epi16(u[2], z), zh = _mm256_unpackhi_epi16(u[2], z);
-	__m256i F[4] = { _mm256_unpacklo_epi32(l, zl), _mm256_unpackhi_epi32(l, zl),
-			 _mm256_unpacklo_epi32(h, zh), _mm256_unpackhi_epi32(h, zh) };
-	uint8_t *y = o->y;
 	const int64_t ps = o->plane;
-	const int nch = o->nch, npx = o->npx;
+	const int nch = o->nch;
+	uint8_t *y = o->y;
+	__m256i G[2][2];
+	const uint8_t *r = o->r;
+	int64_t rs = o->plane;
+	uint8_t tmp[TC][8] QK_ALIGNED(16);
+	if (res && (o->exact || nch < TC)) {
+		const int n = o->exact ? o->npx : 8;
+		rn_memset(tmp, 0, sizeof tmp);
+		for (int ch = 0; ch < nch; ch++)
+			rn_memcpy(tmp[ch], r + ch * rs, (size_t)n);
+		r = tmp[0];
+		rs = 8;
+	}
+	RN_UNROLL
+	for (int h = 0; h < 2; h++) {
+		const __m256 m = _mm256_loadu_ps((const float *)(const void *)(o->mult + 32 * h));
+		__m256 f[TP];
+		RN_UNROLL
+		for (int i = 0; i < TP; i++)
+			f[i] = _mm256_mul_ps(_mm256_cvtepi32_ps(acc[i][h]), m);
+		__m256i B1 = _mm256_setzero_si256();
+		if (res) {
+			const uint8_t *rh = r + 8 * h * rs;
+			const __m256 A = _mm256_castsi256_ps(load4x8(rh, rh + rs, rh + 4 * rs, rh + 5 * rs));
+			const __m256 C = _mm256_castsi256_ps(load4x8(rh + 2 * rs, rh + 3 * rs, rh + 6 * rs, rh + 7 * rs));
+			const __m256i B0 = _mm256_castps_si256(_mm256_shuffle_ps(A, C, 0x88));
+			B1 = _mm256_castps_si256(_mm256_shuffle_ps(A, C, 0xDD));
+			const __m256i mag = _mm256_set1_epi32(0x4B000000 | (e->r_signed ? 0x80 : 0));
+			const __m256 rz = _mm256_set1_ps(8388608.0f + (float)(e->r_zp + (e->r_signed ? 128 : 0)));
+			const __m256 rm = _mm256_set1_ps(e->r_mult);
+			RN_UNROLL
+			for (int i = 0; i < TP; i++) {
+				const __m256i b = _mm256_shuffle_epi8(i < 4 ? B0 : B1, QK_PICK(i % 4));
+				const __m256 rv = _mm256_sub_ps(_mm256_castsi256_ps(_mm256_xor_si256(b, mag)), rz);
+				f[i] = _mm256_fmadd_ps(rv, rm, f[i]);
+			}
+		}
+		__m256i c[TP];
+		RN_UNROLL
+		for (int i = 0; i < TP; i++)
+			c[i] = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(f[i], lo), hi));
+		/* to int16 (exact: the values lie within [lo - y_zp, hi - y_zp]),
+		 * plus y_zp, to bytes (exact: within y's type) */
+		const __m256i p01 = _mm256_add_epi16(_mm256_packs_epi32(c[0], c[1]), zp);
+		const __m256i p23 = _mm256_add_epi16(_mm256_packs_epi32(c[2], c[3]), zp);
+		const __m256i p45 = _mm256_add_epi16(_mm256_packs_epi32(c[4], c[5]), zp);
+		__m256i D0 = y_signed ? _mm256_packs_epi16(p01, p23) : _mm256_packus_epi16(p01, p23);
+		__m256i D1 = y_signed ? _mm256_packs_epi16(p45, p45) : _mm256_packus_epi16(p45, p45);
+		D0 = _mm256_shuffle_epi8(D0, tr4);
+		D1 = _mm256_shuffle_epi8(D1, tr4);
+		/* pixels 6 and 7 belong to this thread's next tile, which
+		 * rewrites them; with a residual they carry its bytes,
+		 * unchanged when y is the residual itself */
+		if (res)
+			D1 = _mm256_blend_epi16(D1, B1, 0xAA);
+		G[h][0] = _mm256_unpacklo_epi32(D0, D1); /* qwords c0, c1 | c4, c5 */
+		G[h][1] = _mm256_unpackhi_epi32(D0, D1); /* c2, c3 | c6, c7 */
+	}
+#undef QK_PICK
 	if (!o->exact) {
-		/* 8 bytes per channel: pixels 6 and 7 belong to this thread's
-		 * next tile, which rewrites them; with a residual they carry its
-		 * bytes, unchanged when y is the residual itself */
 		RN_UNROLL
 		for (int k = 0; k < 4; k++) {
-			__m256i fk = res ? _mm256_blend_epi16(F[k], X[k], 0x88) : F[k];
-			__m128i a = _mm256_castsi256_si128(fk), b = _mm256_extracti128_si256(fk, 1);
-			const int c0 = 2 * k;
+			const __m256i g = G[k / 2][k % 2];
+			const __m128i a = _mm256_castsi256_si128(g), b = _mm256_extracti128_si256(g, 1);
+			const int c0 = 8 * (k / 2) + 2 * (k % 2);
 			if (nch == TC) {
 				_mm_storel_epi64((__m128i *)(y + c0 * ps), a);
 				_mm_storeh_pi((__m64 *)(void *)(y + (c0 + 1) * ps), _mm_castsi128_ps(a));
-				_mm_storel_epi64((__m128i *)(y + (c0 + 8) * ps), b);
-				_mm_storeh_pi((__m64 *)(void *)(y + (c0 + 9) * ps), _mm_castsi128_ps(b));
+				_mm_storel_epi64((__m128i *)(y + (c0 + 4) * ps), b);
+				_mm_storeh_pi((__m64 *)(void *)(y + (c0 + 5) * ps), _mm_castsi128_ps(b));
 				continue;
 			}
 			if (c0 < nch)
 				_mm_storel_epi64((__m128i *)(y + c0 * ps), a);
 			if (c0 + 1 < nch)
 				_mm_storeh_pi((__m64 *)(void *)(y + (c0 + 1) * ps), _mm_castsi128_ps(a));
-			if (c0 + 8 < nch)
-				_mm_storel_epi64((__m128i *)(y + (c0 + 8) * ps), b);
-			if (c0 + 9 < nch)
-				_mm_storeh_pi((__m64 *)(void *)(y + (c0 + 9) * ps), _mm_castsi128_ps(b));
+			if (c0 + 4 < nch)
+				_mm_storel_epi64((__m128i *)(y + (c0 + 4) * ps), b);
+			if (c0 + 5 < nch)
+				_mm_storeh_pi((__m64 *)(void *)(y + (c0 + 5) * ps), _mm_castsi128_ps(b));
 		}
 		return;
 	}
-	uint8_t buf[4][32] QK_ALIGNED(32);
+	uint8_t buf[2][2][32] QK_ALIGNED(32);
 	for (int k = 0; k < 4; k++)
-		_mm256_store_si256((__m256i *)buf[k], F[k]);
+		_mm256_store_si256((__m256i *)buf[k / 2][k % 2], G[k / 2][k % 2]);
+	const int npx = o->npx;
 	for (int ch = 0; ch < nch; ch++) {
-		const uint8_t *s = &buf[(ch % 8) / 2][(ch / 8) * 16 + (ch % 2) * 8];
+		const int u = ch % 8;
+		const uint8_t *s = &buf[ch / 8][(u % 4) / 2][(u / 4) * 16 + (u % 2) * 8];
 		if (npx == TP) {
 			rn_memcpy(y + ch * ps, s, TP);
 			continue;
