@@ -124,6 +124,7 @@ enum {
 	W_SPARSE,    /* as W_EDGE_SAFE, with rare unsafe pairs: the mixed layout */
 };
 static int wmode = W_UNIFORM;
+static int extreme_mult; /* some channels' mult infinite, NaN, huge or tiny */
 static int xtop; /* the input mostly at the top of the uint8 domain (255, or 127 if int8) */
 
 static const int8_t edge_safe[][2] = {
@@ -226,6 +227,13 @@ static qcase make_case(const shape *s, const variant *v, int group)
 		/* ties: a power of two near the same scale */
 		q.mult[i] = v->ties ? ldexpf(1.0f, -irand(0, 2) - (int)lround(log2(5500.0 * sqrt((double)k) / 64.0)))
 				    : (float)scale;
+		if (extreme_mult) {
+			static const float ext[] = { INFINITY, -INFINITY, NAN, 1e30f, -1e30f, 3e9f, -3e9f, 1e-30f };
+			if (i % 3 == 1)
+				q.mult[i] = ext[(i / 3) % 8];
+			else if (i % 3 == 2) /* v past int16 */
+				q.mult[i] *= 2000.0f;
+		}
 	}
 	if (!v->bias) {
 		free(q.bias);
@@ -382,6 +390,23 @@ static void test_all_variants(void **s)
 			run_case(&shapes[picks[i]], &variants[v], NULL, 1);
 			run_case(&shapes[picks[i]], &variants[v], pool2, 2);
 		}
+}
+
+/* Every variant with mults whose v is infinite, NaN (lo), past int32 or
+ * int16, or tiny, on both weight paths. */
+static void test_extreme_mult(void **s)
+{
+	(void)s;
+	static const int picks[] = { 0, 1, 8, 12, 22, 28 };
+	extreme_mult = 1;
+	for (int mode = W_UNIFORM; mode <= W_SAFE; mode++) {
+		wmode = mode;
+		for (size_t i = 0; i < sizeof picks / sizeof picks[0]; i++)
+			for (int v = 0; v < NV; v++)
+				run_case(&shapes[picks[i]], &variants[v], NULL, 1);
+	}
+	wmode = W_UNIFORM;
+	extreme_mult = 0;
 }
 
 /* ResNet layer shapes (smaller images where the direct reference would be
@@ -736,6 +761,7 @@ int main(void)
 		cmocka_unit_test(test_edge_pairs),
 		cmocka_unit_test(test_sparse_unsafe),
 		cmocka_unit_test(test_all_variants),
+		cmocka_unit_test(test_extreme_mult),
 		cmocka_unit_test(test_resnet_layers),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
