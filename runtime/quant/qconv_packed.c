@@ -858,34 +858,32 @@ static RN_INLINE void tile_store(__m256i acc[TP][2], const rn_q_epilogue *e, con
 		r = tmp[0];
 		rs = 8;
 	}
+	const int rsg = res && e->r_signed;
+	const __m256i mag = _mm256_set1_epi32(0x4B000000 | (rsg ? 0x80 : 0));
+	const __m256 rz = _mm256_set1_ps(8388608.0f + (float)(e->r_zp + (rsg ? 128 : 0)));
+	const __m256 rm = _mm256_set1_ps(e->r_mult);
 	RN_UNROLL
 	for (int h = 0; h < 2; h++) {
 		const __m256 m = _mm256_loadu_ps((const float *)(const void *)(o->mult + 32 * h));
-		__m256 f[TP];
-		RN_UNROLL
-		for (int i = 0; i < TP; i++)
-			f[i] = _mm256_mul_ps(_mm256_cvtepi32_ps(acc[i][h]), m);
-		__m256i B1 = _mm256_setzero_si256();
+		__m256i B0 = _mm256_setzero_si256(), B1 = B0;
 		if (res) {
 			const uint8_t *rh = r + 8 * h * rs;
 			const __m256 A = _mm256_castsi256_ps(load4x8(rh, rh + rs, rh + 4 * rs, rh + 5 * rs));
 			const __m256 C = _mm256_castsi256_ps(load4x8(rh + 2 * rs, rh + 3 * rs, rh + 6 * rs, rh + 7 * rs));
-			const __m256i B0 = _mm256_castps_si256(_mm256_shuffle_ps(A, C, 0x88));
+			B0 = _mm256_castps_si256(_mm256_shuffle_ps(A, C, 0x88));
 			B1 = _mm256_castps_si256(_mm256_shuffle_ps(A, C, 0xDD));
-			const __m256i mag = _mm256_set1_epi32(0x4B000000 | (e->r_signed ? 0x80 : 0));
-			const __m256 rz = _mm256_set1_ps(8388608.0f + (float)(e->r_zp + (e->r_signed ? 128 : 0)));
-			const __m256 rm = _mm256_set1_ps(e->r_mult);
-			RN_UNROLL
-			for (int i = 0; i < TP; i++) {
-				const __m256i b = _mm256_shuffle_epi8(i < 4 ? B0 : B1, QK_PICK(i % 4));
-				const __m256 rv = _mm256_sub_ps(_mm256_castsi256_ps(_mm256_xor_si256(b, mag)), rz);
-				f[i] = _mm256_fmadd_ps(rv, rm, f[i]);
-			}
 		}
 		__m256i c[TP];
 		RN_UNROLL
-		for (int i = 0; i < TP; i++)
-			c[i] = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(f[i], lo), hi));
+		for (int i = 0; i < TP; i++) {
+			__m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(acc[i][h]), m);
+			if (res) {
+				const __m256i b = _mm256_shuffle_epi8(i < 4 ? B0 : B1, QK_PICK(i % 4));
+				const __m256 rv = _mm256_sub_ps(_mm256_castsi256_ps(_mm256_xor_si256(b, mag)), rz);
+				f = _mm256_fmadd_ps(rv, rm, f);
+			}
+			c[i] = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(f, lo), hi));
+		}
 		/* to int16 (exact: the values lie within [lo - y_zp, hi - y_zp]),
 		 * plus y_zp, to bytes (exact: within y's type) */
 		const __m256i p01 = _mm256_add_epi16(_mm256_packs_epi32(c[0], c[1]), zp);
