@@ -840,7 +840,8 @@ static RN_INLINE void tile_store(__m256i acc[TP][2], const rn_q_epilogue *e, con
 			 -1, -1, 4 + q, -1, -1, -1, 8 + q, -1, -1, -1, 12 + q, -1, -1, -1)
 	const __m256i tr4 = _mm256_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15, 0, 4, 8,
 					     12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
-	const __m256 lo = _mm256_set1_ps(e->lo), hi = _mm256_set1_ps(e->hi);
+	const __m256 hi = _mm256_set1_ps(e->hi);
+	const __m256i lo8 = _mm256_set1_epi8((char)((int)e->lo + e->y_zp));
 	const __m256i zp = _mm256_set1_epi16((short)e->y_zp);
 	const int y_signed = e->y_signed;
 	const int64_t ps = o->plane;
@@ -882,15 +883,22 @@ static RN_INLINE void tile_store(__m256i acc[TP][2], const rn_q_epilogue *e, con
 				const __m256 rv = _mm256_sub_ps(_mm256_castsi256_ps(_mm256_xor_si256(b, mag)), rz);
 				f = _mm256_fmadd_ps(rv, rm, f);
 			}
-			c[i] = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(f, lo), hi));
+			c[i] = _mm256_cvtps_epi32(_mm256_min_ps(hi, f));
 		}
-		/* to int16 (exact: the values lie within [lo - y_zp, hi - y_zp]),
-		 * plus y_zp, to bytes (exact: within y's type) */
-		const __m256i p01 = _mm256_add_epi16(_mm256_packs_epi32(c[0], c[1]), zp);
-		const __m256i p23 = _mm256_add_epi16(_mm256_packs_epi32(c[2], c[3]), zp);
-		const __m256i p45 = _mm256_add_epi16(_mm256_packs_epi32(c[4], c[5]), zp);
-		__m256i D0 = y_signed ? _mm256_packs_epi16(p01, p23) : _mm256_packus_epi16(p01, p23);
-		__m256i D1 = y_signed ? _mm256_packs_epi16(p45, p45) : _mm256_packus_epi16(p45, p45);
+		/* hi - y_zp bounds v in float, lo the bytes: rounding is
+		 * monotonic and lo - y_zp an integer, so that max(round(v), lo -
+		 * y_zp) is the contract's round(max(v, lo - y_zp)). A v below
+		 * int32 (or NaN: vminps returns its second operand, NaN, and
+		 * vcvtps2dq INT32_MIN) saturates down through int16 (plus y_zp,
+		 * saturating) and y's type to lo at most; the values above lo are
+		 * exact all the way. */
+		const __m256i p01 = _mm256_adds_epi16(_mm256_packs_epi32(c[0], c[1]), zp);
+		const __m256i p23 = _mm256_adds_epi16(_mm256_packs_epi32(c[2], c[3]), zp);
+		const __m256i p45 = _mm256_adds_epi16(_mm256_packs_epi32(c[4], c[5]), zp);
+		__m256i D0 = y_signed ? _mm256_max_epi8(_mm256_packs_epi16(p01, p23), lo8)
+				      : _mm256_max_epu8(_mm256_packus_epi16(p01, p23), lo8);
+		__m256i D1 = y_signed ? _mm256_max_epi8(_mm256_packs_epi16(p45, p45), lo8)
+				      : _mm256_max_epu8(_mm256_packus_epi16(p45, p45), lo8);
 		D0 = _mm256_shuffle_epi8(D0, tr4);
 		D1 = _mm256_shuffle_epi8(D1, tr4);
 		/* pixels 6 and 7 belong to this thread's next tile, which
