@@ -1229,6 +1229,44 @@ static void tile(int layout, int64_t kn, const uint8_t *a, const int8_t *w, cons
 	}
 }
 
+
+/* n whole tiles in a row (every one TP pixels, 8 bytes per channel
+ * writable), one call: o0 is the first's, a its panel, ts panel bytes
+ * per tile. */
+#define QK_RUN(name, fn, res)                                                                     \
+	static QK_NOINLINE void name(int64_t kn, const uint8_t *a, int64_t ts, const int8_t *w,    \
+				     const rn_q_epilogue *e, const qtile *o0, int64_t n)          \
+	{                                                                                         \
+		qtile o = *o0;                                                                    \
+		for (int64_t t = 0; t < n; t++) {                                                 \
+			fn(kn, a, w, e, &o, res, TP);                                             \
+			a += ts;                                                                  \
+			o.y += TP;                                                                \
+			if (res)                                                                  \
+				o.r += TP;                                                        \
+		}                                                                                 \
+	}
+QK_RUN(run_avx2_plain, tile_avx2, 0)
+QK_RUN(run_avx2_res, tile_avx2, 1)
+QK_RUN(run4_avx2_plain, tile4_avx2, 0)
+QK_RUN(run4_avx2_res, tile4_avx2, 1)
+QK_RUN(run4m_avx2_plain, tile4m_avx2, 0)
+QK_RUN(run4m_avx2_res, tile4m_avx2, 1)
+#undef QK_RUN
+
+static void tiles(int layout, int64_t kn, const uint8_t *a, int64_t ts, const int8_t *w,
+		  const rn_q_epilogue *e, const qtile *o, int64_t n)
+{
+	if (n <= 0)
+		return;
+	if (layout == L_MIXED)
+		(e->has_res ? run4m_avx2_res : run4m_avx2_plain)(kn, a, ts, w, e, o, n);
+	else if (layout == L_QUADS)
+		(e->has_res ? run4_avx2_res : run4_avx2_plain)(kn, a, ts, w, e, o, n);
+	else
+		(e->has_res ? run_avx2_res : run_avx2_plain)(kn, a, ts, w, e, o, n);
+}
+
 #else /* portable C */
 
 /* Every layout's products exact in int32: layout 2 as layout 1. */
@@ -1273,6 +1311,19 @@ static void tile(int layout, int64_t kn, const uint8_t *a, const int8_t *w, cons
 	}
 }
 
+
+static void tiles(int layout, int64_t kn, const uint8_t *a, int64_t ts, const int8_t *w,
+		  const rn_q_epilogue *e, const qtile *o0, int64_t n)
+{
+	qtile o = *o0;
+	for (int64_t t = 0; t < n; t++) {
+		tile(layout, kn, a + t * ts, w, e, &o);
+		o.y += TP;
+		if (o.r)
+			o.r += TP;
+	}
+}
+
 #endif
 
 /* ---- The run ---- */
@@ -1311,6 +1362,7 @@ static void qconv_task(void *ctx, int64_t task, int thread)
 	const int64_t kn = J->quads ? g->kq : g->kp, ts = J->quads ? g->tsq : g->ts;
 	const int64_t mb0 = grp * J->mblocks / J->groups, mb1 = (grp + 1) * J->mblocks / J->groups;
 	const int64_t ntile = (nb + TP - 1) / TP;
+	const int64_t nfast = nb >= 8 ? (nb - 8) / TP + 1 : 0; /* t * TP + 8 <= nb */
 	for (int64_t mb = mb0; mb < mb1; mb++) {
 		const int64_t at = (img * c->m + mb * TC) * g->ohw + q0;
 		qtile o = {
@@ -1321,7 +1373,14 @@ static void qconv_task(void *ctx, int64_t task, int thread)
 			.mask = J->mask + mb * 2 * mask_words(g) * sizeof(uint64_t),
 		};
 		const int8_t *w = J->w + mb * kn * (J->quads ? 4 : 2) * TC;
-		for (int64_t t = 0; t < ntile; t++) {
+		/* the tiles whose 8 bytes per channel lie within the block, in
+		 * one call; then the last one or two, each as it is */
+		o.y = J->y + at;
+		o.r = J->r ? J->r + at : NULL;
+		o.npx = TP;
+		o.exact = 0;
+		tiles(J->layout, kn, panel, ts, w, &J->e, &o, nfast);
+		for (int64_t t = nfast; t < ntile; t++) {
 			o.y = J->y + at + t * TP;
 			o.r = J->r ? J->r + at + t * TP : NULL;
 			o.npx = nb - t * TP < TP ? (int)(nb - t * TP) : TP;
