@@ -65,8 +65,11 @@
  * by ones; the mixed layout's quads run in four passes, by which halves
  * of the block are masked, each over the set bits of its mask words). An
  * image's last tile, when partial, computes only its pixels. Its epilogue
- * works with channels across the lanes (mult: vector loads) and transposes
- * the 6 x 16 result bytes into the NCHW rows, the residual the other way.
+ * works with channels across the lanes (mult: vector loads) on 4-channel x
+ * 4-pixel byte blocks per lane: the residual's rows come in as qwords and
+ * each pixel's bytes go to the channels' dwords in one vpshufb, the
+ * results go out through the blocks into the NCHW rows (tile_store). A
+ * block's whole tiles run in one call.
  * The portable C kernel reads the same panel and weights and computes the
  * same bytes.
  */
