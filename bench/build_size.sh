@@ -73,7 +73,7 @@ if [ "$RESULTS" != - ]; then
         echo
         echo "Written by bench/build_size.sh; each run replaces this file."
         echo
-        echo "Run: $(date -u '+%Y-%m-%d %H:%M UTC'), resnetc $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?'), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores, $($CC --version 2>/dev/null | head -1 || cc --version | head -1)."
+        echo "Run: $(date -u '+%Y-%m-%d %H:%M UTC'), resnetc $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?'), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores, $(${CC:-cc} --version | head -1)."
         echo
         echo "$table"
         echo
