@@ -14,9 +14,11 @@
 #if defined(__AVX512F__) && !defined(RN_GENERIC)
 #include <immintrin.h>
 #endif
-/* uint8 max on 16 bytes at a time (x86-64's baseline, or NEON) */
-#if defined(__SSE2__) && !defined(RN_GENERIC)
-#include <emmintrin.h>
+/* uint8 max on 16 bytes at a time: SSE2 where the build has AVX2 (as the
+ * other x86 kernels, so that a plain x86-64 build includes no intrinsics
+ * header: they pull in stdlib.h, which freestanding builds lack), or NEON */
+#if defined(__AVX2__) && !defined(RN_GENERIC)
+#include <immintrin.h>
 #define U8_SSE2 1
 #elif defined(__ARM_NEON) && !defined(RN_GENERIC)
 #include <arm_neon.h>
