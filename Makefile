@@ -89,9 +89,15 @@ $(B)/native_ns/%.o: %.c $(B)/native_ns/%.d
 	$(CC) $(WARN) $(CFLAGS) -MMD -MP $(NATIVE_FLAG) -DRN_NAMESPACE=native_ $(CPPFLAGS) -c $< -o $@
 $(B)/tests/test_runtime_conv_sizes: $(RT_NS_OBJS)
 
-$(B)/tests/native/%: tests/unit/%.c $(RT_SRCS) $(RT_HDRS)
+# The runtime built once for this machine's ISA, for the native kernel tests.
+RT_NATIVE_OBJS := $(RT_SRCS:%.c=$(B)/native/%.o)
+$(B)/native/%.o: %.c $(B)/native/%.d
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(CFLAGS) $(NATIVE_FLAG) $(CPPFLAGS) $< $(RT_SRCS) $(LDSAN) -lcmocka -lm -lpthread -o $@
+	$(CC) $(WARN) $(CFLAGS) -MMD -MP $(NATIVE_FLAG) $(CPPFLAGS) -c $< -o $@
+.SECONDARY: $(RT_NATIVE_OBJS)
+$(B)/tests/native/%: tests/unit/%.c $(RT_NATIVE_OBJS) $(RT_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(NATIVE_FLAG) $(CPPFLAGS) $< $(RT_NATIVE_OBJS) $(LDSAN) -lcmocka -lm -lpthread -o $@
 
 # The runner is a harness, not product code: built without sanitizers even
 # in a SANITIZE build (what it runs, resnetc and the generated code, has them).
@@ -123,7 +129,11 @@ demo-int8: deps-demo
 	DEMO_QUANTIZE=200 bash examples/demo/run_demo.sh $(B)/resnetc build/demo-int8
 
 # Everything: unit tests, ONNX conformance, end-to-end against onnxruntime.
+# (the programs the suite runs are built first, as many at once as there
+# are cores; the suite itself runs one part at a time)
+JOBS := $(shell nproc 2>/dev/null || echo 2)
 test: deps-test
+	@$(MAKE) --no-print-directory -j$(JOBS) all $(UNIT_BINS) $(B)/tests/conformance_runner
 	@$(MAKE) --no-print-directory check
 
 # With SANITIZE=1 (ASan + UBSan builds in build/san): unit and conformance.
@@ -177,7 +187,7 @@ e2e: all
 	RESNETC=$(B)/resnetc bash tests/yaml/run_yaml_e2e.sh
 	/usr/bin/python3 tests/yaml/check_schema.py --resnetc $(B)/resnetc
 
--include $(patsubst %.o,%.d,$(CC_SRCS:%.c=$(B)/%.o) $(RT_OBJS) $(DRV_OBJS) $(RT_NS_OBJS))
+-include $(patsubst %.o,%.d,$(CC_SRCS:%.c=$(B)/%.o) $(RT_OBJS) $(DRV_OBJS) $(RT_NS_OBJS) $(RT_NATIVE_OBJS))
 
 include tests/fuzz/fuzz.mk
 
