@@ -424,6 +424,7 @@ int emit_c(Graph *g, const PlanStats *st, const char *dir, const EmitOptions *o,
 	}
 	for (int i = 0; i < g->n_inputs; i++)
 		e.in_index[g->inputs[i]] = i;
+	runtime_files(g, e.cg->threads, &e.rt);
 	for (int i = 0; i < g->n_outputs; i++)
 		e.out_index[g->outputs[i]] = i;
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "emit.h"
+#include "runtime_files.h"
 #include "version.h"
 
 typedef struct {
@@ -23,6 +24,7 @@ typedef struct {
 	int *in_index;   /* per tensor: graph input index or -1 */
 	int *out_index;  /* per tensor: graph output index or -1 */
 	const EmitOptions *o;
+	RuntimeFiles rt; /* the runtime files the folder carries (runtime_files.c) */
 } Emitter;
 
 /* dir/file for writing, or NULL with d set. */

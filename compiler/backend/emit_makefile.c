@@ -123,6 +123,16 @@ void emit_free_names(char **v, int n)
 	free(v);
 }
 
+/* A copied runtime source that is compiled: 1 for the kernels' .c files
+ * (libNAME.a), 2 for the driver's, 0 for a header. */
+static int source_kind(const char *rt)
+{
+	size_t len = strlen(rt);
+	if (rt[len - 1] != 'c')
+		return 0;
+	return strncmp(rt, "driver/", 7) ? 1 : 2;
+}
+
 /* A runtime source the model's folder carries: the driver, the .c files
  * runtime_files() lists, and the headers of their folders and of core/. */
 static int keep_runtime(const char *name, const void *arg)
@@ -151,9 +161,7 @@ int emit_runtime(Emitter *e, const char *dir, char ***rt, int *n_rt, Diag *d)
 	if (mkdir_p(path, d))
 		return -1;
 	/* only what the model calls: less to build */
-	RuntimeFiles r;
-	runtime_files(e->g, e->cg->threads, &r);
-	if (copy_tree(e->o->runtime_dir, path, keep_runtime, &r, rt, n_rt, d))
+	if (copy_tree(e->o->runtime_dir, path, keep_runtime, &e->rt, rt, n_rt, d))
 		return -1;
 	snprintf(path, sizeof path, "%s/include/resnetc", dir);
 	if (mkdir_p(path, d))
@@ -195,17 +203,16 @@ int emit_makefile(Emitter *e, const char *dir, char **rt, int n_rt, Diag *d)
 	fprintf(f, "CFLAGS ?= %s\n", cg->target->cflags);
 	/* RN_NAMESPACE makes this folder's runtime copy private to the model
 	 * (include/resnetc/namespace.h). */
-	RuntimeFiles r;
-	runtime_files(e->g, cg->threads, &r);
-	if (r.n_omit) {
+	const RuntimeFiles *r = &e->rt;
+	if (r->n_omit) {
 		fprintf(f, "# The convolution algorithms no layer uses, left out of runtime/conv/conv_pack.c\n"
 			   "# (their files are not in this folder)\nRN_OMIT :=");
-		for (int i = 0; i < r.n_omit; i++)
-			fprintf(f, " -D%s", r.omit[i]);
+		for (int i = 0; i < r->n_omit; i++)
+			fprintf(f, " -D%s", r->omit[i]);
 		fprintf(f, "\n");
 	}
 	fprintf(f, "ALL_CFLAGS := -std=c11 -fno-strict-aliasing -DRN_NAMESPACE=%s_%s%s $(CFLAGS) -I. -Iinclude\n",
-		nm, cg->blas ? " -DRN_USE_OPENBLAS" : "", r.n_omit ? " $(RN_OMIT)" : "");
+		nm, cg->blas ? " -DRN_USE_OPENBLAS" : "", r->n_omit ? " $(RN_OMIT)" : "");
 	fprintf(f, "LIBS := -lm%s%s\n\n", cg->threads > 1 ? " -lpthread" : "", cg->blas ? " -lopenblas" : "");
 	fprintf(f, "MODEL_OBJS := %s.o", nm);
 	for (int c = 0; c < e->n_chunks; c++)
@@ -213,7 +220,7 @@ int emit_makefile(Emitter *e, const char *dir, char **rt, int n_rt, Diag *d)
 	fprintf(f, "\nRUNTIME_OBJS :=");
 	for (int i = 0; i < n_rt; i++) {
 		size_t len = strlen(rt[i]);
-		if (rt[i][len - 1] != 'c' || !strncmp(rt[i], "driver/", 7))
+		if (source_kind(rt[i]) != 1)
 			continue;
 		fprintf(f, " \\\n\truntime/%.*s.o", (int)(len - 2), rt[i]);
 	}
@@ -221,7 +228,7 @@ int emit_makefile(Emitter *e, const char *dir, char **rt, int n_rt, Diag *d)
 	fprintf(f, "\nDRIVER_OBJS :=");
 	for (int i = 0; i < n_rt; i++) {
 		size_t len = strlen(rt[i]);
-		if (rt[i][len - 1] == 'c' && !strncmp(rt[i], "driver/", 7))
+		if (source_kind(rt[i]) == 2)
 			fprintf(f, " runtime/%.*s.o", (int)(len - 2), rt[i]);
 	}
 	fprintf(f, "\n\nall: %s lib%s.a\n\n", nm, nm);
@@ -261,8 +268,7 @@ int emit_cmake(Emitter *e, const char *dir, char **rt, int n_rt, Diag *d)
 	const CodegenOptions *cg = e->cg;
 	char up[256];
 	emit_upper(up, nm, sizeof up);
-	RuntimeFiles r;
-	runtime_files(e->g, cg->threads, &r);
+	const RuntimeFiles *r = &e->rt;
 	fprintf(f, "# %s: the model as a static library target, %s (include \"%s.h\"), for\n"
 		   "#   add_subdirectory(<this folder>) ... target_link_libraries(app PRIVATE %s)\n"
 		   "# or, as a project of its own, with the driver %s too:\n"
@@ -292,17 +298,15 @@ int emit_cmake(Emitter *e, const char *dir, char **rt, int n_rt, Diag *d)
 	fprintf(f, "add_library(%s STATIC\n  %s.c\n", nm, nm);
 	for (int c = 0; c < e->n_chunks; c++)
 		fprintf(f, "  %s_w%d.c\n", nm, c);
-	for (int i = 0; i < n_rt; i++) {
-		size_t l = strlen(rt[i]);
-		if (rt[i][l - 1] == 'c' && strncmp(rt[i], "driver/", 7))
+	for (int i = 0; i < n_rt; i++)
+		if (source_kind(rt[i]) == 1)
 			fprintf(f, "  runtime/%s\n", rt[i]);
-	}
 	fprintf(f, ")\n");
 	fprintf(f, "target_include_directories(%s PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}\n"
 		   "  PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/include)\n", nm);
 	fprintf(f, "target_compile_definitions(%s PRIVATE RN_NAMESPACE=%s_%s", nm, nm, cg->blas ? " RN_USE_OPENBLAS" : "");
-	for (int i = 0; i < r.n_omit; i++)
-		fprintf(f, " %s", r.omit[i]);
+	for (int i = 0; i < r->n_omit; i++)
+		fprintf(f, " %s", r->omit[i]);
 	fprintf(f, ")\n");
 	fprintf(f, "target_compile_options(%s PRIVATE ${%s_CFLAGS_LIST} -fno-strict-aliasing)\n", nm, up);
 	fprintf(f, "set_target_properties(%s PROPERTIES C_STANDARD 11 C_STANDARD_REQUIRED ON C_EXTENSIONS OFF)\n", nm);
@@ -323,11 +327,9 @@ int emit_cmake(Emitter *e, const char *dir, char **rt, int n_rt, Diag *d)
 		fprintf(f, "find_package(Threads REQUIRED)\ntarget_link_libraries(%s PUBLIC Threads::Threads)\n", nm);
 	fprintf(f, "\n# the driver (%s IN.npy... OUT.npy...), when this folder is the project\n"
 		   "if(CMAKE_SOURCE_DIR STREQUAL CMAKE_CURRENT_SOURCE_DIR)\n  add_executable(%s_driver main.c", nm, nm);
-	for (int i = 0; i < n_rt; i++) {
-		size_t l = strlen(rt[i]);
-		if (rt[i][l - 1] == 'c' && !strncmp(rt[i], "driver/", 7))
+	for (int i = 0; i < n_rt; i++)
+		if (source_kind(rt[i]) == 2)
 			fprintf(f, " runtime/%s", rt[i]);
-	}
 	fprintf(f, ")\n  set_target_properties(%s_driver PROPERTIES OUTPUT_NAME %s C_STANDARD 11 C_STANDARD_REQUIRED ON\n"
 		   "    C_EXTENSIONS OFF)\n"
 		   "  target_compile_definitions(%s_driver PRIVATE RN_NAMESPACE=%s_)\n"
