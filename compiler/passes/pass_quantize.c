@@ -175,6 +175,34 @@ static double entropy_threshold(const uint32_t *h)
 	return best;
 }
 
+/* Runs g's live steps on the host, ptr[t] each tensor's buffer: those of
+ * the inputs and constants given, one allocated for each other tensor a
+ * step reads or writes that has none yet (the caller frees them). Each
+ * node's outputs are ready when visit(ctx, node) is called; a failing step
+ * is reported with `what` before its message. */
+static int host_run(const Graph *g, void **ptr, void (*visit)(void *, const Node *), void *ctx, const char *what,
+		    Diag *d)
+{
+	for (int i = 0; i < g->n_nodes; i++) {
+		const Node *n = &g->nodes[i];
+		if (n->dead)
+			continue;
+		for (int j = 0; j < n->n_steps; j++) {
+			const Step *s = &n->steps[j];
+			for (int k = 0; k < s->n_in + s->n_out; k++) {
+				int t = k < s->n_in ? s->in[k] : s->out[k - s->n_in];
+				if (t >= 0 && !ptr[t] && g->tensors[t].kind != T_INPUT)
+					ptr[t] = xcalloc(1, tensor_bytes(&g->tensors[t]) + 1);
+			}
+			if (kernel_exec(g, s, ptr, d))
+				return node_error(d, n, "%s%s", what, d->msg);
+		}
+		if (visit)
+			visit(ctx, n);
+	}
+	return 0;
+}
+
 static int calibrate(Graph *g, const QuantizeOptions *o, QState *q, Diag *d)
 {
 	Samples s[16];
@@ -202,12 +230,7 @@ static int calibrate(Graph *g, const QuantizeOptions *o, QState *q, Diag *d)
 		for (int64_t k = 0; k < s[0].count && rc == 0; k++) {
 			for (int i = 0; i < g->n_inputs; i++)
 				ptr[g->inputs[i]] = s[i].data + k * s[i].per;
-			for (int i = 0; i < g->n_nodes && rc == 0; i++) {
-				Node *n = &g->nodes[i];
-				for (int j = 0; !n->dead && j < n->n_steps && rc == 0; j++)
-					if (kernel_exec(g, &n->steps[j], ptr, d))
-						rc = node_error(d, n, "calibration: %s", d->msg);
-			}
+			rc = host_run(g, ptr, NULL, NULL, "calibration: ", d);
 			for (int t = 0; t < nt && rc == 0; t++) {
 				if (!is_act_f32(g, t) || !ptr[t])
 					continue;
@@ -681,32 +704,6 @@ int pass_quantize(Graph *g, Diag *d)
 
 /* ---- info: each quantized activation's error against the float model ---- */
 
-/* Runs g's live steps on the host for the inputs in[]; each node's outputs
- * are ready when visit(node) is called. Buffers are the constants' data
- * and one of its own per activation read or written (*bufs, freed by the
- * caller). */
-static int host_run(const Graph *g, void **ptr, void (*visit)(void *, const Node *), void *ctx, Diag *d)
-{
-	for (int i = 0; i < g->n_nodes; i++) {
-		const Node *n = &g->nodes[i];
-		if (n->dead)
-			continue;
-		for (int j = 0; j < n->n_steps; j++) {
-			const Step *s = &n->steps[j];
-			for (int k = 0; k < s->n_in + s->n_out; k++) {
-				int t = k < s->n_in ? s->in[k] : s->out[k - s->n_in];
-				if (t >= 0 && !ptr[t] && g->tensors[t].kind != T_INPUT)
-					ptr[t] = xcalloc(1, tensor_bytes(&g->tensors[t]) + 1);
-			}
-			if (kernel_exec(g, s, ptr, d))
-				return node_error(d, n, "%s", d->msg);
-		}
-		if (visit)
-			visit(ctx, n);
-	}
-	return 0;
-}
-
 typedef struct {
 	const Graph *gq, *gf;
 	void **pq, **pf;
@@ -776,9 +773,9 @@ int quantize_sqnr(const Graph *gq, const Graph *gf, const QuantizeOptions *o, in
 			r.pf[gf->inputs[i]] = s[i].data + k * s[i].per;
 			r.pq[gq->inputs[i]] = s[i].data + k * s[i].per;
 		}
-		rc = host_run(gf, r.pf, NULL, NULL, d);
+		rc = host_run(gf, r.pf, NULL, NULL, "SQNR, float model: ", d);
 		if (!rc)
-			rc = host_run(gq, r.pq, sqnr_visit, &r, d);
+			rc = host_run(gq, r.pq, sqnr_visit, &r, "SQNR, int8 model: ", d);
 		if (o->progress)
 			o->progress(o->ctx, k + 1, runs);
 	}
