@@ -415,13 +415,12 @@ static void maxpool2d_u8(const pool_dims *g, const uint8_t *x, uint8_t *y, int64
 			in0 = in0 < in1 ? in0 : in1;
 			for (int64_t ox = 0; ox < ow; ox++) {
 				if (ox == in0 && in1 > in0) {
-					if (k2 == 3 && s2 == 2) {
-						/* the stem's 3x3/2: a constant stride the
-						 * compiler vectorizes */
-						const uint8_t *r = row - pb;
 #if defined(U8_SSE2)
-						/* 16 at a time: the even and odd bytes of
-						 * r[2ox...], and the even ones one further */
+					if (k2 == 3 && s2 == 2) {
+						/* the stem's 3x3/2, 16 at a time: the even and
+						 * odd bytes of r[2ox...], and the even ones one
+						 * further */
+						const uint8_t *r = row - pb;
 						const __m128i lo8 = _mm_set1_epi16(0x00ff);
 						for (; ox + 16 <= in1 && 2 * ox + 34 - pb <= U8_ROW_MAX; ox += 16) {
 							const uint8_t *a = r + 2 * ox;
@@ -434,25 +433,14 @@ static void maxpool2d_u8(const pool_dims *g, const uint8_t *x, uint8_t *y, int64
 							__m128i e2 = _mm_packus_epi16(_mm_and_si128(b0, lo8), _mm_and_si128(b1, lo8));
 							_mm_storeu_si128((__m128i *)(yr + ox), _mm_max_epu8(_mm_max_epu8(e, od), e2));
 						}
+					}
 #endif
-						for (; ox < in1; ox++) {
-							uint8_t m = r[2 * ox] > r[2 * ox + 1] ? r[2 * ox] : r[2 * ox + 1];
-							yr[ox] = r[2 * ox + 2] > m ? r[2 * ox + 2] : m;
-						}
-					} else if (k2 == 3) {
-						for (; ox < in1; ox++) {
-							const uint8_t *r = row + ox * s2 - pb;
-							uint8_t m = r[0] > r[1] ? r[0] : r[1];
-							yr[ox] = r[2] > m ? r[2] : m;
-						}
-					} else {
-						for (; ox < in1; ox++) {
-							const uint8_t *r = row + ox * s2 - pb;
-							uint8_t m = r[0];
-							for (int64_t t = 1; t < k2; t++)
-								m = r[t] > m ? r[t] : m;
-							yr[ox] = m;
-						}
+					for (; ox < in1; ox++) {
+						const uint8_t *r = row + ox * s2 - pb;
+						uint8_t m = r[0];
+						for (int64_t t = 1; t < k2; t++)
+							m = r[t] > m ? r[t] : m;
+						yr[ox] = m;
 					}
 					if (ox >= ow)
 						break;
