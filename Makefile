@@ -42,6 +42,13 @@ NATIVE_FLAG := $(shell $(CC) -march=native -E -x c /dev/null >/dev/null 2>&1 && 
 ifneq ($(NATIVE_FLAG),)
   UNIT_BINS += $(NATIVE_UNIT:%=$(B)/tests/native/%)
 endif
+# On an x86 machine with AVX512-VNNI the native int8 kernels are the VNNI
+# ones: the int8 convolution's test runs once more with the runtime built
+# for x86-64-v3 (AVX2 + FMA), the kernels an AVX2 target gets.
+AVX2_FLAG := $(if $(NATIVE_FLAG),$(shell grep -qw avx512_vnni /proc/cpuinfo 2>/dev/null && $(CC) -march=x86-64-v3 -E -x c /dev/null >/dev/null 2>&1 && echo -march=x86-64-v3))
+ifneq ($(AVX2_FLAG),)
+  UNIT_BINS += $(B)/tests/avx2/test_runtime_qconv
+endif
 
 .PHONY: all deps deps-test deps-demo demo demo-yaml demo-int8 test check unit conformance e2e cross sanitize bench deps-bench hostile clean
 # ONNX backend test sets for `make conformance` (tests/conformance/README.md):
@@ -98,6 +105,15 @@ $(B)/native/%.o: %.c $(B)/native/%.d
 $(B)/tests/native/%: tests/unit/%.c $(RT_NATIVE_OBJS) $(RT_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CFLAGS) $(NATIVE_FLAG) $(CPPFLAGS) $< $(RT_NATIVE_OBJS) $(LDSAN) -lcmocka -lm -lpthread -o $@
+
+RT_AVX2_OBJS := $(RT_SRCS:%.c=$(B)/avx2/%.o)
+$(B)/avx2/%.o: %.c $(B)/avx2/%.d
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) -MMD -MP $(AVX2_FLAG) $(CPPFLAGS) -c $< -o $@
+.SECONDARY: $(RT_AVX2_OBJS)
+$(B)/tests/avx2/%: tests/unit/%.c $(RT_AVX2_OBJS) $(RT_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(AVX2_FLAG) $(CPPFLAGS) $< $(RT_AVX2_OBJS) $(LDSAN) -lcmocka -lm -lpthread -o $@
 
 # The runner is a harness, not product code: built without sanitizers even
 # in a SANITIZE build (what it runs, resnetc and the generated code, has them).
@@ -187,7 +203,7 @@ e2e: all
 	RESNETC=$(B)/resnetc bash tests/yaml/run_yaml_e2e.sh
 	/usr/bin/python3 tests/yaml/check_schema.py --resnetc $(B)/resnetc
 
--include $(patsubst %.o,%.d,$(CC_SRCS:%.c=$(B)/%.o) $(RT_OBJS) $(DRV_OBJS) $(RT_NS_OBJS) $(RT_NATIVE_OBJS))
+-include $(patsubst %.o,%.d,$(CC_SRCS:%.c=$(B)/%.o) $(RT_OBJS) $(DRV_OBJS) $(RT_NS_OBJS) $(RT_NATIVE_OBJS) $(RT_AVX2_OBJS))
 
 include tests/fuzz/fuzz.mk
 

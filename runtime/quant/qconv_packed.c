@@ -71,7 +71,9 @@
  * results go out through the blocks into the NCHW rows (tile_store). A
  * block's whole tiles run in one call.
  * The portable C kernel reads the same panel and weights and computes the
- * same bytes.
+ * same bytes. A build with AVX512-VNNI cuts the work its own way (16-pixel
+ * tiles, pixels across the lanes; its section below), from the same
+ * packed weights and within the same scratch.
  */
 #include "qconv.h"
 
@@ -80,6 +82,13 @@
 #define QK_AVX2 1
 #else
 #define QK_AVX2 0
+#endif
+
+#if QK_AVX2 && defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && \
+	defined(__AVX512VNNI__)
+#define QK_VNNI 1
+#else
+#define QK_VNNI 0
 #endif
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -93,6 +102,7 @@
 enum {
 	TP = 6,                     /* pixels per register tile */
 	TC = 16,                    /* output channels per register tile */
+	TV = 16,                    /* pixels per register tile of the VNNI kernels */
 	CHUNK = 24,                 /* panel bytes of a tile per k-pair */
 	PANEL_TARGET = 192 * 1024,  /* panel bytes a block aims at (L2) */
 	MAX_TILES = 64,             /* tiles per block at most */
@@ -125,8 +135,38 @@ typedef struct {
 	size_t cols;
 	int64_t wp, srows;
 	size_t strip;
-	size_t slice;        /* scratch bytes per thread: panel, cols, strip */
+	/* the AVX512-VNNI kernels' cut (16-pixel tiles; qconv_packed.c's
+	 * scratch holds either): tiles per image, per block at most, panel
+	 * bytes, and the im2col rows and strip of such a block */
+	int64_t vtiles, vtb;
+	size_t vpanel;
+	int64_t vtrow, vsrows;
+	size_t vcols, vstrip;
+	size_t slice;        /* scratch bytes per thread: the larger cut's panel, cols, strip */
 } qgeom;
+
+/* A block of px pixels at most: its im2col rows (k rows of trow bytes;
+ * none for a direct convolution) and its strip (per channel, srows rows
+ * of g->wp padded input columns; none when every tap is inside). */
+static void block_rows(const rn_conv2d_params *c, const qgeom *g, int64_t px, int64_t *trow, size_t *cols,
+		       int64_t *srows, size_t *strip)
+{
+	*trow = 0;
+	*cols = 0;
+	*srows = 0;
+	*strip = 0;
+	if (!g->direct) {
+		*trow = px; /* runs overrun into the next row, written after */
+		*cols = (size_t)(g->k * px) + SLACK;
+	}
+	if (!g->direct && !g->inside) {
+		/* output rows a block of px pixels can touch */
+		int64_t rows = (px + c->ow - 2) / c->ow + 1;
+		rows = rows > c->oh ? c->oh : rows;
+		*srows = (rows - 1) * c->sh + (int64_t)(c->kh - 1) * c->dh + 1;
+		*strip = (size_t)(c->c * *srows * g->wp) + SLACK;
+	}
+}
 
 static qgeom geom_of(const rn_qconv2d_params *p)
 {
@@ -151,19 +191,21 @@ static qgeom geom_of(const rn_qconv2d_params *p)
 		   (int64_t)(c->oh - 1) * c->sh + (int64_t)(c->kh - 1) * c->dh < c->h &&
 		   (int64_t)(c->ow - 1) * c->sw + (int64_t)(c->kw - 1) * c->dw < c->w;
 	g.fromstrip = !g.direct && !g.inside && (c->sw == 1 || c->sw == 2) && c->ow >= TP;
-	if (!g.direct) {
-		g.trow = g.tb * TP; /* runs overrun into the next row, written after */
-		g.cols = (size_t)(g.k * g.trow) + SLACK;
-	}
-	if (!g.direct && !g.inside) {
+	if (!g.direct && !g.inside)
 		g.wp = (int64_t)(c->ow - 1) * c->sw + (int64_t)(c->kw - 1) * c->dw + 1;
-		/* output rows a block of tb * TP pixels can touch */
-		int64_t rows = (g.tb * TP + c->ow - 2) / c->ow + 1;
-		rows = rows > c->oh ? c->oh : rows;
-		g.srows = (rows - 1) * c->sh + (int64_t)(c->kh - 1) * c->dh + 1;
-		g.strip = (size_t)(c->c * g.srows * g.wp) + SLACK;
-	}
-	g.slice = align_up(g.panel) + align_up(g.cols) + align_up(g.strip);
+	block_rows(c, &g, g.tb * TP, &g.trow, &g.cols, &g.srows, &g.strip);
+	g.vtiles = (g.ohw + TV - 1) / TV;
+	g.vtb = PANEL_TARGET / (g.kq * 4 * TV);
+	g.vtb = g.vtb < 1 ? 1 : g.vtb > MAX_TILES ? MAX_TILES : g.vtb;
+	g.vtb = g.vtb > g.vtiles ? g.vtiles : g.vtb;
+	g.vpanel = (size_t)(g.vtb * g.kq * 4 * TV);
+	block_rows(c, &g, g.vtb * TV, &g.vtrow, &g.vcols, &g.vsrows, &g.vstrip);
+	const size_t slice = align_up(g.panel) + align_up(g.cols) + align_up(g.strip);
+	/* the VNNI cut also keeps a block's weights as k-quads (the k-pair
+	 * layout's, reordered) */
+	const size_t vslice = align_up(g.vpanel) + align_up(g.vcols) + align_up(g.vstrip) +
+			      align_up((size_t)(g.kq * 4 * TC));
+	g.slice = slice > vslice ? slice : vslice;
 	return g;
 }
 
@@ -1393,6 +1435,437 @@ static void qconv_task(void *ctx, int64_t task, int thread)
 	}
 }
 
+#if QK_VNNI
+/* ---- AVX512-VNNI: 16 pixels x 16 channels ----
+ *
+ * vpdpbusd sums four uint8 x int8 products into an int32 lane exactly,
+ * whatever the weights, so every layout runs as k-quads here: the mixed
+ * layout's mask goes unused, and a block's k-pair weights are reordered
+ * into quads in scratch first. The register tile has the pixels across
+ * the lanes: per k-quad, one 64-byte load of the panel (16 pixels' quads)
+ * and, per channel, its 4 weights broadcast as vpdpbusd's memory operand
+ * into that channel's accumulator. An accumulator being one channel's
+ * 16 pixels, the epilogue stores a channel's 16 output bytes in one go,
+ * reads the residual the same way, and needs no transposes.
+ *
+ * Panel: [tiles][KQ][16][4] bytes, pixel i's quad at 4 i, a tile's
+ * chunks kq * 64 bytes apart from the next tile's. Blocks are cut in
+ * 16-pixel tiles (vtiles, vtb). */
+
+/* 16 pixels' quads (a[i], b[i], c[i], d[i]), flipped by fl, into 64
+ * bytes at dst. Reads 16 bytes of each row. */
+static RN_INLINE void quad16(uint8_t *dst, const uint8_t *a, const uint8_t *b, const uint8_t *c,
+			     const uint8_t *d, const __m128i fl)
+{
+	const __m128i v0 = _mm_xor_si128(_mm_loadu_si128((const __m128i *)a), fl);
+	const __m128i v1 = _mm_xor_si128(_mm_loadu_si128((const __m128i *)b), fl);
+	const __m128i v2 = _mm_xor_si128(_mm_loadu_si128((const __m128i *)c), fl);
+	const __m128i v3 = _mm_xor_si128(_mm_loadu_si128((const __m128i *)d), fl);
+	const __m128i ab0 = _mm_unpacklo_epi8(v0, v1), ab1 = _mm_unpackhi_epi8(v0, v1);
+	const __m128i cd0 = _mm_unpacklo_epi8(v2, v3), cd1 = _mm_unpackhi_epi8(v2, v3);
+	_mm_storeu_si128((__m128i *)dst, _mm_unpacklo_epi16(ab0, cd0));
+	_mm_storeu_si128((__m128i *)(dst + 16), _mm_unpackhi_epi16(ab0, cd0));
+	_mm_storeu_si128((__m128i *)(dst + 32), _mm_unpacklo_epi16(ab1, cd1));
+	_mm_storeu_si128((__m128i *)(dst + 48), _mm_unpackhi_epi16(ab1, cd1));
+}
+
+/* The panel of a block of nb pixels from its im2col rows (pitch bytes
+ * apart; k past K reads row 4q, whose weights are 0). The im2col rows
+ * have room to the end of the last tile; the input's planes (a direct
+ * convolution) may end at nb, so a direct tail tile goes through a copy.
+ * Past nb the panel holds whatever the rows do: those pixels' outputs are
+ * never stored. */
+static void vnni_panel(const qgeom *g, const uint8_t *rows, int64_t pitch, int64_t nb, uint8_t *panel,
+		       const uint8_t flip)
+{
+	const int64_t ntile = (nb + TV - 1) / TV, ts = g->kq * 4 * TV;
+	const int64_t safe = g->direct ? nb / TV : ntile;
+	const __m128i fl = _mm_set1_epi8((char)flip);
+	for (int64_t q = 0; q < g->kq; q++) {
+		const uint8_t *r[4];
+		for (int h = 0; h < 4; h++)
+			r[h] = rows + (4 * q + h < g->k ? 4 * q + h : 4 * q) * pitch;
+		uint8_t *d = panel + q * 4 * TV;
+		int64_t t = 0;
+		for (; t < safe; t++, d += ts)
+			quad16(d, r[0] + t * TV, r[1] + t * TV, r[2] + t * TV, r[3] + t * TV, fl);
+		for (; t < ntile; t++, d += ts) {
+			uint8_t tr[4][TV] = { { 0 } };
+			for (int h = 0; h < 4; h++)
+				for (int64_t i = 0; t * TV + i < nb; i++)
+					tr[h][i] = r[h][t * TV + i];
+			quad16(d, tr[0], tr[1], tr[2], tr[3], fl);
+		}
+	}
+}
+
+/* A block's k-pair weights ([KP][16][2]) as k-quads ([KQ][16][4]): quad q
+ * is pairs 2 q and 2 q + 1 (zeros past KP). */
+static void vnni_quads(const qgeom *g, const int8_t *wp, int8_t *wq)
+{
+	for (int64_t q = 0; q < g->kq; q++) {
+		const int8_t *p0 = wp + 2 * q * 2 * TC;
+		const __m256i a = _mm256_loadu_si256((const __m256i *)p0);
+		const __m256i b = 2 * q + 1 < g->kp ? _mm256_loadu_si256((const __m256i *)(p0 + 2 * TC))
+						    : _mm256_setzero_si256();
+		const __m128i a0 = _mm256_castsi256_si128(a), a1 = _mm256_extracti128_si256(a, 1);
+		const __m128i b0 = _mm256_castsi256_si128(b), b1 = _mm256_extracti128_si256(b, 1);
+		int8_t *d = wq + q * 4 * TC;
+		_mm_storeu_si128((__m128i *)d, _mm_unpacklo_epi16(a0, b0));
+		_mm_storeu_si128((__m128i *)(d + 16), _mm_unpackhi_epi16(a0, b0));
+		_mm_storeu_si128((__m128i *)(d + 32), _mm_unpacklo_epi16(a1, b1));
+		_mm_storeu_si128((__m128i *)(d + 48), _mm_unpackhi_epi16(a1, b1));
+	}
+}
+
+#if defined(__AVX512VBMI__)
+#define QK_VSTRIP 1
+/* The panel straight from the strip (no im2col rows), for stride 1 or 2
+ * across and rows of at least 5 output pixels: a tile's 16 pixels lie in
+ * at most 4 output rows, each a segment of lanes whose strip bytes are
+ * evenly spaced. Per k-quad, each tap's segments are masked loads into
+ * one vector (stride 1: tap h at bytes 16 h + i; stride 2: two vectors,
+ * tap h at 32 (h % 2) + 2 i of vector h / 2), and one byte permute
+ * interleaves the four taps' pixels into their quads. A load's address is
+ * that of lane 0, which a segment's mask may leave out: it can lie a few
+ * bytes before the strip, never read. */
+typedef struct {
+	int64_t off;    /* strip offset of lane 0 (of byte 0 of the tap's part) */
+	uint64_t bits;  /* the segment's byte mask, for tap 0 */
+} vseg;
+
+/* The segments of a tile: pixels p0 .. p0 + np - 1 of the block that
+ * starts at q0. */
+static int vnni_segs(const rn_conv2d_params *c, const qgeom *g, int64_t q0, int64_t p0, int np, vseg *sg)
+{
+	const int64_t oy0 = q0 / c->ow;
+	int n = 0;
+	for (int i = 0; i < np;) {
+		const int64_t at = p0 + i, oy = at / c->ow, ox = at % c->ow;
+		const int len = (int)(np - i < c->ow - ox ? np - i : c->ow - ox);
+		uint64_t bits = 0;
+		for (int l = i; l < i + len; l++)
+			bits |= (uint64_t)1 << (c->sw == 1 ? l : 2 * l);
+		sg[n].off = (oy - oy0) * c->sh * g->wp + (ox - i) * c->sw;
+		sg[n].bits = bits;
+		n++;
+		i += len;
+	}
+	return n;
+}
+
+static RN_INLINE const void *strip_at(const uint8_t *strip, int64_t off)
+{
+	return (const void *)((uintptr_t)strip + (uintptr_t)off); /* may precede the strip: masked */
+}
+
+static void vnni_strip_panel(const rn_conv2d_params *c, const qgeom *g, int64_t q0, int64_t nb,
+			     const uint8_t *strip, uint8_t *panel, int32_t *koff, const uint8_t flip)
+{
+	const int64_t chan = g->vsrows * g->wp, ntile = (nb + TV - 1) / TV, ts = g->kq * 4 * TV;
+	int64_t ch = 0, ky = 0, kx = 0, off = 0;
+	for (int64_t k = 0; k < 4 * g->kq; k++) {
+		koff[k] = k < g->k ? (int32_t)off : 0; /* past K: tap 0 (weights 0) */
+		off += c->dw;
+		if (++kx == c->kw) {
+			kx = 0;
+			off += (int64_t)c->dh * g->wp - (int64_t)c->kw * c->dw;
+			if (++ky == c->kh) {
+				ky = 0;
+				off = ++ch * chan;
+			}
+		}
+	}
+	/* output byte 4 i + h: tap h's pixel i */
+	uint8_t i1[64], i2[64];
+	for (int i = 0; i < TV; i++)
+		for (int h = 0; h < 4; h++) {
+			i1[4 * i + h] = (uint8_t)(16 * h + i);
+			i2[4 * i + h] = (uint8_t)(64 * (h / 2) + 32 * (h % 2) + 2 * i);
+		}
+	const __m512i idx1 = _mm512_loadu_si512((const void *)i1), idx2 = _mm512_loadu_si512((const void *)i2);
+	const __m512i fl = _mm512_set1_epi8((char)flip);
+	for (int64_t t = 0; t < ntile; t++) {
+		vseg sg[4];
+		const int np = (int)(nb - t * TV < TV ? nb - t * TV : TV);
+		const int ns = vnni_segs(c, g, q0, q0 + t * TV, np, sg);
+		const int whole = ns == 1 && np == TV; /* 16 evenly spaced bytes a tap */
+		uint8_t *d = panel + t * ts;
+		const int32_t *ko = koff;
+		for (int64_t q = 0; q < g->kq; q++, d += 4 * TV, ko += 4) {
+			__m512i v;
+			if (whole && c->sw == 1) {
+				/* one segment of 16: plain loads */
+				const uint8_t *r = strip + sg[0].off;
+				__m512i a = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(r + ko[0])));
+				a = _mm512_inserti32x4(a, _mm_loadu_si128((const __m128i *)(r + ko[1])), 1);
+				a = _mm512_inserti32x4(a, _mm_loadu_si128((const __m128i *)(r + ko[2])), 2);
+				a = _mm512_inserti32x4(a, _mm_loadu_si128((const __m128i *)(r + ko[3])), 3);
+				v = _mm512_permutexvar_epi8(idx1, a);
+			} else if (whole) {
+				const uint8_t *r = strip + sg[0].off;
+				const __m512i a = _mm512_inserti64x4(
+					_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(r + ko[0]))),
+					_mm256_loadu_si256((const __m256i *)(r + ko[1])), 1);
+				const __m512i b = _mm512_inserti64x4(
+					_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(r + ko[2]))),
+					_mm256_loadu_si256((const __m256i *)(r + ko[3])), 1);
+				v = _mm512_permutex2var_epi8(a, idx2, b);
+			} else if (c->sw == 1) {
+				/* zero-masked loads, independent of each other, or'ed */
+				__m512i a = _mm512_setzero_si512(), b = a;
+				for (int s = 0; s < ns; s++) {
+					a = _mm512_or_si512(a, _mm512_maskz_loadu_epi8(sg[s].bits, strip_at(strip, sg[s].off + ko[0])));
+					b = _mm512_or_si512(b, _mm512_maskz_loadu_epi8(sg[s].bits << 16,
+										       strip_at(strip, sg[s].off + ko[1] - 16)));
+					a = _mm512_or_si512(a, _mm512_maskz_loadu_epi8(sg[s].bits << 32,
+										       strip_at(strip, sg[s].off + ko[2] - 32)));
+					b = _mm512_or_si512(b, _mm512_maskz_loadu_epi8(sg[s].bits << 48,
+										       strip_at(strip, sg[s].off + ko[3] - 48)));
+				}
+				v = _mm512_permutexvar_epi8(idx1, _mm512_or_si512(a, b));
+			} else {
+				__m512i a = _mm512_setzero_si512(), b = a, a1 = a, b1 = a;
+				for (int s = 0; s < ns; s++) {
+					a = _mm512_or_si512(a, _mm512_maskz_loadu_epi8(sg[s].bits, strip_at(strip, sg[s].off + ko[0])));
+					a1 = _mm512_or_si512(a1, _mm512_maskz_loadu_epi8(sg[s].bits << 32,
+											 strip_at(strip, sg[s].off + ko[1] - 32)));
+					b = _mm512_or_si512(b, _mm512_maskz_loadu_epi8(sg[s].bits, strip_at(strip, sg[s].off + ko[2])));
+					b1 = _mm512_or_si512(b1, _mm512_maskz_loadu_epi8(sg[s].bits << 32,
+											 strip_at(strip, sg[s].off + ko[3] - 32)));
+				}
+				v = _mm512_permutex2var_epi8(_mm512_or_si512(a, a1), idx2, _mm512_or_si512(b, b1));
+			}
+			_mm512_storeu_si512((void *)d, _mm512_xor_si512(v, fl));
+		}
+	}
+}
+#else
+#define QK_VSTRIP 0
+#endif
+
+/* Where a VNNI tile's 16 x 16 outputs go. */
+typedef struct {
+	uint8_t *y;             /* output at (image, first channel, first pixel) */
+	const uint8_t *r;       /* the residual at the same place, NULL without */
+	int64_t plane;          /* bytes from one channel's row to the next */
+	int nch, npx;           /* channels and pixels (<= 16) that exist */
+	const unsigned char *bias, *mult; /* the block's 16 int32 and 16 float */
+} vtile;
+
+/* One tile: kq k-quads of panel a and weights w; full: all 16 pixels
+ * exist (else o->npx, loads and stores masked). */
+static RN_INLINE void vnni_tile(int64_t kq, const uint8_t *a, const int8_t *w, const rn_q_epilogue *e,
+				const vtile *o, const int res, const int full)
+{
+	__m512i c[TC];
+	RN_UNROLL
+	for (int j = 0; j < TC; j++) {
+		int32_t b;
+		rn_memcpy(&b, o->bias + 4 * j, sizeof b);
+		c[j] = _mm512_set1_epi32(b);
+	}
+#if defined(__GNUC__)
+	/* the weights' broadcast as vpdpbusd's memory operand ({1to16}),
+	 * which compilers do not fold by themselves: 17 instructions a quad;
+	 * the accumulators in zmm0-15 (c's memory only before and after) */
+	{
+		int64_t n = kq;
+		__asm__ volatile(
+			"vmovdqu64 0(%[c]), %%zmm0\n\t"
+			"vmovdqu64 64(%[c]), %%zmm1\n\t"
+			"vmovdqu64 128(%[c]), %%zmm2\n\t"
+			"vmovdqu64 192(%[c]), %%zmm3\n\t"
+			"vmovdqu64 256(%[c]), %%zmm4\n\t"
+			"vmovdqu64 320(%[c]), %%zmm5\n\t"
+			"vmovdqu64 384(%[c]), %%zmm6\n\t"
+			"vmovdqu64 448(%[c]), %%zmm7\n\t"
+			"vmovdqu64 512(%[c]), %%zmm8\n\t"
+			"vmovdqu64 576(%[c]), %%zmm9\n\t"
+			"vmovdqu64 640(%[c]), %%zmm10\n\t"
+			"vmovdqu64 704(%[c]), %%zmm11\n\t"
+			"vmovdqu64 768(%[c]), %%zmm12\n\t"
+			"vmovdqu64 832(%[c]), %%zmm13\n\t"
+			"vmovdqu64 896(%[c]), %%zmm14\n\t"
+			"vmovdqu64 960(%[c]), %%zmm15\n\t"
+			"1:\n\t"
+			"vmovdqu64 (%[a]), %%zmm16\n\t"
+			"vpdpbusd 0(%[w])%{1to16%}, %%zmm16, %%zmm0\n\t"
+			"vpdpbusd 4(%[w])%{1to16%}, %%zmm16, %%zmm1\n\t"
+			"vpdpbusd 8(%[w])%{1to16%}, %%zmm16, %%zmm2\n\t"
+			"vpdpbusd 12(%[w])%{1to16%}, %%zmm16, %%zmm3\n\t"
+			"vpdpbusd 16(%[w])%{1to16%}, %%zmm16, %%zmm4\n\t"
+			"vpdpbusd 20(%[w])%{1to16%}, %%zmm16, %%zmm5\n\t"
+			"vpdpbusd 24(%[w])%{1to16%}, %%zmm16, %%zmm6\n\t"
+			"vpdpbusd 28(%[w])%{1to16%}, %%zmm16, %%zmm7\n\t"
+			"vpdpbusd 32(%[w])%{1to16%}, %%zmm16, %%zmm8\n\t"
+			"vpdpbusd 36(%[w])%{1to16%}, %%zmm16, %%zmm9\n\t"
+			"vpdpbusd 40(%[w])%{1to16%}, %%zmm16, %%zmm10\n\t"
+			"vpdpbusd 44(%[w])%{1to16%}, %%zmm16, %%zmm11\n\t"
+			"vpdpbusd 48(%[w])%{1to16%}, %%zmm16, %%zmm12\n\t"
+			"vpdpbusd 52(%[w])%{1to16%}, %%zmm16, %%zmm13\n\t"
+			"vpdpbusd 56(%[w])%{1to16%}, %%zmm16, %%zmm14\n\t"
+			"vpdpbusd 60(%[w])%{1to16%}, %%zmm16, %%zmm15\n\t"
+			"add $64, %[a]\n\t"
+			"add $64, %[w]\n\t"
+			"dec %[n]\n\t"
+			"jnz 1b\n\t"
+			"vmovdqu64 %%zmm0, 0(%[c])\n\t"
+			"vmovdqu64 %%zmm1, 64(%[c])\n\t"
+			"vmovdqu64 %%zmm2, 128(%[c])\n\t"
+			"vmovdqu64 %%zmm3, 192(%[c])\n\t"
+			"vmovdqu64 %%zmm4, 256(%[c])\n\t"
+			"vmovdqu64 %%zmm5, 320(%[c])\n\t"
+			"vmovdqu64 %%zmm6, 384(%[c])\n\t"
+			"vmovdqu64 %%zmm7, 448(%[c])\n\t"
+			"vmovdqu64 %%zmm8, 512(%[c])\n\t"
+			"vmovdqu64 %%zmm9, 576(%[c])\n\t"
+			"vmovdqu64 %%zmm10, 640(%[c])\n\t"
+			"vmovdqu64 %%zmm11, 704(%[c])\n\t"
+			"vmovdqu64 %%zmm12, 768(%[c])\n\t"
+			"vmovdqu64 %%zmm13, 832(%[c])\n\t"
+			"vmovdqu64 %%zmm14, 896(%[c])\n\t"
+			"vmovdqu64 %%zmm15, 960(%[c])"
+			: [a] "+r"(a), [w] "+r"(w), [n] "+r"(n)
+			: [c] "r"(c)
+			: "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",
+			  "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16");
+	}
+#else
+	for (int64_t q = 0; q < kq; q++) {
+		const __m512i x = _mm512_loadu_si512((const void *)a);
+		RN_UNROLL
+		for (int j = 0; j < TC; j++) {
+			int32_t v;
+			rn_memcpy(&v, w + 4 * j, sizeof v);
+			c[j] = _mm512_dpbusd_epi32(c[j], x, _mm512_set1_epi32(v));
+		}
+		a += 4 * TV;
+		w += 4 * TC;
+	}
+#endif
+	const __m512 lo = _mm512_set1_ps(e->lo), hi = _mm512_set1_ps(e->hi);
+	const __m512i yzp = _mm512_set1_epi32(e->y_zp), rzp = _mm512_set1_epi32(e->r_zp);
+	const __m512 rm = _mm512_set1_ps(e->r_mult);
+	const __mmask16 mk = full ? (__mmask16)0xffff : (__mmask16)((1u << o->npx) - 1);
+	const int nch = o->nch;
+	RN_UNROLL
+	for (int j = 0; j < TC; j++) {
+		if (j >= nch)
+			break;
+		float m;
+		rn_memcpy(&m, o->mult + 4 * j, sizeof m);
+		__m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(c[j]), _mm512_set1_ps(m));
+		if (res) {
+			const uint8_t *rp = o->r + j * o->plane;
+			const __m128i rb = full ? _mm_loadu_si128((const __m128i *)rp) : _mm_maskz_loadu_epi8(mk, rp);
+			const __m512i ri = e->r_signed ? _mm512_cvtepi8_epi32(rb) : _mm512_cvtepu8_epi32(rb);
+			f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(ri, rzp)), rm, f);
+		}
+		/* the contract's max then min (a NaN v gives lo), rounded
+		 * half to even (vcvtps2dq's default), then y's zero point: the
+		 * values are within y's type, so their low bytes are it */
+		f = _mm512_min_ps(_mm512_max_ps(f, lo), hi);
+		const __m128i out = _mm512_cvtepi32_epi8(_mm512_add_epi32(_mm512_cvtps_epi32(f), yzp));
+		uint8_t *yp = o->y + j * o->plane;
+		if (full)
+			_mm_storeu_si128((__m128i *)yp, out);
+		else
+			_mm_mask_storeu_epi8(yp, mk, out);
+	}
+}
+
+/* n whole tiles in a row, one call; ts panel bytes per tile. */
+#define QK_VRUN(name, res)                                                                          \
+	static QK_NOINLINE void name(int64_t kq, const uint8_t *a, int64_t ts, const int8_t *w,      \
+				     const rn_q_epilogue *e, const vtile *o0, int64_t n)            \
+	{                                                                                           \
+		vtile o = *o0;                                                                      \
+		for (int64_t t = 0; t < n; t++) {                                                   \
+			vnni_tile(kq, a, w, e, &o, res, 1);                                         \
+			a += ts;                                                                    \
+			o.y += TV;                                                                  \
+			if (res)                                                                    \
+				o.r += TV;                                                          \
+		}                                                                                   \
+	}
+QK_VRUN(vnni_run_plain, 0)
+QK_VRUN(vnni_run_res, 1)
+#undef QK_VRUN
+
+static QK_NOINLINE void vnni_part(int64_t kq, const uint8_t *a, const int8_t *w, const rn_q_epilogue *e,
+				  const vtile *o)
+{
+	if (e->has_res)
+		vnni_tile(kq, a, w, e, o, 1, 0);
+	else
+		vnni_tile(kq, a, w, e, o, 0, 0);
+}
+
+static void qconv_task_vnni(void *ctx, int64_t task, int thread)
+{
+	const qjob *J = ctx;
+	const qgeom *g = &J->g;
+	const rn_conv2d_params *c = &J->p->conv;
+	const int64_t grp = task % J->groups, blk = (task / J->groups) % J->nblk;
+	const int64_t img = task / J->groups / J->nblk;
+	const int64_t q0 = blk * g->vtiles / J->nblk * TV;
+	const int64_t q1 = (blk + 1) * g->vtiles / J->nblk * TV;
+	const int64_t nb = (q1 < g->ohw ? q1 : g->ohw) - q0;
+	uint8_t *panel = J->scratch + (size_t)thread * g->slice;
+	uint8_t *cols = panel + align_up(g->vpanel), *strip = cols + align_up(g->vcols);
+	int8_t *wq = (int8_t *)(strip + align_up(g->vstrip));
+	const uint8_t *x = J->x + img * c->c * g->hw;
+	const uint8_t flip = J->p->x_dtype == RN_I8 ? 0x80 : 0;
+	if (g->direct) {
+		vnni_panel(g, x + q0, g->hw, nb, panel, flip);
+	} else if (QK_VSTRIP && !g->inside && (c->sw == 1 || c->sw == 2) && c->ow >= 5) {
+#if QK_VSTRIP
+		qgeom v = *g;
+		v.srows = g->vsrows;
+		build_strip(J->p, &v, x, q0, nb, strip);
+		vnni_strip_panel(c, g, q0, nb, strip, panel, (int32_t *)(void *)cols, flip);
+#endif
+	} else {
+		qgeom v = *g; /* the im2col rows and strip of this cut */
+		v.trow = g->vtrow;
+		v.cols = g->vcols;
+		v.srows = g->vsrows;
+		v.strip = g->vstrip;
+		build_cols(J->p, &v, x, q0, nb, cols, strip);
+		vnni_panel(g, cols, g->vtrow, nb, panel, flip);
+	}
+	const int64_t ts = g->kq * 4 * TV, nfull = nb / TV;
+	const int64_t mb0 = grp * J->mblocks / J->groups, mb1 = (grp + 1) * J->mblocks / J->groups;
+	for (int64_t mb = mb0; mb < mb1; mb++) {
+		const int64_t at = (img * c->m + mb * TC) * g->ohw + q0;
+		const int8_t *w = J->w + mb * (J->quads ? g->kq * 4 : g->kp * 2) * TC;
+		if (!J->quads) {
+			vnni_quads(g, w, wq);
+			w = wq;
+		}
+		vtile o = {
+			.y = J->y + at,
+			.r = J->r ? J->r + at : NULL,
+			.plane = g->ohw,
+			.nch = c->m - mb * TC < TC ? (int)(c->m - mb * TC) : TC,
+			.npx = TV,
+			.bias = J->bias + mb * TC * sizeof(int32_t),
+			.mult = J->mult + mb * TC * sizeof(float),
+		};
+		if (nfull > 0)
+			(J->e.has_res ? vnni_run_res : vnni_run_plain)(g->kq, panel, ts, w, &J->e, &o, nfull);
+		if (nb % TV) {
+			o.y += nfull * TV;
+			if (o.r)
+				o.r += nfull * TV;
+			o.npx = (int)(nb % TV);
+			vnni_part(g->kq, panel + nfull * ts, w, &J->e, &o);
+		}
+	}
+}
+#endif
+
 int rn_qconv2d_packed(const rn_qconv2d_params *p, const void *x, const void *packed,
 		      const void *residual, void *y, void *scratch, size_t scratch_bytes,
 		      rn_threadpool *tp)
@@ -1417,14 +1890,20 @@ int rn_qconv2d_packed(const rn_qconv2d_params *p, const void *x, const void *pac
 	 * tiles evenly split, each block's panel within the slice); with
 	 * fewer tiles than threads (tiny outputs), each block's channels are
 	 * split too, every part packing the block's panel for itself. */
-	const int64_t tiles = J.g.tiles, n = p->conv.n;
-	J.nblk = (tiles + J.g.tb - 1) / J.g.tb;
+	const int64_t tiles = QK_VNNI ? J.g.vtiles : J.g.tiles, tb = QK_VNNI ? J.g.vtb : J.g.tb;
+	const int64_t n = p->conv.n;
+	J.nblk = (tiles + tb - 1) / tb;
 	while ((n * J.nblk) % threads != 0 && J.nblk < tiles)
 		J.nblk++;
 	const int64_t units = n * J.nblk;
 	J.groups = 1;
 	while (units * J.groups < threads && J.groups < J.mblocks)
 		J.groups++;
+#if QK_VNNI
+	(void)qconv_task; /* the AVX2 cut: not this build's */
+	rn_parallel_for(tp, units * J.groups, qconv_task_vnni, &J);
+#else
 	rn_parallel_for(tp, units * J.groups, qconv_task, &J);
+#endif
 	return RN_OK;
 }
