@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "resnetc/runtime.h"
@@ -178,6 +179,57 @@ static void test_qlinear_matmul(void **state)
 	assert_int_equal(y[3], 43);
 }
 
+/* MatMulInteger on shapes whose rows take the vector path (16 columns at
+ * a time, pairs of k) and its scalar tails: odd k, a column tail, both
+ * input types, extreme values, per-row and per-column zero points;
+ * against the sums computed here in int64. */
+static void test_qlinear_matmul_wide(void **state)
+{
+	(void)state;
+	static const int shapes[][3] = { { 1, 40, 37 }, { 3, 16, 2 }, { 1, 1000, 2048 }, { 2, 17, 1 }, { 1, 300, 255 } };
+	uint64_t r = 12345;
+	for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++)
+		for (int xt = 0; xt < 2; xt++) {
+			const int m = shapes[si][0], n = shapes[si][1], k = shapes[si][2];
+			uint8_t *a = malloc((size_t)m * k), *az = malloc((size_t)m);
+			int8_t *b = malloc((size_t)k * n), *bz = malloc((size_t)n);
+			int32_t *y = malloc(sizeof(int32_t) * m * n);
+			assert_true(a && az && b && bz && y);
+			for (int i = 0; i < m * k; i++) {
+				r = r * 6364136223846793005u + 1442695040888963407u;
+				a[i] = (uint8_t)(i % 7 == 0 ? (xt ? 0x80 : 0xff) : r >> 56);
+			}
+			for (int i = 0; i < k * n; i++) {
+				r = r * 6364136223846793005u + 1442695040888963407u;
+				b[i] = (int8_t)(i % 5 == 0 ? -128 : (int)(r >> 56) - 128);
+			}
+			for (int i = 0; i < m; i++)
+				az[i] = (uint8_t)(xt ? 0x7f : i * 37);
+			for (int j = 0; j < n; j++)
+				bz[j] = (int8_t)(j % 3 - 1);
+			rn_matmul_params p = {.m = m, .n = n, .k = k};
+			rn_qlinear_params q = {.x_dtype = xt ? RN_I8 : RN_U8, .w_dtype = RN_I8, .y_dtype = RN_I32,
+					       .x_zp_n = m, .x_scale_n = 1, .w_zp_n = n, .w_scale_n = 1};
+			rn_qlinear_matmul(&p, &q, a, az, b, bz, NULL, NULL, NULL, NULL, y);
+			for (int i = 0; i < m; i++)
+				for (int j = 0; j < n; j++) {
+					int64_t acc = 0;
+					for (int kk = 0; kk < k; kk++) {
+						int av = xt ? (int)(int8_t)a[i * k + kk] - (int8_t)az[i] : a[i * k + kk] - az[i];
+						acc += (int64_t)av * (b[kk * n + j] - bz[j]);
+					}
+					if (y[i * n + j] != acc)
+						fail_msg("%dx%dx%d %s: y[%d][%d] = %d, expected %lld", m, n, k, xt ? "int8" : "uint8",
+							 i, j, y[i * n + j], (long long)acc);
+				}
+			free(a);
+			free(az);
+			free(b);
+			free(bz);
+			free(y);
+		}
+}
+
 /* onnxruntime's QLinearAdd (broadcast b), QLinearGlobalAveragePool and
  * QGemm (bias, alpha, float output). */
 static void test_com_microsoft_operators(void **state)
@@ -221,6 +273,7 @@ int main(void)
 		cmocka_unit_test(test_dynamic_quantize),
 		cmocka_unit_test(test_qlinear_conv),
 		cmocka_unit_test(test_qlinear_matmul),
+		cmocka_unit_test(test_qlinear_matmul_wide),
 		cmocka_unit_test(test_com_microsoft_operators),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
