@@ -1802,6 +1802,70 @@ static QK_NOINLINE void vnni_part(int64_t kq, const uint8_t *a, const int8_t *w,
 		vnni_tile(kq, a, w, e, o, 0, 0);
 }
 
+/* A short tail of np (< REM_MAX) pixels the other way round: channels
+ * across the lanes, the block's 16 weights of a quad one vector load (the
+ * packed layout as it is), each pixel's quad broadcast from the panel,
+ * one vpdpbusd per pixel, so that it costs np / 16 of a whole tile
+ * rather than a whole one (an image of 7 x 7 or 14 x 14 outputs ends in
+ * 1 or 4 pixels). The epilogue goes through a channel's 16 values as
+ * vnni_tile's does, its bytes gathered and scattered one by one. */
+enum { REM_MAX = 8 };
+
+static RN_INLINE void vnni_rem_n(int64_t kq, const uint8_t *a, const int8_t *w, const rn_q_epilogue *e,
+				 const vtile *o, const int np)
+{
+	__m512i c[REM_MAX];
+	const __m512i b = _mm512_loadu_si512((const void *)o->bias);
+	RN_UNROLL
+	for (int i = 0; i < np; i++)
+		c[i] = b;
+	for (int64_t q = 0; q < kq; q++) {
+		const __m512i wv = _mm512_loadu_si512((const void *)w);
+		RN_UNROLL
+		for (int i = 0; i < np; i++) {
+			int32_t v;
+			rn_memcpy(&v, a + 4 * i, sizeof v);
+			c[i] = _mm512_dpbusd_epi32(c[i], _mm512_set1_epi32(v), wv);
+		}
+		a += 4 * TV;
+		w += 4 * TC;
+	}
+	const __m512 lo = _mm512_set1_ps(e->lo), hi = _mm512_set1_ps(e->hi);
+	const __m512i yzp = _mm512_set1_epi32(e->y_zp), rzp = _mm512_set1_epi32(e->r_zp);
+	const __m512 rm = _mm512_set1_ps(e->r_mult);
+	const __m512 m = _mm512_loadu_ps((const void *)o->mult);
+	const int nch = o->nch;
+	for (int i = 0; i < np; i++) {
+		__m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(c[i]), m);
+		if (e->has_res) {
+			int32_t rv[TC] = { 0 };
+			for (int j = 0; j < nch; j++)
+				rv[j] = e->r_signed ? (int32_t)(int8_t)o->r[j * o->plane + i] : (int32_t)o->r[j * o->plane + i];
+			const __m512i ri = _mm512_loadu_si512((const void *)rv);
+			f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(ri, rzp)), rm, f);
+		}
+		f = _mm512_min_ps(_mm512_max_ps(f, lo), hi);
+		uint8_t out[TC];
+		_mm_storeu_si128((__m128i *)out, _mm512_cvtepi32_epi8(_mm512_add_epi32(_mm512_cvtps_epi32(f), yzp)));
+		for (int j = 0; j < nch; j++)
+			o->y[j * o->plane + i] = out[j];
+	}
+}
+
+static QK_NOINLINE void vnni_rem(int64_t kq, const uint8_t *a, const int8_t *w, const rn_q_epilogue *e,
+				 const vtile *o)
+{
+	switch (o->npx) {
+	case 1: vnni_rem_n(kq, a, w, e, o, 1); break;
+	case 2: vnni_rem_n(kq, a, w, e, o, 2); break;
+	case 3: vnni_rem_n(kq, a, w, e, o, 3); break;
+	case 4: vnni_rem_n(kq, a, w, e, o, 4); break;
+	case 5: vnni_rem_n(kq, a, w, e, o, 5); break;
+	case 6: vnni_rem_n(kq, a, w, e, o, 6); break;
+	default: vnni_rem_n(kq, a, w, e, o, 7); break;
+	}
+}
+
 static void qconv_task_vnni(void *ctx, int64_t task, int thread)
 {
 	const qjob *J = ctx;
@@ -1860,7 +1924,10 @@ static void qconv_task_vnni(void *ctx, int64_t task, int thread)
 			if (o.r)
 				o.r += nfull * TV;
 			o.npx = (int)(nb % TV);
-			vnni_part(g->kq, panel + nfull * ts, w, &J->e, &o);
+			if (o.npx < REM_MAX)
+				vnni_rem(g->kq, panel + nfull * ts, w, &J->e, &o);
+			else
+				vnni_part(g->kq, panel + nfull * ts, w, &J->e, &o);
 		}
 	}
 }
