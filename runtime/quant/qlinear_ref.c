@@ -75,19 +75,15 @@ void rn_qlinear_conv2d(const rn_conv2d_params *p, const rn_qlinear_params *q, co
 
 #if defined(__AVX2__) && !defined(RN_GENERIC)
 #include <immintrin.h>
-/* acc[j] += sum over k of (a[k] - az) * b[k * n + j] for j < nj, int8 b:
- * per 16 columns, two rows of b at a time sign-extended to int16 and
- * interleaved, so that vpmaddwd with the pair (a[k] - az, a[k + 1] - az)
- * sums both products in int32 (exact: |a - az| <= 255). The columns come
- * out in the order (0-3, 8-11) and (4-7, 12-15), put back at the end. */
-typedef struct {
-	const rn_qlinear_params *q;
-	const uint8_t *a;
-	const int8_t *b;
-	int32_t *acc;
-	int az;
-	int64_t n, kk;
-} rn_quant_row;
+/* acc[j] += sum over k of (a[k] - az) * b[k * n + j] for j < nj (<= RN_QROW
+ * columns), int8 b, b's rows streamed in order (each row's nj bytes once:
+ * a fully connected layer's weights come from memory): per pair of rows,
+ * per 16 columns, both rows sign-extended to int16 and interleaved, so
+ * that vpmaddwd with the pair (a[k] - az, a[k + 1] - az) sums the two
+ * products in int32 (exact: |a - az| <= 255). The sums live in s, the
+ * columns of each 16 in the order (0-3, 8-11), (4-7, 12-15), put back at
+ * the end; the last nj % 16 columns are summed one by one. */
+enum { RN_QROW = 1024 };
 
 static RN_INLINE int qrow_a(const rn_qlinear_params *q, const uint8_t *a, int64_t k, int64_t kk, int az)
 {
@@ -96,59 +92,54 @@ static RN_INLINE int qrow_a(const rn_qlinear_params *q, const uint8_t *a, int64_
 	return (q->x_dtype == RN_I8 ? (int)(int8_t)a[k] : (int)a[k]) - az;
 }
 
-/* G groups of 16 columns from j: each row of b read as G * 16 contiguous
- * bytes (a 64-byte line for 4 groups), once. */
-static RN_INLINE void qrow_cols(const rn_quant_row *r, int64_t j, const int G)
-{
-	__m256i s[8];
-	RN_UNROLL
-	for (int g = 0; g < 2 * G; g++)
-		s[g] = _mm256_setzero_si256();
-	for (int64_t k = 0; k < r->kk; k += 2) {
-		const int a0 = qrow_a(r->q, r->a, k, r->kk, r->az), a1 = qrow_a(r->q, r->a, k + 1, r->kk, r->az);
-		const __m256i av = _mm256_set1_epi32((int)(((uint32_t)(uint16_t)a1 << 16) | (uint16_t)a0));
-		const int8_t *b0 = r->b + k * r->n + j, *b1 = k + 1 < r->kk ? b0 + r->n : NULL;
-		RN_UNROLL
-		for (int g = 0; g < G; g++) {
-			const __m256i x0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(b0 + 16 * g)));
-			const __m256i x1 = b1 ? _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(b1 + 16 * g)))
-					      : _mm256_setzero_si256();
-			s[2 * g] = _mm256_add_epi32(s[2 * g], _mm256_madd_epi16(_mm256_unpacklo_epi16(x0, x1), av));
-			s[2 * g + 1] = _mm256_add_epi32(s[2 * g + 1], _mm256_madd_epi16(_mm256_unpackhi_epi16(x0, x1), av));
-		}
-	}
-	RN_UNROLL
-	for (int g = 0; g < G; g++) {
-		int32_t *acc = r->acc + j + 16 * g;
-		const __m256i lo = _mm256_permute2x128_si256(s[2 * g], s[2 * g + 1], 0x20);
-		const __m256i hi = _mm256_permute2x128_si256(s[2 * g], s[2 * g + 1], 0x31);
-		_mm256_storeu_si256((__m256i *)acc, _mm256_add_epi32(_mm256_loadu_si256((const __m256i *)acc), lo));
-		_mm256_storeu_si256((__m256i *)(acc + 8),
-				    _mm256_add_epi32(_mm256_loadu_si256((const __m256i *)(acc + 8)), hi));
-	}
-}
-
 static void qrow_i8_avx2(const rn_matmul_params *p, const rn_qlinear_params *q, const uint8_t *a, int az,
 			 const int8_t *b, int64_t nj, int32_t *acc)
 {
-	const rn_quant_row r = { .q = q, .a = a, .b = b, .acc = acc, .az = az, .n = p->n, .kk = p->k };
-	int64_t j = 0;
-	for (; j + 64 <= nj; j += 64)
-		qrow_cols(&r, j, 4);
-	for (; j + 16 <= nj; j += 16)
-		qrow_cols(&r, j, 1);
-	for (; j < nj; j++) {
-		int32_t v = 0;
-		for (int64_t k = 0; k < p->k; k++)
-			v += qrow_a(q, a, k, p->k, az) * b[k * p->n + j];
-		acc[j] += v;
+	__m256i s[RN_QROW / 8];
+	const int64_t n = p->n, kk = p->k, groups = nj / 16;
+	for (int64_t g = 0; g < 2 * groups; g++)
+		s[g] = _mm256_setzero_si256();
+	for (int64_t k = 0; k < kk; k += 2) {
+		const int a0 = qrow_a(q, a, k, kk, az), a1 = qrow_a(q, a, k + 1, kk, az);
+		const __m256i av = _mm256_set1_epi32((int)(((uint32_t)(uint16_t)a1 << 16) | (uint16_t)a0));
+		const int8_t *b0 = b + k * n, *b1 = k + 1 < kk ? b0 + n : NULL;
+		if (b1) {
+			for (int64_t g = 0; g < groups; g++) {
+				const __m256i x0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(b0 + 16 * g)));
+				const __m256i x1 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(b1 + 16 * g)));
+				s[2 * g] = _mm256_add_epi32(s[2 * g], _mm256_madd_epi16(_mm256_unpacklo_epi16(x0, x1), av));
+				s[2 * g + 1] = _mm256_add_epi32(s[2 * g + 1], _mm256_madd_epi16(_mm256_unpackhi_epi16(x0, x1), av));
+			}
+			for (int64_t j = 16 * groups; j < nj; j++)
+				acc[j] += a0 * b0[j] + a1 * b1[j];
+		} else {
+			for (int64_t g = 0; g < groups; g++) {
+				const __m256i x0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(b0 + 16 * g)));
+				const __m256i z = _mm256_setzero_si256();
+				s[2 * g] = _mm256_add_epi32(s[2 * g], _mm256_madd_epi16(_mm256_unpacklo_epi16(x0, z), av));
+				s[2 * g + 1] = _mm256_add_epi32(s[2 * g + 1], _mm256_madd_epi16(_mm256_unpackhi_epi16(x0, z), av));
+			}
+			for (int64_t j = 16 * groups; j < nj; j++)
+				acc[j] += a0 * b0[j];
+		}
+	}
+	for (int64_t g = 0; g < groups; g++) {
+		int32_t *d = acc + 16 * g;
+		const __m256i lo = _mm256_permute2x128_si256(s[2 * g], s[2 * g + 1], 0x20);
+		const __m256i hi = _mm256_permute2x128_si256(s[2 * g], s[2 * g + 1], 0x31);
+		_mm256_storeu_si256((__m256i *)d, _mm256_add_epi32(_mm256_loadu_si256((const __m256i *)d), lo));
+		_mm256_storeu_si256((__m256i *)(d + 8), _mm256_add_epi32(_mm256_loadu_si256((const __m256i *)(d + 8)), hi));
 	}
 }
 #endif
 
 /* One unbatched product, row by row with the rows of B streamed (a fully
  * connected layer: the columns vectorize). COLS accumulators at a time. */
+#if defined(__AVX2__) && !defined(RN_GENERIC)
+#define COLS RN_QROW /* whole rows of a fully connected layer's b */
+#else
 #define COLS 256
+#endif
 static void qmatmul_rows(const rn_matmul_params *p, const rn_qlinear_params *q, float alpha, const void *a,
 			 const void *a_zp, const void *b, const void *b_zp, const int32_t *bias,
 			 const float *a_scale, const float *b_scale, const float *y_scale, const void *y_zp,
