@@ -8,6 +8,8 @@ const Target targets[] = {
 	{"native", "-O2 $(NATIVE)", "", "what the build machine's compiler reports (default)", 0},
 	{"x86-64", "-O2 -march=x86-64-v3", "", "x86-64 with AVX2 and FMA", 0},
 	{"x86-64-avx512", "-O2 -march=x86-64-v4", "", "x86-64 with AVX-512", 0},
+	{"x86-64-vnni", "-O2 -march=x86-64-v4 -mavx512vnni -mavx512vbmi", "",
+	 "x86-64 with AVX-512, VNNI and VBMI (Ice Lake, Zen 4 and later): the int8 kernels' vpdpbusd", 0},
 	{"aarch64", "-O2", "aarch64-linux-gnu-gcc", "64-bit ARM with NEON", 0},
 	{"armv7", "-O2 -march=armv7-a -mfpu=neon -mfloat-abi=hard", "arm-linux-gnueabihf-gcc", "32-bit ARM with NEON/VFP", 1},
 	{"riscv64", "-O2", "riscv64-linux-gnu-gcc", "64-bit RISC-V (portable C kernels)", 0},

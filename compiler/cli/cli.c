@@ -53,6 +53,7 @@ static const char help[] =
 	"  --calibrate CAL.npy    required: the samples to calibrate on (below)\n"
 	"Options of compile, info and graph:\n"
 	"  --target T             native (default), x86-64 (AVX2+FMA), x86-64-avx512,\n"
+	"                         x86-64-vnni (AVX-512 with VNNI: int8 in vpdpbusd),\n"
 	"                         aarch64, armv7, riscv64, generic (portable C only):\n"
 	"                         sets the generated Makefile's CC and CFLAGS\n"
 	"  --threads N            split each layer over up to N threads (the model's\n"
@@ -240,7 +241,7 @@ int parse_args(Args *a, int argc, char **argv)
 				return 2;
 			if (!strcmp(o, "--target")) {
 				if (!(a->cg.target = target_find(v)))
-					return usage_error("--target '%s': one of native, x86-64, x86-64-avx512, aarch64, armv7, riscv64, generic", v);
+					return usage_error("--target '%s': one of native, x86-64, x86-64-avx512, x86-64-vnni, aarch64, armv7, riscv64, generic", v);
 			} else if (!strcmp(o, "--threads")) {
 				char *end;
 				long t = strtol(v, &end, 10);

@@ -187,6 +187,17 @@ check "... and runs" "$Q/c/demo_int8" "$Q/in.npy" "$Q/ours.npy"
 "$RESNETC" compile -q examples/demo/demo.onnx --quantize int8 --calibrate "$Q/cal.npy" -o "$Q/d" >/dev/null 2>&1 &&
     make -s -C "$Q/d" >/dev/null 2>&1 && "$Q/d/demo" "$Q/in.npy" "$Q/direct.npy" >/dev/null 2>&1
 check "... giving the bytes compile --quantize int8 gives" cmp "$Q/ours.npy" "$Q/direct.npy"
+# every ISA's int8 kernels give the same bytes: the x86 targets this machine runs
+for tg in x86-64:avx2 x86-64-vnni:avx512_vnni; do
+    t=${tg%%:*} flag=${tg#*:}
+    if [ "$(uname -m)" = x86_64 ] && grep -qw "$flag" /proc/cpuinfo && { [ "$t" != x86-64-vnni ] || grep -qw avx512vbmi /proc/cpuinfo; }; then
+        check "--target $t: the int8 model gives the same bytes" \
+            bash -c "'$RESNETC' compile -q '$Q/m/demo_int8.onnx' --target $t -o '$Q/t-$t' && make -s -C '$Q/t-$t' >/dev/null &&
+                '$Q/t-$t/demo_int8' '$Q/in.npy' '$Q/t-$t.npy' >/dev/null && cmp '$Q/ours.npy' '$Q/t-$t.npy'"
+    else
+        skip "--target $t: this machine does not run its code"
+    fi
+done
 check "--io int8: the run takes the quantized input, its scale and zero point in NAME.h" \
     bash -c "'$RESNETC' compile -q examples/demo/demo.onnx --quantize int8 --calibrate '$Q/cal.npy' --io int8 -o '$Q/io' &&
         grep -q '^int demo_run(const uint8_t \*input, float \*output);' '$Q/io/demo.h' &&
