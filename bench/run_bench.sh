@@ -411,7 +411,7 @@ tpc=$(lscpu 2>/dev/null | sed -n 's/^Thread(s) per core: *//p' | head -n 1)
 hyper=$(lscpu 2>/dev/null | sed -n 's/^Hypervisor vendor: *//p' | head -n 1)
 cache=$(lscpu 2>/dev/null | awk -F': *' '/^L[123]d? cache|^L2 cache|^L3 cache/ { printf "%s%s %s", sep, $1, $2; sep = ", " }')
 cpuflags=""
-for f in avx512f avx512_bf16 avx2 fma; do
+for f in avx512f avx512_vnni avx512vbmi avx512_bf16 avx2 fma; do
     if grep -qw "$f" /proc/cpuinfo; then cpuflags+=" $f"; else cpuflags+=" (no $f)"; fi
 done
 cpuflags=${cpuflags# }

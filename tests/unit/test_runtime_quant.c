@@ -230,6 +230,42 @@ static void test_qlinear_matmul_wide(void **state)
 		}
 }
 
+/* QLinearGlobalAveragePool on planes long and short (the vector sums and
+ * their tails), both types, extreme bytes: against the mean taken here. */
+static void test_qlinear_global_avg_planes(void **state)
+{
+	(void)state;
+	static const int lens[] = { 1, 15, 16, 17, 49, 196, 3136 };
+	uint64_t r = 99;
+	for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++)
+		for (int t = 0; t < 2; t++) {
+			const int n = lens[li], outer = 3;
+			uint8_t *x = malloc((size_t)n * outer), y[3];
+			assert_non_null(x);
+			for (int i = 0; i < n * outer; i++) {
+				r = r * 6364136223846793005u + 1442695040888963407u;
+				x[i] = (uint8_t)(i % 11 == 0 ? 0xff : i % 13 == 0 ? 0 : i % 17 == 0 ? 0x80 : r >> 56);
+			}
+			const float xs = 0.05f, ys = 0.04f;
+			const uint8_t zu = 7;
+			const int8_t zi = -3;
+			const void *zp = t ? (const void *)&zi : (const void *)&zu;
+			rn_qlinear_global_avg(t ? RN_I8 : RN_U8, outer, n, x, &xs, zp, &ys, zp, y);
+			for (int o = 0; o < outer; o++) {
+				int64_t sum = 0;
+				for (int i = 0; i < n; i++)
+					sum += (t ? (int)(int8_t)x[o * n + i] : (int)x[o * n + i]) - (t ? zi : zu);
+				double mean = (double)sum / n * ((double)xs / ys);
+				float v = nearbyintf((float)mean) + (t ? zi : zu);
+				v = v < (t ? -128 : 0) ? (t ? -128 : 0) : v > (t ? 127 : 255) ? (t ? 127 : 255) : v;
+				int got = t ? (int)(int8_t)y[o] : (int)y[o];
+				if (got != (int)v)
+					fail_msg("%s plane of %d: %d, expected %d", t ? "int8" : "uint8", n, got, (int)v);
+			}
+			free(x);
+		}
+}
+
 /* onnxruntime's QLinearAdd (broadcast b), QLinearGlobalAveragePool and
  * QGemm (bias, alpha, float output). */
 static void test_com_microsoft_operators(void **state)
@@ -274,6 +310,7 @@ int main(void)
 		cmocka_unit_test(test_qlinear_conv),
 		cmocka_unit_test(test_qlinear_matmul),
 		cmocka_unit_test(test_qlinear_matmul_wide),
+		cmocka_unit_test(test_qlinear_global_avg_planes),
 		cmocka_unit_test(test_com_microsoft_operators),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
