@@ -8,7 +8,8 @@
 # Per model and per --optimize choice (speed, size): the float32 parameter
 # bytes (resnetc info), the weight bytes in the output, the folder before
 # make and after it, the binary, the serial make's wall time and peak memory
-# (/usr/bin/time), and make -j2's wall time (after `make clean`). Prints a
+# (/usr/bin/time), make -j2's wall time (after `make clean`), and the driver's
+# latency at one thread (what each --optimize choice costs in speed). Prints a
 # table and writes it, with the machine's description, to
 # BUILD_RESULTS (default bench/BUILD_RESULTS.md; "-" writes nothing).
 # Run it on an idle machine: the times are wall times.
@@ -55,15 +56,17 @@ for model in "${MODELS[@]}"; do
         start=$(date +%s.%N)
         make -s -C "$out" -j2 >>"$out.log" 2>&1 || die "make -j2 -C $out failed: see $out.log"
         j2=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
-        row="| $model | $opt | $(mb "$params") | $(mb "$weights") | $(mb "$before") ($(awk -v a="$before" -v b="$params" 'BEGIN { printf "%.2f", a / b }')x) | $(mb "$after") ($(awk -v a="$after" -v b="$params" 'BEGIN { printf "%.2f", a / b }')x) | $(mb "$binary") ($(awk -v a="$binary" -v b="$params" 'BEGIN { printf "%.3f", a / b }')x) | $secs | $((peak_kb / 1024)) | $j2 |"
+        # what the choice costs in speed: one thread, median of 10 runs, best of 3
+        lat=$(for r in 1 2 3; do "$out/$model" --bench 10 "$input" | sed -n 's/^median_ms=//p'; done | sort -g | head -1)
+        row="| $model | $opt | $(mb "$params") | $(mb "$weights") | $(mb "$before") ($(awk -v a="$before" -v b="$params" 'BEGIN { printf "%.2f", a / b }')x) | $(mb "$after") ($(awk -v a="$after" -v b="$params" 'BEGIN { printf "%.2f", a / b }')x) | $(mb "$binary") ($(awk -v a="$binary" -v b="$params" 'BEGIN { printf "%.3f", a / b }')x) | $secs | $((peak_kb / 1024)) | $j2 | $lat |"
         echo "$row"
         rows+=("$row")
         rm -rf "$out"
     done
 done
 
-table="| model | --optimize | parameters MB | weights MB | folder before make MB (x params) | after make MB | binary MB | make s (serial) | make peak MiB | make -j2 s |
-|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+table="| model | --optimize | parameters MB | weights MB | folder before make MB (x params) | after make MB | binary MB | make s (serial) | make peak MiB | make -j2 s | latency ms |
+|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for r in "${rows[@]}"; do table+=$'\n'"$r"; done
 echo
 echo "$table"
@@ -79,7 +82,9 @@ if [ "$RESULTS" != - ]; then
         echo
         echo "- MB: 10^6 bytes. parameters: 4 x the float32 parameters after the passes (resnetc info)."
         echo "- weights: the NAME_w*.bin files; the folder before make holds them, the C and the runtime files"
-        echo "  the model calls; after make, libNAME.a and the driver NAME each hold the weights once more."
+        echo "  the model calls; after make, the driver NAME holds the weights once more (the weights' objects"
+        echo "  are intermediate; \`make lib\` would add libNAME.a, a third copy)."
+        echo "- latency: the driver, one thread, \`NAME --bench 10\` (median of 10 runs), the best of 3."
         echo "- make: \`make -C DIR\` as typed, wall time and peak resident memory (/usr/bin/time); make -j2 after"
         echo "  \`make clean\`."
     } >"$RESULTS"

@@ -178,8 +178,8 @@ int emit_makefile(Emitter *e, const char *dir, char **rt, int n_rt, Diag *d)
 		return -1;
 	const char *nm = e->name;
 	const CodegenOptions *cg = e->cg;
-	fprintf(f, "# Builds %s (a driver: %s IN.npy... OUT.npy...) and lib%s.a (the model,\n"
-		   "# to link into your program). Needs only a C11 compiler, libc and libm%s.\n"
+	fprintf(f, "# make: builds %s (a driver: %s IN.npy... OUT.npy...); make lib: lib%s.a (the\n"
+		   "# model, to link into your program). Needs only a C11 compiler, libc and libm%s.\n"
 		   "# Target: %s (%s).\n",
 		nm, nm, nm, cg->threads > 1 ? " (and pthreads)" : cg->blas ? " (and OpenBLAS)" : "",
 		cg->target->name, cg->target->what);
@@ -231,13 +231,17 @@ int emit_makefile(Emitter *e, const char *dir, char **rt, int n_rt, Diag *d)
 		if (source_kind(rt[i]) == 2)
 			fprintf(f, " runtime/%.*s.o", (int)(len - 2), rt[i]);
 	}
-	fprintf(f, "\n\nall: %s lib%s.a\n\n", nm, nm);
-	fprintf(f, "%s: main.o $(DRIVER_OBJS) lib%s.a\n\t$(CC) $(LDFLAGS) -o $@ main.o $(DRIVER_OBJS) lib%s.a $(LIBS)\n\n",
-		nm, nm, nm);
+	/* the driver links the objects themselves, not libNAME.a: after make
+	 * the folder holds the weights twice (NAME_w*.bin and the driver), not
+	 * three times; make lib builds the archive for a program of the user's */
+	fprintf(f, "\n\nall: %s\n\nlib: lib%s.a\n\n", nm, nm);
+	fprintf(f, "%s: main.o $(DRIVER_OBJS) $(MODEL_OBJS) $(RUNTIME_OBJS)\n"
+		   "\t$(CC) $(LDFLAGS) -o $@ main.o $(DRIVER_OBJS) $(MODEL_OBJS) $(RUNTIME_OBJS) $(LIBS)\n\n",
+		nm);
 	fprintf(f, "lib%s.a: $(MODEL_OBJS) $(RUNTIME_OBJS)\n\trm -f $@\n\t$(AR) rcs $@ $^\n\n", nm);
-	/* the weights' objects are in libNAME.a once built: one copy fewer
-	 * on disk (make does not rebuild them while libNAME.a is newer than
-	 * their sources) */
+	/* the weights' objects are in the driver or libNAME.a once built: one
+	 * copy fewer on disk (make does not rebuild them while what holds them
+	 * is newer than their sources) */
 	fprintf(f, ".INTERMEDIATE:");
 	for (int c = 0; c < e->n_chunks; c++)
 		fprintf(f, " %s_w%d.o", nm, c);
@@ -250,7 +254,7 @@ int emit_makefile(Emitter *e, const char *dir, char **rt, int n_rt, Diag *d)
 		fprintf(f, "%s_w%%.o: %s_w%%.c %s_w%%.bin\n\t$(CC) -c $< -o $@\n\n", nm, nm, nm);
 	}
 	fprintf(f, "%%.o: %%.c $(wildcard *.h runtime/*/*.h include/resnetc/*.h)\n\t$(CC) $(ALL_CFLAGS) -c $< -o $@\n\n");
-	fprintf(f, "clean:\n\trm -f %s lib%s.a *.o runtime/*/*.o\n\n.PHONY: all clean\n", nm, nm);
+	fprintf(f, "clean:\n\trm -f %s lib%s.a *.o runtime/*/*.o\n\n.PHONY: all lib clean\n", nm, nm);
 	return emit_close(f, "Makefile", d);
 }
 

@@ -63,9 +63,9 @@ rm -rf "$gen"
 echo "   $(elapsed)"
 
 t0=$EPOCHREALTIME
-echo "== make -C $gen"
-make -s -C "$gen" || die "make -C $gen failed"
-[ -f "$gen/libdemo.a" ] || die "make did not produce $gen/libdemo.a"
+echo "== make -C $gen all lib"
+make -s -C "$gen" all lib || die "make -C $gen failed"
+[ -f "$gen/libdemo.a" ] || die "make lib did not produce $gen/libdemo.a"
 echo "   $(elapsed)"
 
 t0=$EPOCHREALTIME

@@ -290,6 +290,14 @@ sys.exit(d > 1.1 * w + 300000 and 'folder %d bytes for %d of weights' % (d, w))"
 check "--weights c: string literals instead, no .bin file" bash -c "'$RESNETC' compile -q examples/demo/demo.onnx -o '$W/c' --weights c && ! ls '$W'/c/*.bin 2>/dev/null && grep -q '^_Alignas' '$W/c/demo_w0.c'"
 "$PY" "$HERE/cli_checks.py" images-npy examples/classify/images "$W/cal.npy" "$W/in.npy" >/dev/null 2>&1 || true
 check "... both build and give the same bytes" bash -c "make -s -C '$W/bin' -j2 && make -s -C '$W/c' -j2 && '$W/bin/demo' '$W/in.npy' '$W/a.npy' && '$W/c/demo' '$W/in.npy' '$W/b.npy' && cmp '$W/a.npy' '$W/b.npy'"
+check "... after make the weights are in NAME_w*.bin and the driver only: no other file holds half of them, the folder at most 2x them plus 1.5 MB" \
+    "$PY" -c "import json, os, sys
+w = json.load(open('$W/info.json'))['totals']['weight_bytes']
+fs = [os.path.join(r, f) for r, _, names in os.walk('$W/bin') for f in names]
+big = [f for f in fs if os.path.getsize(f) > w / 2 and not f.endswith('.bin') and f != '$W/bin/demo']
+d = sum(os.path.getsize(f) for f in fs)
+sys.exit((big or d > 2 * w + 1500000) and 'folder %d bytes for %d of weights; large: %s' % (d, w, big))"
+check "make lib: libNAME.a, for a program of the user's" bash -c "make -s -C '$W/bin' lib && test -f '$W/bin/libdemo.a'"
 "$RESNETC" compile -q examples/demo/demo.onnx -o "$W/x" --weights asm 2>"$T/err"
 check "--weights asm: usage error, exit 2, naming the choices" bash -c "[ $? = 2 ] && grep -q \"\--weights 'asm': bin or c\" '$T/err'"
 
