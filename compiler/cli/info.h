@@ -47,7 +47,14 @@ typedef struct {
 	const double *sqnr;       /* per tensor: its SQNR in dB against the float
 				   * model (quantize_sqnr), or NULL */
 	int sqnr_samples;         /* the most samples it was measured on */
+	int threads;              /* --threads: which runtime files the output carries */
 } InfoContext;
+
+/* The driver binary's size, predicted: the weights as stored, plus the code
+ * of the runtime files the model calls (their sizes as this resnetc's own
+ * build compiled them), of the driver and of the model's own steps.
+ * *code gets the code part. */
+int64_t predicted_binary_bytes(const Graph *g, int threads, int64_t *code);
 
 void print_info(FILE *f, const Graph *g, const PlanStats *st, const InfoContext *c);
 /* The same facts as JSON (fields documented in README.md). */

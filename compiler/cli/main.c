@@ -123,7 +123,7 @@ static double *measure_sqnr(const Args *a, const Pipeline *p)
 static int info(const Args *a, const Pipeline *p)
 {
 	double *sqnr = measure_sqnr(a, p);
-	InfoContext ic = {a->model, p->format, p->params_imported, p->passes.pass, sqnr, SQNR_SAMPLES};
+	InfoContext ic = {a->model, p->format, p->params_imported, p->passes.pass, sqnr, SQNR_SAMPLES, a->cg.threads};
 	if (a->json)
 		print_info_json(stdout, p->g, &p->plan, &ic);
 	else

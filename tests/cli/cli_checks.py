@@ -87,7 +87,7 @@ def info_table(readme, actual):
     for w, g in zip(want, got):
         if w.split()[:6] != g.split()[:6]:
             fail(f"README's info table says '{' '.join(w.split()[:6])}', resnetc info '{' '.join(g.split()[:6])}'")
-    for key in ("total,", "model", "input", "output", "parameters", "MACs", "weights", "arena", "kernels"):
+    for key in ("total,", "model", "input", "output", "parameters", "MACs", "weights", "binary", "arena", "kernels"):
         if not any(l.lstrip().startswith(key) for l in open(actual)):
             fail(f"resnetc info prints no '{key}' line")
 
@@ -128,7 +128,7 @@ def check_json(path):
         if set(n) != node_keys:
             fail(f"info --json node keys {sorted(n)}, README documents {sorted(node_keys)}")
     t, m = j["totals"], j["memory"]
-    if set(t) != {"nodes", "params", "params_imported", "macs", "flops", "weight_bytes"}:
+    if set(t) != {"nodes", "params", "params_imported", "macs", "flops", "weight_bytes", "binary_bytes"}:
         fail(f"info --json totals keys {sorted(t)}")
     if set(m) != {"arena_bytes", "activation_bytes", "scratch_bytes", "lower_bound_bytes", "unshared_bytes"}:
         fail(f"info --json memory keys {sorted(m)}")

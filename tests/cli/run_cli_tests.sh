@@ -297,6 +297,11 @@ fs = [os.path.join(r, f) for r, _, names in os.walk('$W/bin') for f in names]
 big = [f for f in fs if os.path.getsize(f) > w / 2 and not f.endswith('.bin') and f != '$W/bin/demo']
 d = sum(os.path.getsize(f) for f in fs)
 sys.exit((big or d > 2 * w + 1500000) and 'folder %d bytes for %d of weights; large: %s' % (d, w, big))"
+check "info's binary_bytes predicts the driver's size within 10%" \
+    "$PY" -c "import json, os, sys
+p = json.load(open('$W/info.json'))['totals']['binary_bytes']
+a = os.path.getsize('$W/bin/demo')
+sys.exit(abs(p - a) > 0.1 * a and 'predicted %d bytes, the driver has %d' % (p, a))"
 check "make lib: libNAME.a, for a program of the user's" bash -c "make -s -C '$W/bin' lib && test -f '$W/bin/libdemo.a'"
 "$RESNETC" compile -q examples/demo/demo.onnx -o "$W/x" --weights asm 2>"$T/err"
 check "--weights asm: usage error, exit 2, naming the choices" bash -c "[ $? = 2 ] && grep -q \"\--weights 'asm': bin or c\" '$T/err'"
