@@ -71,7 +71,7 @@
  * results go out through the blocks into the NCHW rows (tile_store). A
  * block's whole tiles run in one call.
  * The portable C kernel reads the same panel and weights and computes the
- * same bytes. A build with AVX512-VNNI cuts the work its own way (16-pixel
+ * same bytes (on AArch64 its sums by NEON widening multiply-accumulates). A build with AVX512-VNNI cuts the work its own way (16-pixel
  * tiles, pixels across the lanes; its section below), from the same
  * packed weights and within the same scratch.
  */
@@ -82,6 +82,13 @@
 #define QK_AVX2 1
 #else
 #define QK_AVX2 0
+#endif
+
+#if !QK_AVX2 && defined(__aarch64__) && defined(__ARM_NEON) && !defined(RN_GENERIC)
+#include <arm_neon.h>
+#define QK_NEON 1
+#else
+#define QK_NEON 0
 #endif
 
 #if QK_AVX2 && defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && \
@@ -1312,7 +1319,103 @@ static void tiles(int layout, int64_t kn, const uint8_t *a, int64_t ts, const in
 		(e->has_res ? run_avx2_res : run_avx2_plain)(kn, a, ts, w, e, o, n);
 }
 
-#else /* portable C */
+#else /* portable C; AArch64 NEON sums */
+
+#if QK_NEON
+/* AArch64 NEON: the same tile's sums (6 pixels x 16 channels, the same
+ * panel and weights) by widening multiply-accumulates, exact for any
+ * weights: bytes widened to int16 (the pixels' zero-extended, the
+ * weights' sign-extended), vmlal by one pixel's value per lane into int32.
+ * Half the block's channels a pass (12 accumulators, the 4 k's weights of
+ * 8 channels, the 6 pixels' values: within the 32 registers). */
+#define QN_MLA(p, wv, xv, lane)                                                        \
+	do {                                                                           \
+		c##p##0 = vmlal_laneq_s16(c##p##0, vget_low_s16(wv), xv, lane);       \
+		c##p##1 = vmlal_high_laneq_s16(c##p##1, wv, xv, lane);                \
+	} while (0)
+
+static RN_INLINE void neon_half(int64_t kn, const uint8_t *a, const int8_t *w, int32_t acc[TP][TC],
+				const int hc, const int quads)
+{
+	int32x4_t c00 = vld1q_s32(&acc[0][8 * hc]), c01 = vld1q_s32(&acc[0][8 * hc + 4]);
+	int32x4_t c10 = vld1q_s32(&acc[1][8 * hc]), c11 = vld1q_s32(&acc[1][8 * hc + 4]);
+	int32x4_t c20 = vld1q_s32(&acc[2][8 * hc]), c21 = vld1q_s32(&acc[2][8 * hc + 4]);
+	int32x4_t c30 = vld1q_s32(&acc[3][8 * hc]), c31 = vld1q_s32(&acc[3][8 * hc + 4]);
+	int32x4_t c40 = vld1q_s32(&acc[4][8 * hc]), c41 = vld1q_s32(&acc[4][8 * hc + 4]);
+	int32x4_t c50 = vld1q_s32(&acc[5][8 * hc]), c51 = vld1q_s32(&acc[5][8 * hc + 4]);
+	for (int64_t q = 0; q < kn; q++) {
+		if (quads) {
+			/* w[4 j + h]: h's 16 channels in val[h] */
+			const int8x16x4_t wv = vld4q_s8(w);
+			const int16x8_t w0 = hc ? vmovl_high_s8(wv.val[0]) : vmovl_s8(vget_low_s8(wv.val[0]));
+			const int16x8_t w1 = hc ? vmovl_high_s8(wv.val[1]) : vmovl_s8(vget_low_s8(wv.val[1]));
+			const int16x8_t w2 = hc ? vmovl_high_s8(wv.val[2]) : vmovl_s8(vget_low_s8(wv.val[2]));
+			const int16x8_t w3 = hc ? vmovl_high_s8(wv.val[3]) : vmovl_s8(vget_low_s8(wv.val[3]));
+			/* pixel p's quad at bytes 4 p .. 4 p + 3 */
+			const uint8x16_t xa = vld1q_u8(a);
+			const int16x8_t x01 = vreinterpretq_s16_u16(vmovl_u8(vget_low_u8(xa)));
+			const int16x8_t x23 = vreinterpretq_s16_u16(vmovl_high_u8(xa));
+			const int16x8_t x45 = vreinterpretq_s16_u16(vmovl_u8(vld1_u8(a + 16)));
+#define QN_PX4(p, xv, b)                     \
+	do {                                 \
+		QN_MLA(p, w0, xv, (b) + 0);  \
+		QN_MLA(p, w1, xv, (b) + 1);  \
+		QN_MLA(p, w2, xv, (b) + 2);  \
+		QN_MLA(p, w3, xv, (b) + 3);  \
+	} while (0)
+			QN_PX4(0, x01, 0);
+			QN_PX4(1, x01, 4);
+			QN_PX4(2, x23, 0);
+			QN_PX4(3, x23, 4);
+			QN_PX4(4, x45, 0);
+			QN_PX4(5, x45, 4);
+#undef QN_PX4
+			w += 4 * TC;
+		} else {
+			/* w[2 j + h]; pixel p's pair (uint16) at lanes 2 p, 2 p + 1 */
+			const int8x16x2_t wv = vld2q_s8(w);
+			const int16x8_t w0 = hc ? vmovl_high_s8(wv.val[0]) : vmovl_s8(vget_low_s8(wv.val[0]));
+			const int16x8_t w1 = hc ? vmovl_high_s8(wv.val[1]) : vmovl_s8(vget_low_s8(wv.val[1]));
+			const uint16_t *x16 = (const uint16_t *)(const void *)a;
+			const int16x8_t xa = vreinterpretq_s16_u16(vld1q_u16(x16));
+			const uint16x4_t xb4 = vld1_u16(x16 + 8);
+			const int16x8_t xb = vreinterpretq_s16_u16(vcombine_u16(xb4, xb4));
+#define QN_PX2(p, xv, b)                     \
+	do {                                 \
+		QN_MLA(p, w0, xv, (b) + 0);  \
+		QN_MLA(p, w1, xv, (b) + 1);  \
+	} while (0)
+			QN_PX2(0, xa, 0);
+			QN_PX2(1, xa, 2);
+			QN_PX2(2, xa, 4);
+			QN_PX2(3, xa, 6);
+			QN_PX2(4, xb, 0);
+			QN_PX2(5, xb, 2);
+#undef QN_PX2
+			w += 2 * TC;
+		}
+		a += CHUNK;
+	}
+	vst1q_s32(&acc[0][8 * hc], c00), vst1q_s32(&acc[0][8 * hc + 4], c01);
+	vst1q_s32(&acc[1][8 * hc], c10), vst1q_s32(&acc[1][8 * hc + 4], c11);
+	vst1q_s32(&acc[2][8 * hc], c20), vst1q_s32(&acc[2][8 * hc + 4], c21);
+	vst1q_s32(&acc[3][8 * hc], c30), vst1q_s32(&acc[3][8 * hc + 4], c31);
+	vst1q_s32(&acc[4][8 * hc], c40), vst1q_s32(&acc[4][8 * hc + 4], c41);
+	vst1q_s32(&acc[5][8 * hc], c50), vst1q_s32(&acc[5][8 * hc + 4], c51);
+}
+#undef QN_MLA
+
+static void neon_sums(int64_t kn, const uint8_t *a, const int8_t *w, int32_t acc[TP][TC], const int quads)
+{
+	if (quads) {
+		neon_half(kn, a, w, acc, 0, 1);
+		neon_half(kn, a, w, acc, 1, 1);
+	} else {
+		neon_half(kn, a, w, acc, 0, 0);
+		neon_half(kn, a, w, acc, 1, 0);
+	}
+}
+#endif
 
 /* Every layout's products exact in int32: layout 2 as layout 1. */
 static void tile(int layout, int64_t kn, const uint8_t *a, const int8_t *w, const rn_q_epilogue *e,
@@ -1326,6 +1429,15 @@ static void tile(int layout, int64_t kn, const uint8_t *a, const int8_t *w, cons
 		for (int i = 0; i < TP; i++)
 			acc[i][j] = (uint32_t)b;
 	}
+#if QK_NEON
+	{
+		int32_t sacc[TP][TC];
+		rn_memcpy(sacc, acc, sizeof sacc);
+		neon_sums(kn, a, w, sacc, quads);
+		rn_memcpy(acc, sacc, sizeof acc);
+		kn = 0; /* the loops below: nothing more to sum */
+	}
+#endif
 	if (quads) {
 		for (int64_t q = 0; q < kn; q++) {
 			const uint8_t *x = a + q * CHUNK;

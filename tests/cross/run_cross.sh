@@ -5,7 +5,10 @@
 #
 #   tests/cross/run_cross.sh [ARCH ...]      default: aarch64 armv7 riscv64
 #
-# For each ARCH, three builds, each compared with onnxruntime by
+# For each ARCH, first qconv: tests/cross/qconv_check.c, the int8
+# convolution's packed kernels (AArch64's NEON, the others' portable C)
+# against their definition, byte for byte, built with ARCH's compiler and
+# its --target flags. Then builds of models, each compared with onnxruntime by
 # tests/e2e/compare.py (top-1 equal, max|diff| <= 1e-3 * max|ref|):
 #   demo       examples/demo/demo.onnx compiled with --target ARCH; plain
 #              `make -C DIR`: the generated Makefile picks the cross compiler
@@ -146,8 +149,40 @@ one_case() {
     rmdir "$WORK/$arch" 2>/dev/null || true # once its last case has gone
 }
 
+# qconv_case ARCH: the int8 convolution's packed kernels (AArch64: NEON;
+# the others: portable C) against their definition, tests/cross/qconv_check.c,
+# built with ARCH's compiler and its --target flags, run under qemu-user
+RT_SRCS=()
+for f in "$ROOT"/runtime/*/*.c; do
+    case $f in */runtime/driver/*) ;; *) RT_SRCS+=("$f") ;; esac
+done
+qconv_case() {
+    local arch=$1 triple qemu pkg flags
+    read -r triple qemu pkg <<<"$(arch_info "$arch")"
+    case $arch in
+        armv7) flags=(-O2 -march=armv7-a -mfpu=neon -mfloat-abi=hard) ;;
+        *) flags=(-O2) ;;
+    esac
+    local work=$WORK/$arch/qconv ok=1
+    rm -rf "$work"
+    mkdir -p "$work"
+    echo "== $arch qconv (the int8 convolution's kernels against their definition)"
+    if ! command -v "$triple-gcc" >/dev/null; then
+        echo "  $triple-gcc not found (Debian package $pkg)"; ok=0
+    elif ! command -v "$qemu" >/dev/null; then
+        echo "  $qemu not found (Debian package qemu-user)"; ok=0
+    fi
+    next_step build "$work/build.log" "$triple-gcc" "${flags[@]}" -std=c11 -I"$ROOT/include" \
+        -D_POSIX_C_SOURCE=200809L "$ROOT/tests/cross/qconv_check.c" "${RT_SRCS[@]}" -lm -lpthread \
+        -o "$work/qconv_check"
+    shown_step run "$work/run.log" timeout "$TIMEOUT" "$qemu" -L "/usr/$triple" "$work/qconv_check"
+    case_done $ok "$arch/qconv" "$work"
+    rmdir "$WORK/$arch" 2>/dev/null || true
+}
+
 for arch in "${ARCHS[@]}"; do
     read -r triple _ _ <<<"$(arch_info "$arch")"
+    qconv_case "$arch"
     one_case "$arch" demo "$demo_onnx" demo "$demo_in" "$WORK/ref/demo.ref.npy" --target "$arch"
     one_case "$arch" demo-cc "$demo_onnx" demo "$demo_in" "$WORK/ref/demo.ref.npy" -- CC="$triple-gcc"
     one_case "$arch" resnet18 "$r18_onnx" resnet18 "$r18_in" "$WORK/ref/resnet18.ref.npy" --target "$arch"
