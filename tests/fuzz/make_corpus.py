@@ -11,7 +11,7 @@ onnx: every model of the ONNX backend node tests as it is, and again with its
       initializers, and int8 ones: the residual block in QDQ form (what the
       qdq pass rewrites, and variants it must leave alone), in QOperator form
       (QLinearConv, com.microsoft QLinearAdd, QLinearGlobalAveragePool,
-      QGemm), and the integer operators (ConvInteger, MatMulInteger,
+      QGemm; QLinearAveragePool), and the integer operators (ConvInteger, MatMulInteger,
       QLinearMatMul, DynamicQuantizeLinear).
 yaml: tiny ResNets (basic and bottleneck, stems, widths, groups, init and
       weights: w.safetensors), the examples/, and a few broken descriptions.
@@ -407,6 +407,20 @@ def qoperator_block():
     return q.model(["y"], domains=("com.microsoft",))
 
 
+def qoperator_avgpool():
+    """com.microsoft QLinearAveragePool (3x3, stride 2, padded, padding not
+    counted) between a QuantizeLinear and a DequantizeLinear."""
+    q = QDQ(6)
+    c = lambda n, v, dt: q.inits.append(q_init(n, v, dt))
+    q.nodes.append(helper.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"], "xq"))
+    c("xs", 0.02, np.float32), c("xz", 128, np.uint8), c("ps", 0.03, np.float32), c("pz", 100, np.uint8)
+    q.nodes.append(helper.make_node("QLinearAveragePool", ["xq", "xs", "xz", "ps", "pz"], ["pq"], "pool",
+                                    domain="com.microsoft", kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1],
+                                    count_include_pad=0))
+    q.nodes.append(helper.make_node("DequantizeLinear", ["pq", "ps", "pz"], ["y"], "dq"))
+    return q.model(["y"], domains=("com.microsoft",))
+
+
 def integer_ops():
     """ConvInteger, MatMulInteger, QLinearMatMul and DynamicQuantizeLinear,
     each output of the graph (the integer kernels, parameters read at run
@@ -448,6 +462,7 @@ def small_graphs():
     for v in ("", "clip", "leaky", "per_axis", "pool_scale", "int8"):
         put("onnx", "qdq_block%s.onnx" % ("_" + v if v else ""), qdq_block(v))
     put("onnx", "qoperator_block.onnx", qoperator_block())
+    put("onnx", "qoperator_avgpool.onnx", qoperator_avgpool())
     put("onnx", "integer_ops.onnx", integer_ops())
 
 

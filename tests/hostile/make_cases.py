@@ -266,6 +266,22 @@ def quant_cases():
                                                  [numpy_helper.from_array(np.array(0.5, np.float32), "s"),
                                                   numpy_helper.from_array(np.array(3, np.uint8), "z")]).SerializeToString())
     put("onnx_qlinearconv_negative_weight_scale.onnx", qlinearconv_model([0.1, -0.1, 0.1, 0.1]).SerializeToString())
+    # com.microsoft QLinearAveragePool with a zero output scale, and with its
+    # input's scale a graph input (not a constant)
+    for name, ys, runtime_scale in (("zero_scale", 0.0, False), ("runtime_scale", 0.5, True)):
+        n = helper.make_node("QLinearAveragePool", ["x", "xs", "xz", "ys", "yz"], ["y"], "qpool",
+                             domain="com.microsoft", kernel_shape=[2, 2], strides=[2, 2])
+        inits = [numpy_helper.from_array(np.array(0, np.uint8), "xz"),
+                 numpy_helper.from_array(np.array(ys, np.float32), "ys"),
+                 numpy_helper.from_array(np.array(128, np.uint8), "yz")]
+        ins = [vi("x", [1, 2, 4, 4], TensorProto.UINT8)]
+        if runtime_scale:
+            ins.append(vi("xs", [], TensorProto.FLOAT))
+        else:
+            inits.append(numpy_helper.from_array(np.array(0.5, np.float32), "xs"))
+        m = model([n], ins, [vi("y", None)], inits)
+        m.opset_import.append(helper.make_opsetid("com.microsoft", 1))
+        put("onnx_qlinearavgpool_%s.onnx" % name, m.SerializeToString())
 
 
 # ---------------------------------------------------------------- yaml
