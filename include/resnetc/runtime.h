@@ -384,7 +384,9 @@ void rn_qlinear_global_avg(int dtype, int64_t outer, int64_t inner, const void *
  *   v    = min(max(v, lo - y_zp), hi - y_zp)
  *   y    = (int)round_half_even(v) + y_zp
  * lo and hi bound y within its type (ReLU: lo = y_zp). The conv's act
- * fields are ignored. group must be 1 (rn_qconv2d_supports says).
+ * fields are ignored. A grouped convolution (c and m multiples of group;
+ * w [m][c / group][kh][kw]) runs as its groups in turn, each packed and
+ * computed as a group-1 convolution of c / group and m / group channels.
  * packed: rn_qconv2d_packed_size bytes (RN_ALIGN-aligned) written by
  * rn_qconv2d_pack from OIHW int8 w, bias (NULL: zeros) and mult (m values);
  * the layout does not depend on the ISA the runtime is built for.
@@ -397,7 +399,7 @@ void rn_qlinear_global_avg(int dtype, int64_t outer, int64_t inner, const void *
  * weights) when every pair of weights is safe, which
  * rn_qconv2d_pair_safe_all tells and rn_qconv2d_pack records. The pairs
  * are, per output channel m, (w[m][k], w[m][k + 1]) for even k, k the
- * flattened [c][kh][kw] index of the channel's K = c * kh * kw weights
+ * flattened [c][kh][kw] index of the channel's K = c / group * kh * kw weights
  * (pairs run across input channels: for a 3x3 kernel, k = 8 pairs the
  * last tap of channel c with k = 9, the first of c + 1); when K is odd the
  * last weight stands alone. A pair (w0, w1) is safe when w0 and w1 do not

@@ -254,7 +254,7 @@ int rn_qconv2d_pair_safe_all(const rn_qconv2d_params *p, const int8_t *w)
 {
 	if (!rn_qconv2d_supports(p))
 		return 0;
-	const int64_t k = (int64_t)p->conv.c * p->conv.kh * p->conv.kw;
+	const int64_t k = (int64_t)(p->conv.c / p->conv.group) * p->conv.kh * p->conv.kw;
 	for (int64_t ch = 0; ch < p->conv.m; ch++)
 		for (int64_t i = 0; i + 1 < k; i += 2)
 			if (!pair_safe(w[ch * k + i], w[ch * k + i + 1]))
@@ -268,7 +268,8 @@ int rn_qconv2d_supports(const rn_qconv2d_params *p)
 	int lo, hi;
 	if (!(c->n >= 1 && c->c >= 1 && c->m >= 1 && c->h >= 1 && c->w >= 1 && c->oh >= 1 &&
 	      c->ow >= 1 && c->kh >= 1 && c->kw >= 1 && c->sh >= 1 && c->sw >= 1 && c->dh >= 1 &&
-	      c->dw >= 1 && c->pt >= 0 && c->pl >= 0 && c->group == 1))
+	      c->dw >= 1 && c->pt >= 0 && c->pl >= 0 && c->group >= 1 && c->c % c->group == 0 &&
+	      c->m % c->group == 0))
 		return 0;
 	if (!rn_q_range(p->x_dtype, &lo, &hi) || p->x_zp < lo || p->x_zp > hi)
 		return 0;
@@ -280,10 +281,27 @@ int rn_qconv2d_supports(const rn_qconv2d_params *p)
 	return 1;
 }
 
+/* A grouped convolution runs as its groups, one after the other, each a
+ * convolution of c / group input and m / group output channels with its
+ * own packed weights (the groups' packed parts one after the other, each a
+ * multiple of RN_ALIGN bytes) and the same scratch. */
+static rn_qconv2d_params group_params(const rn_qconv2d_params *p)
+{
+	rn_qconv2d_params q = *p;
+	q.conv.c = p->conv.c / p->conv.group;
+	q.conv.m = p->conv.m / p->conv.group;
+	q.conv.group = 1;
+	return q;
+}
+
 size_t rn_qconv2d_packed_size(const rn_qconv2d_params *p)
 {
 	if (!rn_qconv2d_supports(p))
 		return 0;
+	if (p->conv.group > 1) {
+		const rn_qconv2d_params q = group_params(p);
+		return (size_t)p->conv.group * rn_qconv2d_packed_size(&q);
+	}
 	qgeom g = geom_of(p);
 	return HEADER + weight_bytes(&g) + (size_t)g.m16 * (sizeof(int32_t) + sizeof(float)) +
 	       align_up((size_t)(g.m16 / TC * 2 * mask_words(&g)) * sizeof(uint64_t));
@@ -304,6 +322,15 @@ void rn_qconv2d_pack(const rn_qconv2d_params *p, const int8_t *w, const int32_t 
 {
 	if (!rn_qconv2d_supports(p))
 		return;
+	if (p->conv.group > 1) {
+		const rn_qconv2d_params q = group_params(p);
+		const size_t part = rn_qconv2d_packed_size(&q);
+		const int64_t mg = q.conv.m, k = (int64_t)q.conv.c * q.conv.kh * q.conv.kw;
+		for (int64_t gi = 0; gi < p->conv.group; gi++)
+			rn_qconv2d_pack(&q, w + gi * mg * k, bias ? bias + gi * mg : NULL, mult + gi * mg,
+					(unsigned char *)packed + (size_t)gi * part);
+		return;
+	}
 	const qgeom g = geom_of(p);
 	const int m = p->conv.m;
 	/* the mask, and from it the layout */
@@ -365,6 +392,10 @@ size_t rn_qconv2d_scratch_size(const rn_qconv2d_params *p, int threads)
 {
 	if (!rn_qconv2d_supports(p))
 		return 0;
+	if (p->conv.group > 1) {
+		const rn_qconv2d_params q = group_params(p);
+		return rn_qconv2d_scratch_size(&q, threads);
+	}
 	if (threads < 1)
 		threads = 1;
 	return (size_t)threads * geom_of(p).slice;
@@ -2005,6 +2036,27 @@ int rn_qconv2d_packed(const rn_qconv2d_params *p, const void *x, const void *pac
 	const int threads = rn_threadpool_threads(tp);
 	if (scratch_bytes < rn_qconv2d_scratch_size(p, threads))
 		return RN_E_RANGE;
+	if (p->conv.group > 1) {
+		/* each image's groups in turn: the group's input and output
+		 * channels (and residual) are whole planes of the image's */
+		rn_qconv2d_params q = group_params(p);
+		q.conv.n = 1;
+		const size_t part = rn_qconv2d_packed_size(&q);
+		const int64_t hw = (int64_t)p->conv.h * p->conv.w, ohw = (int64_t)p->conv.oh * p->conv.ow;
+		const int64_t cg = q.conv.c, mg = q.conv.m, G = p->conv.group;
+		const int res = p->has_residual && residual != NULL;
+		for (int64_t i = 0; i < p->conv.n; i++)
+			for (int64_t gi = 0; gi < G; gi++) {
+				const int64_t xo = (i * p->conv.c + gi * cg) * hw, yo = (i * p->conv.m + gi * mg) * ohw;
+				int rc = rn_qconv2d_packed(&q, (const uint8_t *)x + xo,
+							   (const unsigned char *)packed + (size_t)gi * part,
+							   res ? (const uint8_t *)residual + yo : NULL, (uint8_t *)y + yo,
+							   scratch, scratch_bytes, tp);
+				if (rc != RN_OK)
+					return rc;
+			}
+		return RN_OK;
+	}
 	qjob J = { .p = p, .g = geom_of(p), .e = rn_q_epilogue_of(p, residual), .x = x, .y = y,
 		   .w = (const int8_t *)packed + HEADER, .scratch = scratch };
 	uint32_t layout;

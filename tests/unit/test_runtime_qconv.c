@@ -286,10 +286,10 @@ static void describe(const qcase *q, const variant *v, int threads, char *buf, s
  * k-quads with a mask), so that a test can tell each path ran. */
 static int layouts[4];
 
-/* Packed against direct, byte for byte. */
-static void run_case(const shape *s, const variant *v, rn_threadpool *tp, int threads)
+/* Packed against direct, byte for byte (group: the convolution's). */
+static void run_case_g(const shape *s, const variant *v, rn_threadpool *tp, int threads, int group)
 {
-	qcase q = make_case(s, v, 1);
+	qcase q = make_case(s, v, group);
 	char what[400];
 	describe(&q, v, threads, what, sizeof what);
 	assert_true(rn_qconv2d_supports(&q.p));
@@ -364,7 +364,39 @@ static void run_case(const shape *s, const variant *v, rn_threadpool *tp, int th
 	free_case(&q);
 }
 
+static void run_case(const shape *s, const variant *v, rn_threadpool *tp, int threads)
+{
+	run_case_g(s, v, tp, threads, 1);
+}
+
 static rn_threadpool *pool2, *pool3;
+
+/* Grouped convolutions (ResNeXt's 32 groups of 4, depthwise, two
+ * groups), each group run as a group-1 convolution: against direct, at
+ * 1, 2 and 3 threads, with two batch images. */
+static void test_grouped(void **s)
+{
+	(void)s;
+	static const struct {
+		shape sh;
+		int group;
+	} cases[] = {
+		{ { 1, 128, 14, 14, 128, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1 }, 32 },
+		{ { 2, 64, 9, 9, 64, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1 }, 32 },
+		{ { 1, 24, 10, 10, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1 }, 24 },
+		{ { 2, 16, 7, 7, 48, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0 }, 2 },
+		{ { 1, 6, 8, 8, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1 }, 2 },
+	};
+	int n = 0;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		for (int v = 0; v < NV; v += 3) {
+			run_case_g(&cases[i].sh, &variants[(i + (size_t)v) % NV], NULL, 1, cases[i].group);
+			run_case_g(&cases[i].sh, &variants[(i + (size_t)v) % NV], pool2, 2, cases[i].group);
+			run_case_g(&cases[i].sh, &variants[(i + (size_t)v) % NV], pool3, 3, cases[i].group);
+			n += 3;
+		}
+	print_message("%d grouped cases: packed == direct\n", n);
+}
 
 static void check_all(rn_threadpool *tp, int threads)
 {
@@ -541,8 +573,9 @@ static void test_pair_rule(void **s)
 	w[9] = 0;
 	w[10] = 100; /* (9, 10) is no pair */
 	assert_int_equal(rn_qconv2d_pair_safe_all(&p, w), 1);
-	/* an unsupported convolution has no fast path */
-	p.conv.group = 2;
+	/* an unsupported convolution (channels not a multiple of the
+	 * groups) has no fast path */
+	p.conv.group = 3;
 	assert_int_equal(rn_qconv2d_pair_safe_all(&p, w), 0);
 }
 
@@ -552,7 +585,9 @@ static void test_supports(void **s)
 	qcase q = make_case(&shapes[11], &variants[0], 1);
 	assert_true(rn_qconv2d_supports(&q.p));
 	rn_qconv2d_params p = q.p;
-	p.conv.group = 2;
+	p.conv.group = 2; /* 16 and 32 channels: two groups of 8 and 16 */
+	assert_true(rn_qconv2d_supports(&p));
+	p.conv.group = 3; /* not a divisor of the channels */
 	assert_false(rn_qconv2d_supports(&p));
 	assert_int_equal(rn_qconv2d_packed_size(&p), 0);
 	assert_int_equal(rn_qconv2d_scratch_size(&p, 2), 0);
@@ -765,6 +800,7 @@ int main(void)
 		cmocka_unit_test(test_all_variants),
 		cmocka_unit_test(test_extreme_mult),
 		cmocka_unit_test(test_resnet_layers),
+		cmocka_unit_test(test_grouped),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
