@@ -211,6 +211,7 @@ e2e: all
 	RESNETC=$(B)/resnetc bash tests/e2e/run_e2e.sh
 	RESNETC=$(B)/resnetc E2E_OPSET=9 E2E_BATCH=2 E2E_SIZE=97 bash tests/e2e/run_e2e.sh resnext50_32x4d:fold
 	RESNETC=$(B)/resnetc bash tests/e2e/run_e2e.sh resnet18:qdq resnet18:qop resnet18:rq resnet50:qdq resnet50:rq
+	RESNETC=$(B)/resnetc E2E_SIZE=97 bash tests/e2e/run_e2e.sh resnext50_32x4d:rq
 	RESNETC=$(B)/resnetc bash tests/yaml/run_yaml_e2e.sh
 	/usr/bin/python3 tests/yaml/check_schema.py --resnetc $(B)/resnetc
 
