@@ -1528,6 +1528,7 @@ typedef struct {
 	int64_t nblk;     /* blocks per image */
 	int64_t groups;   /* tasks per block: the 16-channel blocks split in groups */
 	int64_t mblocks;
+	int grp_major;    /* tasks numbered group by group (each thread's share one group) */
 	int layout;       /* L_PAIRS, L_QUADS, L_MIXED */
 	int quads;        /* a k-quad layout */
 	const unsigned char *mask;
@@ -1965,8 +1966,10 @@ static void qconv_task_vnni(void *ctx, int64_t task, int thread)
 	const qjob *J = ctx;
 	const qgeom *g = &J->g;
 	const rn_conv2d_params *c = &J->p->conv;
-	const int64_t grp = task % J->groups, blk = (task / J->groups) % J->nblk;
-	const int64_t img = task / J->groups / J->nblk;
+	const int64_t units = c->n * J->nblk;
+	const int64_t grp = J->grp_major ? task / units : task % J->groups;
+	const int64_t unit = J->grp_major ? task % units : task / J->groups;
+	const int64_t blk = unit % J->nblk, img = unit / J->nblk;
 	const int64_t q0 = blk * g->vtiles / J->nblk * TV;
 	const int64_t q1 = (blk + 1) * g->vtiles / J->nblk * TV;
 	const int64_t nb = (q1 < g->ohw ? q1 : g->ohw) - q0;
@@ -2077,15 +2080,16 @@ int rn_qconv2d_packed(const rn_qconv2d_params *p, const void *x, const void *pac
 	J.nblk = (tiles + tb - 1) / tb;
 	/* VNNI tiles are 16 pixels: an image of a few (7 x 7: 4, the last
 	 * of one pixel) splits unevenly by pixels, so each thread takes its
-	 * share of the channels instead, packing the block's panel itself
-	 * (where that is cheap: 1x1 convolutions; measured on ResNet-50's
-	 * 7 x 7 layers at 2 threads, 1x1 ones 10-15% faster, 3x3 ones slower) */
-	const int few = QK_VNNI && threads > 1 && n * tiles < 4 * threads && J.mblocks >= 4 * threads &&
-			(J.g.direct || J.g.inside);
+	 * share of the channels instead, packing the blocks' panels itself;
+	 * the tasks numbered group by group, so that the pool's first claims
+	 * (each thread its share of the task numbers) give each thread one
+	 * group */
+	const int few = QK_VNNI && threads > 1 && n * tiles < 4 * threads && J.mblocks >= 4 * threads;
 	while (!few && (n * J.nblk) % threads != 0 && J.nblk < tiles)
 		J.nblk++;
 	const int64_t units = n * J.nblk;
 	J.groups = few ? threads : 1;
+	J.grp_major = few;
 	while (units * J.groups < threads && J.groups < J.mblocks)
 		J.groups++;
 #if QK_VNNI
