@@ -1667,12 +1667,14 @@ static void vnni_quads(const qgeom *g, const int8_t *wp, int8_t *wq)
 /* The panel straight from the strip (no im2col rows), for stride 1 or 2
  * across and rows of at least 5 output pixels: a tile's 16 pixels lie in
  * at most 4 output rows, each a segment of lanes whose strip bytes are
- * evenly spaced. Per k-quad, each tap's segments are masked loads into
- * one vector (stride 1: tap h at bytes 16 h + i; stride 2: two vectors,
- * tap h at 32 (h % 2) + 2 i of vector h / 2), and one byte permute
- * interleaves the four taps' pixels into their quads. A load's address is
- * that of lane 0, which a segment's mask may leave out: it can lie a few
- * bytes before the strip, never read. */
+ * evenly spaced. Per k-quad, the four taps' pixels go into one vector
+ * (stride 1: tap h at bytes 16 h + i; stride 2: two vectors, tap h at
+ * 32 (h % 2) + 2 i of vector h / 2), and one byte permute interleaves them
+ * into their quads. A tile within one row reads each tap with a plain
+ * load; one across rows, each tap's segments with zero-masked loads, or'ed
+ * (independent loads: merging ones chain). A masked load's address is
+ * that of lane 0, which the mask may leave out: it can lie up to 48 bytes
+ * before the strip (in the slice's im2col room), never read. */
 typedef struct {
 	int64_t off;    /* strip offset of lane 0 (of byte 0 of the tap's part) */
 	uint64_t bits;  /* the segment's byte mask, for tap 0 */
