@@ -1436,11 +1436,66 @@ static RN_INLINE void neon_half(int64_t kn, const uint8_t *a, const int8_t *w, i
 }
 #undef QN_MLA
 
+#if defined(__ARM_FEATURE_DOTPROD)
+/* With the dot-product instructions (Armv8.2 dotprod: -march=native on such
+ * a CPU, or -march=armv8.2-a+dotprod), the k-quad layouts by sdot: a
+ * weight vector is 4 channels' quads as packed, a panel vector 4 pixels'
+ * quads, sdot by lane adds one pixel's 4 products to each channel's int32.
+ * sdot multiplies int8 by int8: the panel's bytes x (uint8) go in as
+ * x - 128 (flipped), and 128 times each channel's weight sum, taken by sdot
+ * with ones along the way, is added back: the same sums exactly (mod 2^32,
+ * as the int32 accumulator is). Half the channels a pass, as neon_half. */
+#define QN_DOT(p, g, xv, lane) c##p##g = vdotq_laneq_s32(c##p##g, w##g, xv, lane)
+static RN_INLINE void neon_dot_half(int64_t kq, const uint8_t *a, const int8_t *w, int32_t acc[TP][TC],
+				    const int hc)
+{
+	int32x4_t c00 = vld1q_s32(&acc[0][8 * hc]), c01 = vld1q_s32(&acc[0][8 * hc + 4]);
+	int32x4_t c10 = vld1q_s32(&acc[1][8 * hc]), c11 = vld1q_s32(&acc[1][8 * hc + 4]);
+	int32x4_t c20 = vld1q_s32(&acc[2][8 * hc]), c21 = vld1q_s32(&acc[2][8 * hc + 4]);
+	int32x4_t c30 = vld1q_s32(&acc[3][8 * hc]), c31 = vld1q_s32(&acc[3][8 * hc + 4]);
+	int32x4_t c40 = vld1q_s32(&acc[4][8 * hc]), c41 = vld1q_s32(&acc[4][8 * hc + 4]);
+	int32x4_t c50 = vld1q_s32(&acc[5][8 * hc]), c51 = vld1q_s32(&acc[5][8 * hc + 4]);
+	int32x4_t s0 = vdupq_n_s32(0), s1 = s0;
+	const int8x16_t ones = vdupq_n_s8(1);
+	const uint8x16_t fl = vdupq_n_u8(0x80);
+	w += 32 * hc;
+	for (int64_t q = 0; q < kq; q++) {
+		const int8x16_t w0 = vld1q_s8(w), w1 = vld1q_s8(w + 16);
+		s0 = vdotq_s32(s0, w0, ones);
+		s1 = vdotq_s32(s1, w1, ones);
+		const int8x16_t x03 = vreinterpretq_s8_u8(veorq_u8(vld1q_u8(a), fl));
+		const int8x16_t x45 = vreinterpretq_s8_u8(veorq_u8(vcombine_u8(vld1_u8(a + 16), vdup_n_u8(0)), fl));
+		QN_DOT(0, 0, x03, 0), QN_DOT(0, 1, x03, 0);
+		QN_DOT(1, 0, x03, 1), QN_DOT(1, 1, x03, 1);
+		QN_DOT(2, 0, x03, 2), QN_DOT(2, 1, x03, 2);
+		QN_DOT(3, 0, x03, 3), QN_DOT(3, 1, x03, 3);
+		QN_DOT(4, 0, x45, 0), QN_DOT(4, 1, x45, 0);
+		QN_DOT(5, 0, x45, 1), QN_DOT(5, 1, x45, 1);
+		a += CHUNK;
+		w += 4 * TC;
+	}
+	s0 = vshlq_n_s32(s0, 7);
+	s1 = vshlq_n_s32(s1, 7);
+	vst1q_s32(&acc[0][8 * hc], vaddq_s32(c00, s0)), vst1q_s32(&acc[0][8 * hc + 4], vaddq_s32(c01, s1));
+	vst1q_s32(&acc[1][8 * hc], vaddq_s32(c10, s0)), vst1q_s32(&acc[1][8 * hc + 4], vaddq_s32(c11, s1));
+	vst1q_s32(&acc[2][8 * hc], vaddq_s32(c20, s0)), vst1q_s32(&acc[2][8 * hc + 4], vaddq_s32(c21, s1));
+	vst1q_s32(&acc[3][8 * hc], vaddq_s32(c30, s0)), vst1q_s32(&acc[3][8 * hc + 4], vaddq_s32(c31, s1));
+	vst1q_s32(&acc[4][8 * hc], vaddq_s32(c40, s0)), vst1q_s32(&acc[4][8 * hc + 4], vaddq_s32(c41, s1));
+	vst1q_s32(&acc[5][8 * hc], vaddq_s32(c50, s0)), vst1q_s32(&acc[5][8 * hc + 4], vaddq_s32(c51, s1));
+}
+#undef QN_DOT
+#endif
+
 static void neon_sums(int64_t kn, const uint8_t *a, const int8_t *w, int32_t acc[TP][TC], const int quads)
 {
 	if (quads) {
+#if defined(__ARM_FEATURE_DOTPROD)
+		neon_dot_half(kn, a, w, acc, 0);
+		neon_dot_half(kn, a, w, acc, 1);
+#else
 		neon_half(kn, a, w, acc, 0, 1);
 		neon_half(kn, a, w, acc, 1, 1);
+#endif
 	} else {
 		neon_half(kn, a, w, acc, 0, 0);
 		neon_half(kn, a, w, acc, 1, 0);

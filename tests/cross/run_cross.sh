@@ -8,7 +8,7 @@
 # For each ARCH, first qconv: tests/cross/qconv_check.c, the int8
 # convolution's packed kernels (AArch64's NEON, the others' portable C)
 # against their definition, byte for byte, built with ARCH's compiler and
-# its --target flags. Then builds of models, each compared with onnxruntime by
+# its --target flags (AArch64 also with +dotprod: sdot, on qemu's max CPU). Then builds of models, each compared with onnxruntime by
 # tests/e2e/compare.py (top-1 equal, max|diff| <= 1e-3 * max|ref|):
 #   demo       examples/demo/demo.onnx compiled with --target ARCH; plain
 #              `make -C DIR`: the generated Makefile picks the cross compiler
@@ -156,17 +156,23 @@ RT_SRCS=()
 for f in "$ROOT"/runtime/*/*.c; do
     case $f in */runtime/driver/*) ;; *) RT_SRCS+=("$f") ;; esac
 done
+# (qconv-dotprod: AArch64 built with the dot-product instructions, sdot,
+# run on qemu's "max" CPU)
 qconv_case() {
-    local arch=$1 triple qemu pkg flags
+    local arch=$1 case=${2:-qconv} triple qemu pkg flags cpu=()
     read -r triple qemu pkg <<<"$(arch_info "$arch")"
     case $arch in
         armv7) flags=(-O2 -march=armv7-a -mfpu=neon -mfloat-abi=hard) ;;
         *) flags=(-O2) ;;
     esac
-    local work=$WORK/$arch/qconv ok=1
+    if [ "$case" = qconv-dotprod ]; then
+        flags+=(-march=armv8.2-a+dotprod)
+        cpu=(-cpu max)
+    fi
+    local work=$WORK/$arch/$case ok=1
     rm -rf "$work"
     mkdir -p "$work"
-    echo "== $arch qconv (the int8 convolution's kernels against their definition)"
+    echo "== $arch $case (the int8 convolution's kernels against their definition)"
     if ! command -v "$triple-gcc" >/dev/null; then
         echo "  $triple-gcc not found (Debian package $pkg)"; ok=0
     elif ! command -v "$qemu" >/dev/null; then
@@ -175,14 +181,15 @@ qconv_case() {
     next_step build "$work/build.log" "$triple-gcc" "${flags[@]}" -std=c11 -I"$ROOT/include" \
         -D_POSIX_C_SOURCE=200809L "$ROOT/tests/cross/qconv_check.c" "${RT_SRCS[@]}" -lm -lpthread \
         -o "$work/qconv_check"
-    shown_step run "$work/run.log" timeout "$TIMEOUT" "$qemu" -L "/usr/$triple" "$work/qconv_check"
-    case_done $ok "$arch/qconv" "$work"
+    shown_step run "$work/run.log" timeout "$TIMEOUT" "$qemu" "${cpu[@]}" -L "/usr/$triple" "$work/qconv_check"
+    case_done $ok "$arch/$case" "$work"
     rmdir "$WORK/$arch" 2>/dev/null || true
 }
 
 for arch in "${ARCHS[@]}"; do
     read -r triple _ _ <<<"$(arch_info "$arch")"
     qconv_case "$arch"
+    [ "$arch" = aarch64 ] && qconv_case "$arch" qconv-dotprod
     one_case "$arch" demo "$demo_onnx" demo "$demo_in" "$WORK/ref/demo.ref.npy" --target "$arch"
     one_case "$arch" demo-cc "$demo_onnx" demo "$demo_in" "$WORK/ref/demo.ref.npy" -- CC="$triple-gcc"
     one_case "$arch" resnet18 "$r18_onnx" resnet18 "$r18_in" "$WORK/ref/resnet18.ref.npy" --target "$arch"
