@@ -71,7 +71,8 @@
  * results go out through the blocks into the NCHW rows (tile_store). A
  * block's whole tiles run in one call.
  * The portable C kernel reads the same panel and weights and computes the
- * same bytes (on AArch64 its sums by NEON widening multiply-accumulates). A build with AVX512-VNNI cuts the work its own way (16-pixel
+ * same bytes (on AArch64 and ARMv7 its sums by NEON: widening
+ * multiply-accumulates, or sdot where the build has dotprod). A build with AVX512-VNNI cuts the work its own way (16-pixel
  * tiles, pixels across the lanes; its section below), from the same
  * packed weights and within the same scratch.
  */
@@ -89,6 +90,13 @@
 #define QK_NEON 1
 #else
 #define QK_NEON 0
+#endif
+
+#if !QK_AVX2 && !QK_NEON && defined(__arm__) && defined(__ARM_NEON) && !defined(RN_GENERIC)
+#include <arm_neon.h>
+#define QK_NEON32 1
+#else
+#define QK_NEON32 0
 #endif
 
 #if QK_AVX2 && defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && \
@@ -1503,6 +1511,88 @@ static void neon_sums(int64_t kn, const uint8_t *a, const int8_t *w, int32_t acc
 }
 #endif
 
+#if QK_NEON32
+/* ARMv7 NEON (16 q registers): the same sums by vmlal_lane_s16, a quarter
+ * of the block's channels a pass (6 accumulators, the 4 channels' weights
+ * of each k, the pixels' values), exact for any weights. */
+#define QN_W4(v) (qc & 2 ? vget_high_s8(v) : vget_low_s8(v))
+#define QN_Q4(v8) (qc & 1 ? vget_high_s16(v8) : vget_low_s16(v8))
+#define QN_ML(p, wv, xh, lane) c##p = vmlal_lane_s16(c##p, wv, xh, lane)
+static RN_INLINE void neon32_quarter(int64_t kn, const uint8_t *a, const int8_t *w, int32_t acc[TP][TC],
+				     const int qc, const int quads)
+{
+	int32x4_t c0 = vld1q_s32(&acc[0][4 * qc]), c1 = vld1q_s32(&acc[1][4 * qc]);
+	int32x4_t c2 = vld1q_s32(&acc[2][4 * qc]), c3 = vld1q_s32(&acc[3][4 * qc]);
+	int32x4_t c4 = vld1q_s32(&acc[4][4 * qc]), c5 = vld1q_s32(&acc[5][4 * qc]);
+	for (int64_t q = 0; q < kn; q++) {
+		if (quads) {
+			const int8x16x4_t wv = vld4q_s8(w);
+			const int16x4_t w0 = QN_Q4(vmovl_s8(QN_W4(wv.val[0]))), w1 = QN_Q4(vmovl_s8(QN_W4(wv.val[1])));
+			const int16x4_t w2 = QN_Q4(vmovl_s8(QN_W4(wv.val[2]))), w3 = QN_Q4(vmovl_s8(QN_W4(wv.val[3])));
+			const uint8x16_t xa = vld1q_u8(a);
+			const int16x8_t x01 = vreinterpretq_s16_u16(vmovl_u8(vget_low_u8(xa)));
+			const int16x8_t x23 = vreinterpretq_s16_u16(vmovl_u8(vget_high_u8(xa)));
+			const int16x8_t x45 = vreinterpretq_s16_u16(vmovl_u8(vld1_u8(a + 16)));
+#define QN_PX4(p, xh)                  \
+	do {                           \
+		QN_ML(p, w0, xh, 0);   \
+		QN_ML(p, w1, xh, 1);   \
+		QN_ML(p, w2, xh, 2);   \
+		QN_ML(p, w3, xh, 3);   \
+	} while (0)
+			QN_PX4(0, vget_low_s16(x01));
+			QN_PX4(1, vget_high_s16(x01));
+			QN_PX4(2, vget_low_s16(x23));
+			QN_PX4(3, vget_high_s16(x23));
+			QN_PX4(4, vget_low_s16(x45));
+			QN_PX4(5, vget_high_s16(x45));
+#undef QN_PX4
+			w += 4 * TC;
+		} else {
+			const int8x16x2_t wv = vld2q_s8(w);
+			const int16x4_t w0 = QN_Q4(vmovl_s8(QN_W4(wv.val[0]))), w1 = QN_Q4(vmovl_s8(QN_W4(wv.val[1])));
+			const uint16_t *x16 = (const uint16_t *)(const void *)a;
+			const int16x8_t xa = vreinterpretq_s16_u16(vld1q_u16(x16));
+			const int16x4_t xb = vreinterpret_s16_u16(vld1_u16(x16 + 8));
+#define QN_PX2(p, xh, l)                   \
+	do {                               \
+		QN_ML(p, w0, xh, (l) + 0); \
+		QN_ML(p, w1, xh, (l) + 1); \
+	} while (0)
+			QN_PX2(0, vget_low_s16(xa), 0);
+			QN_PX2(1, vget_low_s16(xa), 2);
+			QN_PX2(2, vget_high_s16(xa), 0);
+			QN_PX2(3, vget_high_s16(xa), 2);
+			QN_PX2(4, xb, 0);
+			QN_PX2(5, xb, 2);
+#undef QN_PX2
+			w += 2 * TC;
+		}
+		a += CHUNK;
+	}
+	vst1q_s32(&acc[0][4 * qc], c0), vst1q_s32(&acc[1][4 * qc], c1), vst1q_s32(&acc[2][4 * qc], c2);
+	vst1q_s32(&acc[3][4 * qc], c3), vst1q_s32(&acc[4][4 * qc], c4), vst1q_s32(&acc[5][4 * qc], c5);
+}
+#undef QN_ML
+#undef QN_Q4
+#undef QN_W4
+
+static void neon_sums(int64_t kn, const uint8_t *a, const int8_t *w, int32_t acc[TP][TC], const int quads)
+{
+	if (quads) {
+		neon32_quarter(kn, a, w, acc, 0, 1);
+		neon32_quarter(kn, a, w, acc, 1, 1);
+		neon32_quarter(kn, a, w, acc, 2, 1);
+		neon32_quarter(kn, a, w, acc, 3, 1);
+	} else {
+		neon32_quarter(kn, a, w, acc, 0, 0);
+		neon32_quarter(kn, a, w, acc, 1, 0);
+		neon32_quarter(kn, a, w, acc, 2, 0);
+		neon32_quarter(kn, a, w, acc, 3, 0);
+	}
+}
+#endif
+
 /* Every layout's products exact in int32: layout 2 as layout 1. */
 static void tile(int layout, int64_t kn, const uint8_t *a, const int8_t *w, const rn_q_epilogue *e,
 		 const qtile *o)
@@ -1515,7 +1605,7 @@ static void tile(int layout, int64_t kn, const uint8_t *a, const int8_t *w, cons
 		for (int i = 0; i < TP; i++)
 			acc[i][j] = (uint32_t)b;
 	}
-#if QK_NEON
+#if QK_NEON || QK_NEON32
 	{
 		int32_t sacc[TP][TC];
 		rn_memcpy(sacc, acc, sizeof sacc);

@@ -6,7 +6,7 @@
 #   tests/cross/run_cross.sh [ARCH ...]      default: aarch64 armv7 riscv64
 #
 # For each ARCH, first qconv: tests/cross/qconv_check.c, the int8
-# convolution's packed kernels (AArch64's NEON, the others' portable C)
+# convolution's packed kernels (AArch64's and ARMv7's NEON, riscv64's portable C)
 # against their definition, byte for byte, built with ARCH's compiler and
 # its --target flags (AArch64 also with +dotprod: sdot, on qemu's max CPU). Then builds of models, each compared with onnxruntime by
 # tests/e2e/compare.py (top-1 equal, max|diff| <= 1e-3 * max|ref|):
@@ -149,8 +149,8 @@ one_case() {
     rmdir "$WORK/$arch" 2>/dev/null || true # once its last case has gone
 }
 
-# qconv_case ARCH: the int8 convolution's packed kernels (AArch64: NEON;
-# the others: portable C) against their definition, tests/cross/qconv_check.c,
+# qconv_case ARCH: the int8 convolution's packed kernels (AArch64 and ARMv7:
+# NEON; riscv64: portable C) against their definition, tests/cross/qconv_check.c,
 # built with ARCH's compiler and its --target flags, run under qemu-user
 RT_SRCS=()
 for f in "$ROOT"/runtime/*/*.c; do
