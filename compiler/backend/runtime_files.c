@@ -71,8 +71,10 @@ static const char *kernel_file(int k)
 		return "conv/conv.c";
 	case K_CONV2D_PACKED:
 		return "conv/conv_pack.c";
-	case K_POOL: case K_GLOBAL_AVG: case K_GLOBAL_MAX: case K_REDUCE_MEAN:
+	case K_POOL:
 		return "pool/pool.c";
+	case K_GLOBAL_AVG: case K_GLOBAL_MAX: case K_REDUCE_MEAN:
+		return "pool/reduce.c";
 	case K_SCALE_SHIFT: case K_BATCHNORM:
 		return "elementwise/affine.c";
 	case K_BINARY:
