@@ -29,7 +29,7 @@ typedef struct {
 
 /* BEGIN rt_deps (file, the files it calls; read by tests/cli/check_runtime_deps.sh) */
 static const RtDep rt_deps[] = {
-	{ "conv/conv.c", { "gemm/gemm.c" } },
+	{ "conv/conv.c", { "gemm/epilogue.c", "gemm/gemm.c" } },
 	{ "conv/conv_blas.c", { "conv/conv.c" } },
 	{ "conv/conv_depthwise.c", { "threads/parallel.c" } },
 	{ "conv/conv_gemm.c",
@@ -38,7 +38,9 @@ static const RtDep rt_deps[] = {
 	{ "conv/conv_winograd.c", { "threads/parallel.c" } },
 	{ "elementwise/binary.c", { "core/dtype.c" } },
 	{ "elementwise/cast.c", { "core/dtype.c" } },
-	{ "gemm/gemm.c", { "elementwise/unary.c", "threads/parallel.c" } },
+	{ "gemm/epilogue.c", { "elementwise/unary.c" } },
+	{ "gemm/fc.c", { "gemm/epilogue.c", "threads/parallel.c" } },
+	{ "gemm/gemm.c", { "gemm/epilogue.c", "gemm/fc.c" } },
 	{ "pool/pool.c", { "threads/parallel.c" } },
 	{ "quant/qconv_packed.c", { "threads/parallel.c" } },
 	{ "threads/threadpool.c", { "threads/parallel.c" } },
@@ -138,7 +140,11 @@ void runtime_files(const Graph *g, int threads, RuntimeFiles *r)
 		const Node *n = &g->nodes[i];
 		for (int s = 0; !n->dead && s < n->n_steps; s++) {
 			const Step *st = &n->steps[s];
-			add(r, kernel_file(st->kernel));
+			/* a fully connected layer (Gemm with transB): fc.c alone */
+			if (st->kernel == K_GEMM && st->p.gemm.trans_b && !st->p.gemm.trans_a)
+				add(r, "gemm/fc.c");
+			else
+				add(r, kernel_file(st->kernel));
 			if (st->kernel != K_CONV2D_PACKED)
 				continue;
 			for (int a = 0; a < N_ALGOS; a++)

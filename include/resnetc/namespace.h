@@ -80,6 +80,7 @@
 #define rn_gather RN_NS(rn_gather)
 #define rn_gemm_f32 RN_NS(rn_gemm_f32)
 #define rn_gemm_nn_f32 RN_NS(rn_gemm_nn_f32)
+#define rn_gemm_nt_f32 RN_NS(rn_gemm_nt_f32)
 #define rn_global_avg_f32 RN_NS(rn_global_avg_f32)
 #define rn_global_max_f32 RN_NS(rn_global_max_f32)
 #define rn_matmul_f32 RN_NS(rn_matmul_f32)

@@ -247,6 +247,11 @@ typedef struct {
 
 void rn_gemm_f32(const rn_gemm_params *p, const float *a, const float *b,
 		 const float *c, float *y, rn_threadpool *tp);
+/* The same for trans_b set and trans_a not (what rn_gemm_f32 calls then),
+ * in a file of its own: a model whose only product is its fully connected
+ * layer builds without the matrix-product engine. */
+void rn_gemm_nt_f32(const rn_gemm_params *p, const float *a, const float *b,
+		    const float *c, float *y, rn_threadpool *tp);
 
 /* MatMul with broadcast batch dims: for each batch index (batch_rank dims),
  * Y[b][M][N] = A[b][M][K] * B[b][K][N]. A batch's offset into a (b) is

@@ -9,7 +9,9 @@
  * the table below; an ISA-specific kernel would take its place there. The
  * last strip of rows overlaps the previous one rather than shrinking, and
  * stores only its new rows. Columns are processed in blocks whose K x NC
- * slice of B stays in L2 while every strip of A sweeps it.
+ * slice of B stays in L2 while every strip of A sweeps it. A fully
+ * connected layer (Gemm with transB) is fc.c's; the stores with bias,
+ * C and activation epilogue.c's.
  */
 #include "../core/internal.h"
 
@@ -59,36 +61,6 @@ static void tile_nn(rn_tile_fn f, int mr, int nr, int64_t k, const float *a, int
 	f(k, a, a_sm, a_sk, b, ldb, 1, acc);
 }
 
-void rn_epilogue_tile(const rn_epilogue *e, int mr, int nr, const float *acc, int ld,
-		      int64_t row0, int64_t col0, float *y, int64_t ldy)
-{
-	float alpha = e->alpha, beta = e->beta;
-	for (int i = 0; i < mr; i++) {
-		const float *ar = acc + (int64_t)i * ld;
-		float *yr = y + i * ldy;
-		float bv = e->bias ? e->bias[row0 + i] : 0.0f;
-		if (e->c) {
-			/* c may be y itself: each element is read before it is written */
-			const float *cr = e->c + (row0 + i) * e->c_sm + col0 * e->c_sn;
-			int64_t sn = e->c_sn;
-			if (e->bias)
-				for (int j = 0; j < nr; j++)
-					yr[j] = (alpha * ar[j] + bv) + beta * cr[j * sn];
-			else
-				for (int j = 0; j < nr; j++)
-					yr[j] = alpha * ar[j] + beta * cr[j * sn];
-		} else if (e->bias) {
-			for (int j = 0; j < nr; j++)
-				yr[j] = alpha * ar[j] + bv;
-		} else {
-			for (int j = 0; j < nr; j++)
-				yr[j] = alpha * ar[j];
-		}
-		if (e->act != RN_ACT_NONE && e->act != RN_ACT_IDENTITY)
-			rn_unary_f32(e->act, e->act_alpha, e->act_beta, (size_t)nr, yr, yr);
-	}
-}
-
 /* One strip of mr rows from i0 against columns [j0, j1); rows before
  * i0 + skip were stored by the previous strip and are only recomputed. */
 static void strip_nn(int mr, int skip, int64_t i0, int64_t j0, int64_t j1, int64_t k,
@@ -131,66 +103,6 @@ void rn_gemm_nn_f32(int64_t m, int64_t n, int64_t k, const float *a, int64_t a_s
 	}
 }
 
-/* Dot products of one contiguous A row with four contiguous B rows, in
- * fixed-width partial sums so the loop vectorizes without reassociation. */
-enum { DOT_W = 16 };
-static void dot4(int64_t k, const float *restrict a, const float *const *brow, float *out)
-{
-	float s[4][DOT_W];
-	for (int r = 0; r < 4; r++)
-		for (int l = 0; l < DOT_W; l++)
-			s[r][l] = 0.0f;
-	int64_t kk = 0;
-	for (; kk + DOT_W <= k; kk += DOT_W)
-		for (int r = 0; r < 4; r++)
-			for (int l = 0; l < DOT_W; l++)
-				s[r][l] += a[kk + l] * brow[r][kk + l];
-	for (int r = 0; r < 4; r++) {
-		float v = 0.0f;
-		for (int l = 0; l < DOT_W; l++)
-			v += s[r][l];
-		for (int64_t q = kk; q < k; q++)
-			v += a[q] * brow[r][q];
-		out[r] = v;
-	}
-}
-
-/* Y = A * B^T with A [m][k] and B [n][k] both row-major (Gemm transB=1,
- * e.g. the final fully connected layer), columns [j0, j1). */
-static void gemm_nt(int64_t m, int64_t n, int64_t k, const float *a, const float *b,
-		    float *y, const rn_epilogue *e, int64_t j0, int64_t j1)
-{
-	for (int64_t i = 0; i < m; i++) {
-		for (int64_t j = j0; j < j1; j += 4) {
-			int64_t nv = j1 - j < 4 ? j1 - j : 4;
-			const float *brow[4];
-			float out[4];
-			for (int r = 0; r < 4; r++)
-				brow[r] = b + (j + (r < nv ? r : nv - 1)) * k;
-			dot4(k, a + i * k, brow, out);
-			rn_epilogue_tile(e, 1, (int)nv, out, 4, i, j, y + i * n + j, n);
-		}
-	}
-}
-
-/* A fully connected layer streams B (the weights, often megabytes) once:
- * threads split its rows in runs of 4, so each streams its share. */
-typedef struct {
-	int64_t m, n, k, parts;
-	const float *a, *b;
-	float *y;
-	const rn_epilogue *e;
-} nt_job;
-
-static void nt_task(void *ctx, int64_t t, int thread)
-{
-	const nt_job *J = ctx;
-	int64_t quads = (J->n + 3) / 4;
-	int64_t j0 = quads * t / J->parts * 4, j1 = quads * (t + 1) / J->parts * 4;
-	(void)thread;
-	gemm_nt(J->m, J->n, J->k, J->a, J->b, J->y, J->e, j0, j1 < J->n ? j1 : J->n);
-}
-
 void rn_gemm_f32(const rn_gemm_params *p, const float *a, const float *b,
 		 const float *c, float *y, rn_threadpool *tp)
 {
@@ -204,13 +116,7 @@ void rn_gemm_f32(const rn_gemm_params *p, const float *a, const float *b,
 	if (!p->trans_b) {
 		rn_gemm_nn_f32(m, n, k, a, a_sm, a_sk, b, n, y, n, &e);
 	} else if (!p->trans_a) {
-		int64_t quads = (n + 3) / 4, threads = rn_threadpool_threads(tp);
-		nt_job J = { .m = m, .n = n, .k = k, .a = a, .b = b, .y = y, .e = &e,
-			     .parts = quads < threads ? quads : threads };
-		if (J.parts <= 1 || n * k < 65536)
-			gemm_nt(m, n, k, a, b, y, &e, 0, n);
-		else
-			rn_parallel_for(tp, J.parts, nt_task, &J);
+		rn_gemm_nt_f32(p, a, b, c, y, tp);
 	} else {
 		for (int64_t i = 0; i < m; i++) {
 			for (int64_t j = 0; j < n; j++) {
