@@ -432,11 +432,8 @@ static int exec_gemm(const Graph *g, const Step *s, const KernelIO *io)
 static void emit_gemm(FILE *f, const Step *s, const EmitArgs *e)
 {
 	print_gemm_params(f, e->id, &s->p.gemm);
-	/* a fully connected layer calls fc.c's function, which the output
-	 * folder then carries without gemm.c (runtime_files.c) */
-	const int nt = s->p.gemm.trans_b && !s->p.gemm.trans_a;
-	fprintf(f, "\t%s(&p%d, %s, %s, %s, %s, tp);\n", nt ? "rn_gemm_nt_f32" : "rn_gemm_f32", e->id, e->in[0],
-		e->in[1], e->in[2], e->out[0]);
+	fprintf(f, "\t%s(&p%d, %s, %s, %s, %s, tp);\n", kernel_label(s), e->id, e->in[0], e->in[1], e->in[2],
+		e->out[0]);
 }
 
 static int exec_matmul(const Graph *g, const Step *s, const KernelIO *io)
@@ -760,12 +757,17 @@ const char *kernel_name(int kernel)
 	return k ? k->name : "?";
 }
 
+int step_is_fc(const Step *s)
+{
+	return s->kernel == K_GEMM && s->p.gemm.trans_b && !s->p.gemm.trans_a;
+}
+
 const char *kernel_label(const Step *s)
 {
 	if (s->kernel == K_CONV2D_PACKED && s->algo >= 0 && s->algo < n_conv_algos && conv_algos[s->algo].label)
 		return conv_algos[s->algo].label;
-	if (s->kernel == K_GEMM && s->p.gemm.trans_b && !s->p.gemm.trans_a)
-		return "rn_gemm_nt_f32"; /* what emit_gemm calls for a fully connected layer */
+	if (step_is_fc(s))
+		return "rn_gemm_nt_f32"; /* the function emit_gemm calls */
 	const KernelDef *k = kernel_def(s->kernel);
 	return k && k->label ? k->label : kernel_name(s->kernel);
 }

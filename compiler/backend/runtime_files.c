@@ -140,8 +140,8 @@ void runtime_files(const Graph *g, int threads, RuntimeFiles *r)
 		const Node *n = &g->nodes[i];
 		for (int s = 0; !n->dead && s < n->n_steps; s++) {
 			const Step *st = &n->steps[s];
-			/* a fully connected layer (Gemm with transB): fc.c alone */
-			if (st->kernel == K_GEMM && st->p.gemm.trans_b && !st->p.gemm.trans_a)
+			/* a fully connected layer: fc.c alone */
+			if (step_is_fc(st))
 				add(r, "gemm/fc.c");
 			else
 				add(r, kernel_file(st->kernel));

@@ -174,6 +174,9 @@ const char *act_c_name(int act);
 const char *act_op_name(int act);
 /* What computes a step, in words for reports ("winograd F(4x4,3x3)"). */
 const char *kernel_label(const Step *s);
+/* A Gemm step that is a fully connected layer (transB, not transA): it
+ * calls rn_gemm_nt_f32, whose file the output carries without gemm.c. */
+int step_is_fc(const Step *s);
 
 /* Runs a step on host buffers (ptr[t] is tensor t's data). Returns 0, or a
  * runtime error code (negative) with a message in d. */

@@ -2125,21 +2125,19 @@ static void qconv_task_vnni(void *ctx, int64_t task, int thread)
 	int8_t *wq = (int8_t *)(strip + align_up(g->vstrip));
 	const uint8_t *x = J->x + img * c->c * g->hw;
 	const uint8_t flip = J->p->x_dtype == RN_I8 ? 0x80 : 0;
+	qgeom v = *g; /* the im2col rows and strip of this cut */
+	v.trow = g->vtrow;
+	v.cols = g->vcols;
+	v.srows = g->vsrows;
+	v.strip = g->vstrip;
 	if (g->direct) {
 		vnni_panel(g, x + q0, g->hw, nb, panel, flip);
 	} else if (QK_VSTRIP && !g->inside && (c->sw == 1 || c->sw == 2) && c->ow >= 5) {
 #if QK_VSTRIP
-		qgeom v = *g;
-		v.srows = g->vsrows;
 		build_strip(J->p, &v, x, q0, nb, strip);
 		vnni_strip_panel(c, g, q0, nb, strip, panel, (int32_t *)(void *)cols, flip);
 #endif
 	} else {
-		qgeom v = *g; /* the im2col rows and strip of this cut */
-		v.trow = g->vtrow;
-		v.cols = g->vcols;
-		v.srows = g->vsrows;
-		v.strip = g->vstrip;
 		build_cols(J->p, &v, x, q0, nb, cols, strip);
 		vnni_panel(g, cols, g->vtrow, nb, panel, flip);
 	}
