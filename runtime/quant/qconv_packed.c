@@ -72,9 +72,12 @@
  * block's whole tiles run in one call.
  * The portable C kernel reads the same panel and weights and computes the
  * same bytes (on AArch64 and ARMv7 its sums by NEON: widening
- * multiply-accumulates, or sdot where the build has dotprod). A build with AVX512-VNNI cuts the work its own way (16-pixel
- * tiles, pixels across the lanes; its section below), from the same
- * packed weights and within the same scratch.
+ * multiply-accumulates, or sdot where the build has dotprod). A build
+ * with AVX512-VNNI cuts the work its own way (16-pixel tiles, pixels
+ * across the lanes; its section below), from the same packed weights and
+ * within the same scratch; with VBMI2 too, a 3x3 stride-1 convolution
+ * over channels in fours builds no panel at all (the direct cut,
+ * qconv_task_vdir).
  */
 #include "qconv.h"
 
@@ -106,6 +109,13 @@
 #define QK_VNNI 0
 #endif
 
+/* The direct 3x3 cut also compresses bytes (AVX512-VBMI2) */
+#if QK_VNNI && defined(__AVX512VBMI__) && defined(__AVX512VBMI2__)
+#define QK_VDIR 1
+#else
+#define QK_VDIR 0
+#endif
+
 #if defined(__GNUC__) || defined(__clang__)
 #define QK_NOINLINE __attribute__((noinline))
 #define QK_ALIGNED(n) __attribute__((aligned(n)))
@@ -121,6 +131,7 @@ enum {
 	CHUNK = 24,                 /* panel bytes of a tile per k-pair */
 	PANEL_TARGET = 192 * 1024,  /* panel bytes a block aims at (L2) */
 	MAX_TILES = 64,             /* tiles per block at most */
+	DSLACK = 48,                /* positions past a direct strip's rows that its tiles may read */
 	SLACK = 64,                 /* bytes past a buffer that vector copies may touch */
 	HEADER = RN_ALIGN,          /* packed bytes before the weights */
 };
@@ -157,6 +168,15 @@ typedef struct {
 	size_t vpanel;
 	int64_t vtrow, vsrows;
 	size_t vcols, vstrip;
+	/* the VNNI direct cut of a 3x3, stride-1 convolution over channels
+	 * in fours (see qconv_task_vdir): the output computed dwp = ow + 2
+	 * positions wide, in 16-position tiles (dtiles per image, dtb per
+	 * block at most); a block's strip holds, per 4 input channels, dplane
+	 * positions of 4 bytes: dsrows padded input rows of dwp, then
+	 * DSLACK */
+	int dir;
+	int64_t dwp, dtiles, dtb, dsrows, dplane;
+	size_t dstrip;
 	size_t slice;        /* scratch bytes per thread: the larger cut's panel, cols, strip */
 } qgeom;
 
@@ -221,6 +241,29 @@ static qgeom geom_of(const rn_qconv2d_params *p)
 	const size_t vslice = align_up(g.vpanel) + align_up(g.vcols) + align_up(g.vstrip) +
 			      align_up((size_t)(g.kq * 4 * TC));
 	g.slice = slice > vslice ? slice : vslice;
+	g.dir = c->kh == 3 && c->kw == 3 && c->sh == 1 && c->sw == 1 && c->dh == 1 && c->dw == 1 &&
+		c->c % 4 == 0 && !g.direct;
+	if (g.dir) {
+		g.dwp = (int64_t)c->ow + 2;
+		g.dtiles = (c->oh * g.dwp + TV - 1) / TV;
+		/* a block's weights are reordered per 16 channels: with few
+		 * tiles (7 x 7 outputs: 4) the panel cut runs faster */
+		g.dir = g.dtiles >= 8;
+	}
+	if (g.dir) {
+		const int64_t rows = PANEL_TARGET / ((int64_t)c->c * g.dwp) - 3;
+		g.dtb = rows < 1 ? 1 : rows * g.dwp / TV;
+		g.dtb = g.dtb < 1 ? 1 : g.dtb > MAX_TILES ? MAX_TILES : g.dtb;
+		g.dtb = g.dtb > g.dtiles ? g.dtiles : g.dtb;
+		int64_t orows = (g.dtb * TV + g.dwp - 2) / g.dwp + 1;
+		orows = orows > c->oh ? c->oh : orows;
+		g.dsrows = orows + 2;
+		g.dplane = g.dsrows * g.dwp + DSLACK;
+		g.dstrip = (size_t)(c->c / 4 * g.dplane * 4);
+		/* the strip, and a block's weights as k-quads and reordered */
+		const size_t dslice = align_up(g.dstrip) + 2 * align_up((size_t)(g.kq * 4 * TC));
+		g.slice = g.slice > dslice ? g.slice : dslice;
+	}
 	return g;
 }
 
@@ -2108,6 +2151,250 @@ static QK_NOINLINE void vnni_rem(int64_t kq, const uint8_t *a, const int8_t *w, 
 	}
 }
 
+#if QK_VDIR
+/* ---- AVX512-VNNI, direct: 3x3, stride 1, channels in fours ----
+ *
+ * The panel of a 3x3 convolution holds each input byte nine times. This
+ * cut builds none: it interleaves the block's input rows once, four
+ * channels at a time, into a strip of 4-byte positions ([c / 4][dsrows]
+ * [dwp][4], padded with the zero point, dwp = ow + 2 wide), and computes
+ * the output as if it were dwp wide too: output position P = oy * dwp +
+ * ox then reads tap (ky, kx) of channels 4 cq .. 4 cq + 3 at strip
+ * position P + ky * dwp + kx of plane cq, so the 16 positions of a tile
+ * are one 64-byte load per tap, whatever rows they span. Positions with
+ * ox >= ow (two per row) are computed and dropped: the epilogue
+ * compresses a tile's valid lanes (vpcompressb) into the consecutive
+ * output bytes they are in NCHW, and expands the residual's the same way.
+ * The weights' k order is (c, ky, kx); a block's are reordered per
+ * channel quad cq into (cq, tap) quads, each tap's 4 channels' weights
+ * per output channel. */
+
+/* A block's strip: output rows r0 .. on, srows input rows from r0 - pt,
+ * flipped by fl, the zero point where the padding is and in the slack. */
+static void vdir_strip(const rn_qconv2d_params *p, const qgeom *g, const uint8_t *x, int64_t r0,
+		       int64_t srows, uint8_t *strip, const uint8_t flip)
+{
+	const rn_conv2d_params *c = &p->conv;
+	const int64_t wp = g->dwp, hw = (int64_t)c->h * c->w;
+	const int64_t cols = c->w < wp - c->pl ? c->w : wp - c->pl; /* input columns in a row */
+	const __m512i pad = _mm512_set1_epi8((char)((uint8_t)p->x_zp ^ flip));
+	const __m512i fl = _mm512_set1_epi8((char)flip);
+	uint8_t ix[64];
+	for (int i = 0; i < TV; i++)
+		for (int h = 0; h < 4; h++)
+			ix[4 * i + h] = (uint8_t)(16 * h + i);
+	const __m512i idx = _mm512_loadu_si512((const void *)ix);
+	for (int64_t cq = 0; cq < c->c / 4; cq++) {
+		uint8_t *d = strip + cq * g->dplane * 4;
+		const int64_t fill = srows * wp + DSLACK;
+		for (int64_t b = 0; b < 4 * fill; b += 64) {
+			const int64_t left = 4 * fill - b;
+			_mm512_mask_storeu_epi8(d + b, left >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << left) - 1, pad);
+		}
+		const uint8_t *src = x + 4 * cq * hw;
+		for (int64_t sr = 0; sr < srows; sr++) {
+			const int64_t iy = r0 + sr - c->pt;
+			if (iy < 0 || iy >= c->h)
+				continue;
+			const uint8_t *s = src + iy * c->w;
+			uint8_t *row = d + (sr * wp + c->pl) * 4;
+			for (int64_t x0 = 0; x0 < cols; x0 += TV) {
+				const int n = (int)(cols - x0 < TV ? cols - x0 : TV);
+				const __mmask16 m = (__mmask16)((1u << n) - 1);
+				__m512i a = _mm512_castsi128_si512(_mm_maskz_loadu_epi8(m, s + x0));
+				a = _mm512_inserti32x4(a, _mm_maskz_loadu_epi8(m, s + hw + x0), 1);
+				a = _mm512_inserti32x4(a, _mm_maskz_loadu_epi8(m, s + 2 * hw + x0), 2);
+				a = _mm512_inserti32x4(a, _mm_maskz_loadu_epi8(m, s + 3 * hw + x0), 3);
+				const __m512i v = _mm512_xor_si512(_mm512_permutexvar_epi8(idx, a), fl);
+				_mm512_mask_storeu_epi8(row + 4 * x0, n == TV ? ~(__mmask64)0 : ((__mmask64)1 << (4 * n)) - 1, v);
+			}
+		}
+	}
+}
+
+/* A block's k-quads ([KQ][16][4], k = 9 c + tap) reordered into
+ * [c / 4][9][16][4]: quad (cq, tap) holds, per output channel, the
+ * weights of input channels 4 cq .. 4 cq + 3 at that tap. Channel quad
+ * cq's 36 k are quads 9 cq .. 9 cq + 8 of either order; byte i of a
+ * destination dword (k = 9 i + tap) is byte k % 4 of quad k / 4's. */
+static void vdir_weights(const qgeom *g, const int8_t *wq, int8_t *wd)
+{
+	__m512i sel[4];
+	for (int sb = 0; sb < 4; sb++) {
+		uint8_t b[64];
+		for (int i = 0; i < 64; i++)
+			b[i] = (uint8_t)((i & 12) + sb);
+		sel[sb] = _mm512_loadu_si512((const void *)b);
+	}
+	const __mmask64 byte0 = 0x1111111111111111ull;
+	for (int64_t cq = 0; cq < g->kq / 9; cq++) {
+		const int8_t *s = wq + cq * 9 * 4 * TC;
+		int8_t *d = wd + cq * 9 * 4 * TC;
+		for (int t = 0; t < 9; t++) {
+			__m512i v = _mm512_setzero_si512();
+			for (int i = 0; i < 4; i++) {
+				const int k = 9 * i + t;
+				const __m512i q = _mm512_loadu_si512((const void *)(s + k / 4 * 4 * TC));
+				v = _mm512_mask_shuffle_epi8(v, byte0 << i, q, sel[k % 4]);
+			}
+			_mm512_storeu_si512((void *)(d + t * 4 * TC), v);
+		}
+	}
+}
+
+/* Two tiles (32 positions) x 8 channels: two 64-byte loads per tap, each
+ * of the 8 channels' weights broadcast once for both (a 16 x 16 tile's
+ * one load per 16 products, unaligned here, ran ~12% slower on Zen 5).
+ * s: the first tile's strip bytes (4 channels' planes plane4 bytes apart,
+ * rows wp4); w: the (cq, tap) quads of the block at its first channel;
+ * valid: each tile's lanes that are output pixels, whose bytes go to
+ * o[u].y on. */
+static RN_INLINE void vdir_tile(int64_t nq, const uint8_t *s, int64_t plane4, int64_t wp4, const int8_t *w,
+				const rn_q_epilogue *e, const vtile o[2], const int res, const __mmask16 valid[2])
+{
+	enum { H = TC / 2 };
+	__m512i c[2][H];
+	RN_UNROLL
+	for (int j = 0; j < H; j++) {
+		int32_t b;
+		rn_memcpy(&b, o[0].bias + 4 * j, sizeof b);
+		c[0][j] = c[1][j] = _mm512_set1_epi32(b);
+	}
+	for (int64_t cq = 0; cq < nq; cq++, s += plane4) {
+		RN_UNROLL
+		for (int t = 0; t < 9; t++) {
+			const uint8_t *a = s + (t / 3) * wp4 + 4 * (t % 3);
+			const __m512i x0 = _mm512_loadu_si512((const void *)a);
+			const __m512i x1 = _mm512_loadu_si512((const void *)(a + 4 * TV));
+			RN_UNROLL
+			for (int j = 0; j < H; j++) {
+				int32_t v;
+				rn_memcpy(&v, w + 4 * j, sizeof v);
+				const __m512i b = _mm512_set1_epi32(v);
+				c[0][j] = _mm512_dpbusd_epi32(c[0][j], x0, b);
+				c[1][j] = _mm512_dpbusd_epi32(c[1][j], x1, b);
+			}
+			w += 4 * TC;
+		}
+	}
+	const __m512 lo = _mm512_set1_ps(e->lo), hi = _mm512_set1_ps(e->hi);
+	const __m512i yzp = _mm512_set1_epi32(e->y_zp), rzp = _mm512_set1_epi32(e->r_zp);
+	const __m512 rm = _mm512_set1_ps(e->r_mult);
+	const int nch = o[0].nch;
+	RN_UNROLL
+	for (int u = 0; u < 2; u++) {
+		if (!valid[u])
+			continue;
+		const int full = valid[u] == 0xffff;
+		const __mmask16 first = (__mmask16)((1u << _mm_popcnt_u32(valid[u])) - 1);
+		RN_UNROLL
+		for (int j = 0; j < H; j++) {
+			if (j >= nch)
+				break;
+			float m;
+			rn_memcpy(&m, o[0].mult + 4 * j, sizeof m);
+			__m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(c[u][j]), _mm512_set1_ps(m));
+			if (res) {
+				const uint8_t *rp = o[u].r + j * o[u].plane;
+				const __m128i rb = full ? _mm_loadu_si128((const __m128i *)rp)
+							: _mm_maskz_expand_epi8(valid[u], _mm_maskz_loadu_epi8(first, rp));
+				const __m512i ri = e->r_signed ? _mm512_cvtepi8_epi32(rb) : _mm512_cvtepu8_epi32(rb);
+				f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(ri, rzp)), rm, f);
+			}
+			f = _mm512_min_ps(_mm512_max_ps(f, lo), hi);
+			const __m128i out = _mm512_cvtepi32_epi8(_mm512_add_epi32(_mm512_cvtps_epi32(f), yzp));
+			uint8_t *yp = o[u].y + j * o[u].plane;
+			if (full)
+				_mm_storeu_si128((__m128i *)yp, out);
+			else
+				_mm_mask_storeu_epi8(yp, first, _mm_maskz_compress_epi8(valid[u], out));
+		}
+	}
+}
+
+static QK_NOINLINE void vdir_plain(int64_t nq, const uint8_t *s, int64_t plane4, int64_t wp4, const int8_t *w,
+				   const rn_q_epilogue *e, const vtile o[2], const __mmask16 valid[2])
+{
+	vdir_tile(nq, s, plane4, wp4, w, e, o, 0, valid);
+}
+
+static QK_NOINLINE void vdir_res(int64_t nq, const uint8_t *s, int64_t plane4, int64_t wp4, const int8_t *w,
+				 const rn_q_epilogue *e, const vtile o[2], const __mmask16 valid[2])
+{
+	vdir_tile(nq, s, plane4, wp4, w, e, o, 1, valid);
+}
+
+static void qconv_task_vdir(void *ctx, int64_t task, int thread)
+{
+	const qjob *J = ctx;
+	const qgeom *g = &J->g;
+	const rn_conv2d_params *c = &J->p->conv;
+	const int64_t units = c->n * J->nblk;
+	const int64_t grp = J->grp_major ? task / units : task % J->groups;
+	const int64_t unit = J->grp_major ? task % units : task / J->groups;
+	const int64_t blk = unit % J->nblk, img = unit / J->nblk;
+	const int64_t wp = g->dwp, npos = c->oh * wp;
+	const int64_t t0 = blk * g->dtiles / J->nblk, t1 = (blk + 1) * g->dtiles / J->nblk;
+	const int64_t p1 = t1 * TV < npos ? t1 * TV : npos;
+	const int64_t r0 = t0 * TV / wp, r1 = (p1 - 1) / wp;
+	uint8_t *strip = J->scratch + (size_t)thread * g->slice;
+	int8_t *wq = (int8_t *)(strip + align_up(g->dstrip));
+	int8_t *wd = wq + align_up((size_t)(g->kq * 4 * TC));
+	const uint8_t flip = J->p->x_dtype == RN_I8 ? 0x80 : 0;
+	vdir_strip(J->p, g, J->x + img * c->c * g->hw, r0, r1 - r0 + 3, strip, flip);
+	/* each tile's valid lanes and the output pixel of the first (none
+	 * past the block: a pair's second tile there is computed, not stored) */
+	__mmask16 valid[MAX_TILES + 1];
+	int64_t first[MAX_TILES + 1];
+	for (int64_t t = t0; t <= t1; t++) {
+		unsigned v = 0;
+		int64_t f = 0;
+		for (int l = 0; l < TV && t < t1; l++) {
+			const int64_t at = t * TV + l;
+			if (at < npos && at % wp < c->ow) {
+				if (!v)
+					f = at / wp * c->ow + at % wp;
+				v |= 1u << l;
+			}
+		}
+		valid[t - t0] = (__mmask16)v;
+		first[t - t0] = f;
+	}
+	const int64_t mb0 = grp * J->mblocks / J->groups, mb1 = (grp + 1) * J->mblocks / J->groups;
+	for (int64_t mb = mb0; mb < mb1; mb++) {
+		const int8_t *w = J->w + mb * (J->quads ? g->kq * 4 : g->kp * 2) * TC;
+		if (!J->quads) {
+			vnni_quads(g, w, wq);
+			w = wq;
+		}
+		vdir_weights(g, w, wd);
+		const int nch = c->m - mb * TC < TC ? (int)(c->m - mb * TC) : TC;
+		for (int h = 0; h < 2 && h * TC / 2 < nch; h++) {
+			const int64_t at = (img * c->m + mb * TC + h * TC / 2) * g->ohw;
+			vtile o[2];
+			for (int u = 0; u < 2; u++)
+				o[u] = (vtile){
+					.plane = g->ohw,
+					.nch = nch - h * TC / 2,
+					.npx = TV,
+					.bias = J->bias + (mb * TC + h * TC / 2) * sizeof(int32_t),
+					.mult = J->mult + (mb * TC + h * TC / 2) * sizeof(float),
+				};
+			for (int64_t t = t0; t < t1; t += 2) {
+				const __mmask16 *vm = valid + (t - t0);
+				for (int u = 0; u < 2; u++) {
+					o[u].y = J->y + at + first[t - t0 + u];
+					o[u].r = J->r ? J->r + at + first[t - t0 + u] : NULL;
+				}
+				const uint8_t *s = strip + (t * TV - r0 * wp) * 4;
+				(J->e.has_res ? vdir_res : vdir_plain)(c->c / 4, s, g->dplane * 4, wp * 4,
+									wd + 4 * h * TC / 2, &J->e, o, vm);
+			}
+		}
+	}
+}
+#endif
+
 static void qconv_task_vnni(void *ctx, int64_t task, int thread)
 {
 	const qjob *J = ctx;
@@ -2220,7 +2507,9 @@ int rn_qconv2d_packed(const rn_qconv2d_params *p, const void *x, const void *pac
 	 * tiles evenly split, each block's panel within the slice); with
 	 * fewer tiles than threads (tiny outputs), each block's channels are
 	 * split too, every part packing the block's panel for itself. */
-	const int64_t tiles = QK_VNNI ? J.g.vtiles : J.g.tiles, tb = QK_VNNI ? J.g.vtb : J.g.tb;
+	const int dir = QK_VDIR && J.g.dir;
+	const int64_t tiles = dir ? J.g.dtiles : QK_VNNI ? J.g.vtiles : J.g.tiles;
+	const int64_t tb = dir ? J.g.dtb : QK_VNNI ? J.g.vtb : J.g.tb;
 	const int64_t n = p->conv.n;
 	J.nblk = (tiles + tb - 1) / tb;
 	/* VNNI tiles are 16 pixels: an image of a few (7 x 7: 4, the last
@@ -2239,7 +2528,7 @@ int rn_qconv2d_packed(const rn_qconv2d_params *p, const void *x, const void *pac
 		J.groups++;
 #if QK_VNNI
 	(void)qconv_task; /* the AVX2 cut: not this build's */
-	rn_parallel_for(tp, units * J.groups, qconv_task_vnni, &J);
+	rn_parallel_for(tp, units * J.groups, dir ? qconv_task_vdir : qconv_task_vnni, &J);
 #else
 	rn_parallel_for(tp, units * J.groups, qconv_task, &J);
 #endif

@@ -190,7 +190,7 @@ check "... giving the bytes compile --quantize int8 gives" cmp "$Q/ours.npy" "$Q
 # every ISA's int8 kernels give the same bytes: the x86 targets this machine runs
 for tg in x86-64:avx2 x86-64-vnni:avx512_vnni; do
     t=${tg%%:*} flag=${tg#*:}
-    if [ "$(uname -m)" = x86_64 ] && grep -qw "$flag" /proc/cpuinfo && { [ "$t" != x86-64-vnni ] || grep -qw avx512vbmi /proc/cpuinfo; }; then
+    if [ "$(uname -m)" = x86_64 ] && grep -qw "$flag" /proc/cpuinfo && { [ "$t" != x86-64-vnni ] || { grep -qw avx512vbmi /proc/cpuinfo && grep -qw avx512_vbmi2 /proc/cpuinfo; }; }; then
         check "--target $t: the int8 model gives the same bytes" \
             bash -c "'$RESNETC' compile -q '$Q/m/demo_int8.onnx' --target $t -o '$Q/t-$t' && make -s -C '$Q/t-$t' >/dev/null &&
                 '$Q/t-$t/demo_int8' '$Q/in.npy' '$Q/t-$t.npy' >/dev/null && cmp '$Q/ours.npy' '$Q/t-$t.npy'"

@@ -90,6 +90,10 @@ static const shape shapes[] = {
 	{ 1, 5, 20, 23, 13, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2 },  /* strided and dilated, rows of 12 */
 	{ 2, 9, 6, 6, 21, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1 },    /* rows of 6: every tile in one row */
 	{ 1, 6, 13, 13, 16, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1 },  /* stride 2, rows of 7 */
+	{ 1, 4, 4, 4, 5, 3, 3, 1, 1, 1, 1, 3, 3, 3, 3 },     /* direct 3x3 cut: windows wholly in padding */
+	{ 1, 8, 3, 30, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1 },   /* tiles across rows of 32 */
+	{ 1, 8, 6, 9, 16, 3, 3, 1, 1, 1, 1, 1, 1, 2, 0 },    /* left padding only */
+	{ 2, 12, 5, 3, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1 },   /* rows of 5: tiles over 4 rows */
 	{ 1, 32, 7, 7, 200, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0 },  /* few pixels, many channels: split by channels */
 	{ 1, 16, 13, 13, 136, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0 }, /* the same, strided */
 };
