@@ -2060,19 +2060,88 @@ static RN_INLINE void vnni_tile(int64_t kq, const uint8_t *a, const int8_t *w, c
 	}
 }
 
-/* n whole tiles in a row, one call; ts panel bytes per tile. */
+/* Two whole tiles (ts panel bytes apart) x 8 channels: per k-quad two
+ * panel loads, and each channel's weights broadcast once for both; o: the
+ * first tile's outputs at the first of the 8 channels, w the block's
+ * weights there. Per load it does twice vnni_tile's products: ~7% faster
+ * on Zen 5, whose vpdpbusd rate the loads of a 16 x 16 tile nearly
+ * match. */
+static RN_INLINE void vnni_pair(int64_t kq, const uint8_t *a, int64_t ts, const int8_t *w,
+				const rn_q_epilogue *e, const vtile *o, const int res)
+{
+	enum { H = TC / 2 };
+	__m512i c[2][H];
+	RN_UNROLL
+	for (int j = 0; j < H; j++) {
+		int32_t b;
+		rn_memcpy(&b, o->bias + 4 * j, sizeof b);
+		c[0][j] = c[1][j] = _mm512_set1_epi32(b);
+	}
+	for (int64_t q = 0; q < kq; q++) {
+		const __m512i x0 = _mm512_loadu_si512((const void *)a);
+		const __m512i x1 = _mm512_loadu_si512((const void *)(a + ts));
+		RN_UNROLL
+		for (int j = 0; j < H; j++) {
+			int32_t v;
+			rn_memcpy(&v, w + 4 * j, sizeof v);
+			const __m512i b = _mm512_set1_epi32(v);
+			c[0][j] = _mm512_dpbusd_epi32(c[0][j], x0, b);
+			c[1][j] = _mm512_dpbusd_epi32(c[1][j], x1, b);
+		}
+		a += 4 * TV;
+		w += 4 * TC;
+	}
+	const __m512 lo = _mm512_set1_ps(e->lo), hi = _mm512_set1_ps(e->hi);
+	const __m512i yzp = _mm512_set1_epi32(e->y_zp), rzp = _mm512_set1_epi32(e->r_zp);
+	const __m512 rm = _mm512_set1_ps(e->r_mult);
+	const int nch = o->nch;
+	RN_UNROLL
+	for (int u = 0; u < 2; u++) {
+		RN_UNROLL
+		for (int j = 0; j < H; j++) {
+			if (j >= nch)
+				break;
+			float m;
+			rn_memcpy(&m, o->mult + 4 * j, sizeof m);
+			__m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(c[u][j]), _mm512_set1_ps(m));
+			if (res) {
+				const __m128i rb = _mm_loadu_si128((const __m128i *)(o->r + u * TV + j * o->plane));
+				const __m512i ri = e->r_signed ? _mm512_cvtepi8_epi32(rb) : _mm512_cvtepu8_epi32(rb);
+				f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(ri, rzp)), rm, f);
+			}
+			f = _mm512_min_ps(_mm512_max_ps(f, lo), hi);
+			const __m128i out = _mm512_cvtepi32_epi8(_mm512_add_epi32(_mm512_cvtps_epi32(f), yzp));
+			_mm_storeu_si128((__m128i *)(o->y + u * TV + j * o->plane), out);
+		}
+	}
+}
+
+/* n whole tiles in a row, one call; ts panel bytes per tile: in pairs,
+ * each pair's 16 channels in two halves, an odd last one alone. */
 #define QK_VRUN(name, res)                                                                          \
 	static QK_NOINLINE void name(int64_t kq, const uint8_t *a, int64_t ts, const int8_t *w,      \
 				     const rn_q_epilogue *e, const vtile *o0, int64_t n)            \
 	{                                                                                           \
 		vtile o = *o0;                                                                      \
-		for (int64_t t = 0; t < n; t++) {                                                   \
-			vnni_tile(kq, a, w, e, &o, res, 1);                                         \
-			a += ts;                                                                    \
-			o.y += TV;                                                                  \
+		int64_t t = 0;                                                                      \
+		for (; t + 2 <= n; t += 2) {                                                        \
+			for (int h = 0; h < 2 && h * TC / 2 < o0->nch; h++) {                        \
+				vtile oh = o;                                                       \
+				oh.nch = o.nch - h * TC / 2;                                        \
+				oh.y += h * TC / 2 * o.plane;                                        \
+				if (res)                                                            \
+					oh.r += h * TC / 2 * o.plane;                                \
+				oh.bias += h * TC / 2 * sizeof(int32_t);                            \
+				oh.mult += h * TC / 2 * sizeof(float);                              \
+				vnni_pair(kq, a, ts, w + h * 4 * TC / 2, e, &oh, res);              \
+			}                                                                           \
+			a += 2 * ts;                                                                \
+			o.y += 2 * TV;                                                              \
 			if (res)                                                                    \
-				o.r += TV;                                                          \
+				o.r += 2 * TV;                                                      \
 		}                                                                                   \
+		if (t < n)                                                                          \
+			vnni_tile(kq, a, w, e, &o, res, 1);                                         \
 	}
 QK_VRUN(vnni_run_plain, 0)
 QK_VRUN(vnni_run_res, 1)
