@@ -1778,7 +1778,9 @@ static void qconv_task(void *ctx, int64_t task, int thread)
  * and, per channel, its 4 weights broadcast as vpdpbusd's memory operand
  * into that channel's accumulator. An accumulator being one channel's
  * 16 pixels, the epilogue stores a channel's 16 output bytes in one go,
- * reads the residual the same way, and needs no transposes.
+ * reads the residual the same way, and needs no transposes. A block's
+ * whole tiles go in pairs, 8 channels at a time (vnni_pair: two panel
+ * loads per 8 broadcasts and 16 vpdpbusd).
  *
  * Panel: [tiles][KQ][16][4] bytes, pixel i's quad at 4 i, a tile's
  * chunks kq * 64 bytes apart from the next tile's. Blocks are cut in
