@@ -2069,7 +2069,7 @@ static RN_INLINE void vnni_tile(int64_t kq, const uint8_t *a, const int8_t *w, c
  * on Zen 5, whose vpdpbusd rate the loads of a 16 x 16 tile nearly
  * match. */
 static RN_INLINE void vnni_pair(int64_t kq, const uint8_t *a, int64_t ts, const int8_t *w,
-				const rn_q_epilogue *e, const vtile *o, const int res)
+				const rn_q_epilogue *e, const vtile *o, const int res, const int8_t *pf)
 {
 	enum { H = TC / 2 };
 	__m512i c[2][H];
@@ -2089,6 +2089,10 @@ static RN_INLINE void vnni_pair(int64_t kq, const uint8_t *a, int64_t ts, const 
 			const __m512i b = _mm512_set1_epi32(v);
 			c[0][j] = _mm512_dpbusd_epi32(c[0][j], x0, b);
 			c[1][j] = _mm512_dpbusd_epi32(c[1][j], x1, b);
+		}
+		if (pf) { /* the next block's weights, on their way to L2 */
+			_mm_prefetch((const char *)pf, _MM_HINT_T1);
+			pf += 4 * TC;
 		}
 		a += 4 * TV;
 		w += 4 * TC;
@@ -2122,7 +2126,8 @@ static RN_INLINE void vnni_pair(int64_t kq, const uint8_t *a, int64_t ts, const 
  * each pair's 16 channels in two halves, an odd last one alone. */
 #define QK_VRUN(name, res)                                                                          \
 	static QK_NOINLINE void name(int64_t kq, const uint8_t *a, int64_t ts, const int8_t *w,      \
-				     const rn_q_epilogue *e, const vtile *o0, int64_t n)            \
+				     const rn_q_epilogue *e, const vtile *o0, int64_t n,            \
+				     const int8_t *pf)                                              \
 	{                                                                                           \
 		vtile o = *o0;                                                                      \
 		int64_t t = 0;                                                                      \
@@ -2135,7 +2140,8 @@ static RN_INLINE void vnni_pair(int64_t kq, const uint8_t *a, int64_t ts, const 
 					oh.r += h * TC / 2 * o.plane;                                \
 				oh.bias += h * TC / 2 * sizeof(int32_t);                            \
 				oh.mult += h * TC / 2 * sizeof(float);                              \
-				vnni_pair(kq, a, ts, w + h * 4 * TC / 2, e, &oh, res);              \
+				vnni_pair(kq, a, ts, w + h * 4 * TC / 2, e, &oh, res,               \
+					  t == 0 && h == 0 ? pf : NULL);                            \
 			}                                                                           \
 			a += 2 * ts;                                                                \
 			o.y += 2 * TV;                                                              \
@@ -2321,7 +2327,8 @@ static void vdir_weights(const qgeom *g, const int8_t *wq, int8_t *wd)
  * valid: each tile's lanes that are output pixels, whose bytes go to
  * o[u].y on. */
 static RN_INLINE void vdir_tile(int64_t nq, const uint8_t *s, int64_t plane4, int64_t wp4, const int8_t *w,
-				const rn_q_epilogue *e, const vtile o[2], const int res, const __mmask16 valid[2])
+				const rn_q_epilogue *e, const vtile o[2], const int res, const __mmask16 valid[2],
+				const int8_t *pf)
 {
 	enum { H = TC / 2 };
 	__m512i c[2][H];
@@ -2344,6 +2351,10 @@ static RN_INLINE void vdir_tile(int64_t nq, const uint8_t *s, int64_t plane4, in
 				const __m512i b = _mm512_set1_epi32(v);
 				c[0][j] = _mm512_dpbusd_epi32(c[0][j], x0, b);
 				c[1][j] = _mm512_dpbusd_epi32(c[1][j], x1, b);
+			}
+			if (pf) {
+				_mm_prefetch((const char *)pf, _MM_HINT_T1);
+				pf += 4 * TC;
 			}
 			w += 4 * TC;
 		}
@@ -2384,15 +2395,17 @@ static RN_INLINE void vdir_tile(int64_t nq, const uint8_t *s, int64_t plane4, in
 }
 
 static QK_NOINLINE void vdir_plain(int64_t nq, const uint8_t *s, int64_t plane4, int64_t wp4, const int8_t *w,
-				   const rn_q_epilogue *e, const vtile o[2], const __mmask16 valid[2])
+				   const rn_q_epilogue *e, const vtile o[2], const __mmask16 valid[2],
+				   const int8_t *pf)
 {
-	vdir_tile(nq, s, plane4, wp4, w, e, o, 0, valid);
+	vdir_tile(nq, s, plane4, wp4, w, e, o, 0, valid, pf);
 }
 
 static QK_NOINLINE void vdir_res(int64_t nq, const uint8_t *s, int64_t plane4, int64_t wp4, const int8_t *w,
-				 const rn_q_epilogue *e, const vtile o[2], const __mmask16 valid[2])
+				 const rn_q_epilogue *e, const vtile o[2], const __mmask16 valid[2],
+				 const int8_t *pf)
 {
-	vdir_tile(nq, s, plane4, wp4, w, e, o, 1, valid);
+	vdir_tile(nq, s, plane4, wp4, w, e, o, 1, valid, pf);
 }
 
 static void qconv_task_vdir(void *ctx, int64_t task, int thread)
@@ -2458,8 +2471,11 @@ static void qconv_task_vdir(void *ctx, int64_t task, int thread)
 					o[u].r = J->r ? J->r + at + first[t - t0 + u] : NULL;
 				}
 				const uint8_t *s = strip + (t * TV - r0 * wp) * 4;
+				/* the next block's weights on their way to L2 meanwhile */
+				const int8_t *pf = t == t0 && h == 0 && J->quads && mb + 1 < mb1
+							   ? J->w + (mb + 1) * g->kq * 4 * TC : NULL;
 				(J->e.has_res ? vdir_res : vdir_plain)(c->c / 4, s, g->dplane * 4, wp * 4,
-									wd + 4 * h * TC / 2, &J->e, o, vm);
+									wd + 4 * h * TC / 2, &J->e, o, vm, pf);
 			}
 		}
 	}
@@ -2518,7 +2534,9 @@ static void qconv_task_vnni(void *ctx, int64_t task, int thread)
 			.mult = J->mult + mb * TC * sizeof(float),
 		};
 		if (nfull > 0)
-			(J->e.has_res ? vnni_run_res : vnni_run_plain)(g->kq, panel, ts, w, &J->e, &o, nfull);
+			(J->e.has_res ? vnni_run_res : vnni_run_plain)(
+				g->kq, panel, ts, w, &J->e, &o, nfull,
+				J->quads && mb + 1 < mb1 ? J->w + (mb + 1) * g->kq * 4 * TC : NULL);
 		if (nb % TV) {
 			o.y += nfull * TV;
 			if (o.r)
