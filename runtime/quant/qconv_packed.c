@@ -131,6 +131,7 @@ enum {
 	CHUNK = 24,                 /* panel bytes of a tile per k-pair */
 	PANEL_TARGET = 192 * 1024,  /* panel bytes a block aims at (L2) */
 	MAX_TILES = 64,             /* tiles per block at most */
+	DMAX_TILES = 256,           /* the same of the direct cut (its strip is what limits it) */
 	DSLACK = 48,                /* positions past a direct strip's rows that its tiles may read */
 	SLACK = 64,                 /* bytes past a buffer that vector copies may touch */
 	HEADER = RN_ALIGN,          /* packed bytes before the weights */
@@ -253,7 +254,7 @@ static qgeom geom_of(const rn_qconv2d_params *p)
 	if (g.dir) {
 		const int64_t rows = PANEL_TARGET / ((int64_t)c->c * g.dwp) - 3;
 		g.dtb = rows < 1 ? 1 : rows * g.dwp / TV;
-		g.dtb = g.dtb < 1 ? 1 : g.dtb > MAX_TILES ? MAX_TILES : g.dtb;
+		g.dtb = g.dtb < 1 ? 1 : g.dtb > DMAX_TILES ? DMAX_TILES : g.dtb;
 		g.dtb = g.dtb > g.dtiles ? g.dtiles : g.dtb;
 		int64_t orows = (g.dtb * TV + g.dwp - 2) / g.dwp + 1;
 		orows = orows > c->oh ? c->oh : orows;
@@ -2428,17 +2429,27 @@ static void qconv_task_vdir(void *ctx, int64_t task, int thread)
 	vdir_strip(J->p, g, J->x + img * c->c * g->hw, r0, r1 - r0 + 3, strip, flip);
 	/* each tile's valid lanes and the output pixel of the first (none
 	 * past the block: a pair's second tile there is computed, not stored) */
-	__mmask16 valid[MAX_TILES + 1];
-	int64_t first[MAX_TILES + 1];
-	for (int64_t t = t0; t <= t1; t++) {
+	__mmask16 valid[DMAX_TILES + 1];
+	int64_t first[DMAX_TILES + 1];
+	for (int64_t t = t0, row = t0 * TV / wp, col = t0 * TV % wp; t <= t1; t++) {
+		/* lanes l of row (row, col + l): valid while col + l < ow */
 		unsigned v = 0;
 		int64_t f = 0;
-		for (int l = 0; l < TV && t < t1; l++) {
-			const int64_t at = t * TV + l;
-			if (at < npos && at % wp < c->ow) {
+		for (int l = 0; l < TV && t < t1;) {
+			if (row >= c->oh)
+				break;
+			const int64_t left = (col < c->ow ? c->ow - col : 0), n = left < TV - l ? left : TV - l;
+			if (n > 0) {
 				if (!v)
-					f = at / wp * c->ow + at % wp;
-				v |= 1u << l;
+					f = row * c->ow + col;
+				v |= ((1u << n) - 1) << l;
+			}
+			const int64_t step = wp - col < TV - l ? wp - col : TV - l;
+			l += (int)step;
+			col += step;
+			if (col == wp) {
+				col = 0;
+				row++;
 			}
 		}
 		valid[t - t0] = (__mmask16)v;
