@@ -94,6 +94,9 @@ static const shape shapes[] = {
 	{ 1, 8, 3, 30, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1 },   /* tiles across rows of 32 */
 	{ 1, 8, 6, 9, 16, 3, 3, 1, 1, 1, 1, 1, 1, 2, 0 },    /* left padding only */
 	{ 2, 12, 5, 3, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1 },   /* rows of 5: tiles over 4 rows */
+	{ 1, 8, 11, 20, 16, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1 },  /* direct cut, stride 2: phase planes */
+	{ 2, 4, 17, 40, 8, 3, 3, 2, 2, 1, 1, 0, 1, 2, 0 },   /* ... uneven padding */
+	{ 1, 12, 20, 9, 24, 3, 3, 2, 2, 1, 1, 1, 0, 0, 1 },  /* ... rows of 5 */
 	{ 1, 32, 7, 7, 200, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0 },  /* few pixels, many channels: split by channels */
 	{ 1, 16, 13, 13, 136, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0 }, /* the same, strided */
 };
