@@ -111,6 +111,7 @@ static inline size_t planes_bytes(const rn_conv2d_params *p, const gemm_plan *g)
 	return rn_scratch_align((size_t)((int64_t)p->c * g->s * g->s * g->plane) * sizeof(float));
 }
 
+#ifndef RN_NO_INTRINSICS
 /* The packing's copies are short (an output row: 7 to 112 columns) and
  * many; inline, without a call each, they are several times cheaper. */
 
@@ -173,6 +174,8 @@ static RN_INLINE void copy_strided(float *dst, const float *src, int n, int stri
 		for (int t = 0; t < n; t++)
 			dst[t] = src[(int64_t)t * stride];
 }
+
+#endif /* RN_NO_INTRINSICS */
 
 /* Packs rows [q0, q1) of the im2col columns [j0, j0 + ncols) into buf
  * (conv_gemm_im2col.c). */

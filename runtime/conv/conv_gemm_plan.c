@@ -2,6 +2,7 @@
  * RN_CONV_GEMM's plan (conv_gemm.h): the packed weight layout, how a
  * convolution is cut up for a thread count, and the scratch it needs.
  */
+#define RN_NO_INTRINSICS /* sizes and layouts only: no <immintrin.h> to compile */
 #include "conv_gemm.h"
 
 int rn_conv_gemm_supports(const rn_conv2d_params *p)
