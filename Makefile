@@ -43,11 +43,11 @@ ifneq ($(NATIVE_FLAG),)
   UNIT_BINS += $(NATIVE_UNIT:%=$(B)/tests/native/%)
 endif
 # On an x86 machine with AVX512-VNNI the native int8 kernels are the VNNI
-# ones: the int8 convolution's test runs once more with the runtime built
-# for x86-64-v3 (AVX2 + FMA), the kernels an AVX2 target gets.
+# ones: the int8 convolution's and products' tests run once more with the
+# runtime built for x86-64-v3 (AVX2 + FMA), the kernels an AVX2 target gets.
 AVX2_FLAG := $(if $(NATIVE_FLAG),$(shell grep -qw avx512_vnni /proc/cpuinfo 2>/dev/null && $(CC) -march=x86-64-v3 -E -x c /dev/null >/dev/null 2>&1 && echo -march=x86-64-v3))
 ifneq ($(AVX2_FLAG),)
-  UNIT_BINS += $(B)/tests/avx2/test_runtime_qconv
+  UNIT_BINS += $(B)/tests/avx2/test_runtime_qconv $(B)/tests/avx2/test_runtime_quant
 endif
 
 .PHONY: all deps deps-test deps-demo demo demo-yaml demo-int8 test check unit conformance e2e cross sanitize bench deps-bench hostile clean

@@ -678,7 +678,7 @@ static void emit_qlinear_gap(FILE *f, const Step *s, const EmitArgs *e)
 static int exec_qgemm(const Graph *g, const Step *s, const KernelIO *io)
 {
 	rn_qgemm(&s->p.qmatmul.mm, &s->p.qmatmul.q, s->p.qmatmul.alpha, io->in[0], io->in[1], io->in[2], io->in[3],
-		 io->in[8], io->in[4], io->in[5], io->in[6], io->in[7], io->out[0]);
+		 io->in[8], io->in[4], io->in[5], io->in[6], io->in[7], io->out[0], NULL);
 	return 0;
 }
 
@@ -687,7 +687,7 @@ static void emit_qgemm(FILE *f, const Step *s, const EmitArgs *e)
 	char f1[40];
 	print_matmul_params(f, e->id, &s->p.qmatmul.mm);
 	print_qlinear_params(f, e->id, &s->p.qmatmul.q);
-	fprintf(f, "\trn_qgemm(&p%d, &q%d, %s, %s, %s, %s, %s, %s,\n\t\t %s, %s, %s, %s, %s);\n", e->id, e->id,
+	fprintf(f, "\trn_qgemm(&p%d, &q%d, %s, %s, %s, %s, %s, %s,\n\t\t %s, %s, %s, %s, %s, tp);\n", e->id, e->id,
 		flt(s->p.qmatmul.alpha, f1, sizeof f1), e->in[0], e->in[1], e->in[2], e->in[3], e->in[8], e->in[4],
 		e->in[5], e->in[6], e->in[7], e->out[0]);
 }

@@ -43,6 +43,7 @@ static const RtDep rt_deps[] = {
 	{ "gemm/gemm.c", { "gemm/epilogue.c", "gemm/fc.c" } },
 	{ "pool/pool.c", { "threads/parallel.c" } },
 	{ "quant/qconv_packed.c", { "threads/parallel.c" } },
+	{ "quant/qlinear_ref.c", { "threads/parallel.c" } },
 	{ "threads/threadpool.c", { "threads/parallel.c" } },
 };
 /* END rt_deps */

@@ -356,10 +356,10 @@ void rn_qlinear_matmul(const rn_matmul_params *p, const rn_qlinear_params *q, co
  * bias[n] (int32 at scale a_scale * b_scale, or NULL); the output is
  * (float)acc * (a_scale * b_scale * alpha) with y_dtype RN_F32 (no output
  * quantization), else requantized with mult = a_scale * b_scale * alpha /
- * y_scale as above. */
+ * y_scale as above. Unbatched, threads (tp, NULL: one) split the columns. */
 void rn_qgemm(const rn_matmul_params *p, const rn_qlinear_params *q, float alpha, const void *a,
 	      const void *a_zp, const void *b, const void *b_zp, const int32_t *bias, const float *a_scale,
-	      const float *b_scale, const float *y_scale, const void *y_zp, void *y);
+	      const float *b_scale, const float *y_scale, const void *y_zp, void *y, rn_threadpool *tp);
 
 /* com.microsoft QLinearAdd, with numpy broadcasting (p: as rn_binary's,
  * p->dtype the 8-bit type of a, b and y):

@@ -92,6 +92,7 @@ static RN_INLINE int qrow_a(const rn_qlinear_params *q, const uint8_t *a, int64_
 	return (q->x_dtype == RN_I8 ? (int)(int8_t)a[k] : (int)a[k]) - az;
 }
 
+#if !(defined(__AVX512VNNI__) && defined(__AVX512BW__))
 static void qrow_i8_avx2(const rn_matmul_params *p, const rn_qlinear_params *q, const uint8_t *a, int az,
 			 const int8_t *b, int64_t nj, int32_t *acc)
 {
@@ -131,6 +132,85 @@ static void qrow_i8_avx2(const rn_matmul_params *p, const rn_qlinear_params *q, 
 		_mm256_storeu_si256((__m256i *)(d + 8), _mm256_add_epi32(_mm256_loadu_si256((const __m256i *)(d + 8)), hi));
 	}
 }
+#endif /* the VNNI build has its own */
+#endif
+
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__) && !defined(RN_GENERIC)
+#define QROW_VNNI 1
+enum { QROW_AHEAD = 2 }; /* quads of rows prefetched ahead */
+/* The same sums with vpdpbusd: per 4 rows of b (each row's nj bytes
+ * streamed once, as above), per 64 columns, the rows interleaved into
+ * each column's 4 bytes by two rounds of unpacks (vector t of 128-bit
+ * lane L holds columns 16 L + 4 t .. 16 L + 4 t + 3), times the 4
+ * activations as unsigned bytes (int8 ones flipped to a + 128, their zero
+ * point with them), and the same with 1s for the columns' weight sums:
+ * sum (a - az) b = sum a b - az * sum b, exact in int32 (K < 33025).
+ * The last 64 columns load masked. */
+static RN_INLINE void qrow_vnni_quad(const int8_t *const r[4], int64_t blocks, __mmask64 lastm, __m512i av,
+				     __m512i *s, __m512i *cs, int64_t ahead)
+{
+	const __m512i ones = _mm512_set1_epi8(1);
+	for (int64_t g = 0; g < blocks; g++) {
+		const __mmask64 m = g + 1 < blocks ? ~(__mmask64)0 : lastm;
+		if (ahead) /* four rows further on: the rows of b stream from memory */
+			for (int h = 0; h < 4; h++)
+				_mm_prefetch((const char *)(r[h] + ahead + 64 * g), _MM_HINT_T0);
+		const __m512i v0 = _mm512_maskz_loadu_epi8(m, r[0] + 64 * g), v1 = _mm512_maskz_loadu_epi8(m, r[1] + 64 * g);
+		const __m512i v2 = _mm512_maskz_loadu_epi8(m, r[2] + 64 * g), v3 = _mm512_maskz_loadu_epi8(m, r[3] + 64 * g);
+		const __m512i t0 = _mm512_unpacklo_epi8(v0, v1), t1 = _mm512_unpackhi_epi8(v0, v1);
+		const __m512i t2 = _mm512_unpacklo_epi8(v2, v3), t3 = _mm512_unpackhi_epi8(v2, v3);
+		const __m512i w0 = _mm512_unpacklo_epi16(t0, t2), w1 = _mm512_unpackhi_epi16(t0, t2);
+		const __m512i w2 = _mm512_unpacklo_epi16(t1, t3), w3 = _mm512_unpackhi_epi16(t1, t3);
+		s[4 * g] = _mm512_dpbusd_epi32(s[4 * g], av, w0);
+		s[4 * g + 1] = _mm512_dpbusd_epi32(s[4 * g + 1], av, w1);
+		s[4 * g + 2] = _mm512_dpbusd_epi32(s[4 * g + 2], av, w2);
+		s[4 * g + 3] = _mm512_dpbusd_epi32(s[4 * g + 3], av, w3);
+		cs[4 * g] = _mm512_dpbusd_epi32(cs[4 * g], ones, w0);
+		cs[4 * g + 1] = _mm512_dpbusd_epi32(cs[4 * g + 1], ones, w1);
+		cs[4 * g + 2] = _mm512_dpbusd_epi32(cs[4 * g + 2], ones, w2);
+		cs[4 * g + 3] = _mm512_dpbusd_epi32(cs[4 * g + 3], ones, w3);
+	}
+}
+
+static void qrow_i8_vnni(const rn_matmul_params *p, const rn_qlinear_params *q, const uint8_t *a, int az,
+			 const int8_t *b, int64_t nj, int32_t *acc)
+{
+	__m512i s[RN_QROW / 16], cs[RN_QROW / 16];
+	static const int8_t zeros[RN_QROW] = { 0 };
+	const int64_t n = p->n, kk = p->k, blocks = (nj + 63) / 64;
+	const __mmask64 lastm = nj % 64 ? ((__mmask64)1 << (nj % 64)) - 1 : ~(__mmask64)0;
+	const uint8_t flip = q->x_dtype == RN_I8 ? 0x80 : 0;
+	const int azu = az + (q->x_dtype == RN_I8 ? 128 : 0);
+	for (int64_t g = 0; g < 4 * blocks; g++)
+		s[g] = cs[g] = _mm512_setzero_si512();
+	for (int64_t k = 0; k < kk; k += 4) {
+		/* rows past K: zeros (weights and activations) */
+		uint8_t q4[4] = { 0, 0, 0, 0 };
+		const int8_t *r[4];
+		for (int h = 0; h < 4; h++) {
+			r[h] = k + h < kk ? b + (k + h) * n : zeros;
+			if (k + h < kk)
+				q4[h] = (uint8_t)(a[k + h] ^ flip);
+		}
+		uint32_t qa;
+		rn_memcpy(&qa, q4, sizeof qa);
+		qrow_vnni_quad(r, blocks, lastm, _mm512_set1_epi32((int)qa), s, cs, k + 4 * QROW_AHEAD < kk ? 4 * QROW_AHEAD * n : 0);
+	}
+	const __m512i zpv = _mm512_set1_epi32(azu);
+	for (int64_t g = 0; g < blocks; g++)
+		for (int t = 0; t < 4; t++) {
+			int32_t v[16];
+			_mm512_storeu_si512((void *)v, _mm512_sub_epi32(s[4 * g + t], _mm512_mullo_epi32(zpv, cs[4 * g + t])));
+			for (int L = 0; L < 4; L++)
+				for (int i = 0; i < 4; i++) {
+					const int64_t col = 64 * g + 16 * L + 4 * t + i;
+					if (col < nj)
+						acc[col] += v[4 * L + i];
+				}
+		}
+}
+#else
+#define QROW_VNNI 0
 #endif
 
 /* One unbatched product, row by row with the rows of B streamed (a fully
@@ -143,11 +223,11 @@ static void qrow_i8_avx2(const rn_matmul_params *p, const rn_qlinear_params *q, 
 static void qmatmul_rows(const rn_matmul_params *p, const rn_qlinear_params *q, float alpha, const void *a,
 			 const void *a_zp, const void *b, const void *b_zp, const int32_t *bias,
 			 const float *a_scale, const float *b_scale, const float *y_scale, const void *y_zp,
-			 void *y)
+			 void *y, int64_t jlo, int64_t jhi)
 {
 	int32_t acc[COLS], bz[COLS];
-	for (int64_t j0 = 0; j0 < p->n; j0 += COLS) {
-		int64_t nj = p->n - j0 < COLS ? p->n - j0 : COLS;
+	for (int64_t j0 = jlo; j0 < jhi; j0 += COLS) {
+		int64_t nj = jhi - j0 < COLS ? jhi - j0 : COLS;
 		for (int64_t j = 0; j < nj; j++)
 			bz[j] = rn_qload(q->w_dtype, b_zp, q->w_zp_n > 1 ? j0 + j : 0);
 		for (int64_t i = 0; i < p->m; i++) {
@@ -159,7 +239,11 @@ static void qmatmul_rows(const rn_matmul_params *p, const rn_qlinear_params *q, 
 			int32_t asum = 0;
 #if defined(__AVX2__) && !defined(RN_GENERIC)
 			if (q->w_dtype == RN_I8) {
+#if QROW_VNNI
+				qrow_i8_vnni(p, q, (const uint8_t *)a + i * p->k, az, (const int8_t *)b + j0, nj, acc);
+#else
 				qrow_i8_avx2(p, q, (const uint8_t *)a + i * p->k, az, (const int8_t *)b + j0, nj, acc);
+#endif
 				for (int64_t k = 0; k < p->k; k++)
 					asum += rn_qload(q->x_dtype, a, i * p->k + k) - az;
 			}
@@ -198,13 +282,45 @@ static void qmatmul_rows(const rn_matmul_params *p, const rn_qlinear_params *q, 
 	}
 }
 
+typedef struct {
+	const rn_matmul_params *p;
+	const rn_qlinear_params *q;
+	float alpha;
+	const void *a, *a_zp, *b, *b_zp;
+	const int32_t *bias;
+	const float *a_scale, *b_scale, *y_scale;
+	const void *y_zp;
+	void *y;
+	int64_t parts;
+} qrows_job;
+
+/* Part t of the columns, a multiple of 64 wide (the last the rest). */
+static void qrows_task(void *ctx, int64_t t, int thread)
+{
+	const qrows_job *J = ctx;
+	(void)thread;
+	const int64_t units = (J->p->n + 63) / 64;
+	const int64_t lo = t * units / J->parts * 64, hi = (t + 1) * units / J->parts * 64;
+	qmatmul_rows(J->p, J->q, J->alpha, J->a, J->a_zp, J->b, J->b_zp, J->bias, J->a_scale, J->b_scale,
+		     J->y_scale, J->y_zp, J->y, lo, hi < J->p->n ? hi : J->p->n);
+}
+
 static void qmatmul(const rn_matmul_params *p, const rn_qlinear_params *q, float alpha, const void *a,
 		    const void *a_zp, const void *b, const void *b_zp, const int32_t *bias, const float *a_scale,
-		    const float *b_scale, const float *y_scale, const void *y_zp, void *y)
+		    const float *b_scale, const float *y_scale, const void *y_zp, void *y, rn_threadpool *tp)
 {
 	/* int32 sums are exact when K * 255 * 255 fits (K < 33025) */
 	if (p->batch_rank == 0 && p->k < 33025) {
-		qmatmul_rows(p, q, alpha, a, a_zp, b, b_zp, bias, a_scale, b_scale, y_scale, y_zp, y);
+		/* threads split the columns (each streams its part of every
+		 * row of b), in units of 64 */
+		const int threads = rn_threadpool_threads(tp);
+		const int64_t units = (p->n + 63) / 64;
+		qrows_job J = { p, q, alpha, a, a_zp, b, b_zp, bias, a_scale, b_scale, y_scale, y_zp, y,
+				threads < units ? threads : units };
+		if (J.parts > 1)
+			rn_parallel_for(tp, J.parts, qrows_task, &J);
+		else
+			qmatmul_rows(p, q, alpha, a, a_zp, b, b_zp, bias, a_scale, b_scale, y_scale, y_zp, y, 0, p->n);
 		return;
 	}
 	int64_t idx[RN_MAX_RANK] = {0};
@@ -241,12 +357,12 @@ void rn_qlinear_matmul(const rn_matmul_params *p, const rn_qlinear_params *q, co
 		       const void *a_zp, const void *b, const void *b_zp, const float *a_scale,
 		       const float *b_scale, const float *y_scale, const void *y_zp, void *y)
 {
-	qmatmul(p, q, 1.0f, a, a_zp, b, b_zp, NULL, a_scale, b_scale, y_scale, y_zp, y);
+	qmatmul(p, q, 1.0f, a, a_zp, b, b_zp, NULL, a_scale, b_scale, y_scale, y_zp, y, NULL);
 }
 
 void rn_qgemm(const rn_matmul_params *p, const rn_qlinear_params *q, float alpha, const void *a,
 	      const void *a_zp, const void *b, const void *b_zp, const int32_t *bias, const float *a_scale,
-	      const float *b_scale, const float *y_scale, const void *y_zp, void *y)
+	      const float *b_scale, const float *y_scale, const void *y_zp, void *y, rn_threadpool *tp)
 {
-	qmatmul(p, q, alpha, a, a_zp, b, b_zp, bias, a_scale, b_scale, y_scale, y_zp, y);
+	qmatmul(p, q, alpha, a, a_zp, b, b_zp, bias, a_scale, b_scale, y_scale, y_zp, y, tp);
 }

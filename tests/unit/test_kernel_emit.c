@@ -531,7 +531,7 @@ static int make_case(int kind, Case *c)
 		fill_qlinear(&s->p.qmatmul.q);
 		s->p.qmatmul.alpha = 0.6875f;
 		*h++ = "rn_qgemm(&p7, &q7, 0.6875f, T0@0, T1@0, T2@0, T3@0, T8@0,";
-		*h++ = "T4@0, T5@0, T6@0, T7@0, T9@0);";
+		*h++ = "T4@0, T5@0, T6@0, T7@0, T9@0, tp);";
 		break;
 	case K_QCONV:
 		*s = step(kind, 5, 1);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "resnetc/runtime.h"
+#include "resnetc/threadpool.h"
 
 /* The vectorized row against the definition, value by value: random
  * values, halves exactly between two steps, NaN and infinities, with
@@ -230,6 +231,55 @@ static void test_qlinear_matmul_wide(void **state)
 		}
 }
 
+/* QGemm on a fully connected layer's shape (1 x 2048 by 2048 x 1000,
+ * and a narrow one), serially and with 2 and 3 threads splitting the
+ * columns: the int32 sums against those taken here. */
+static void test_qgemm_threads(void **state)
+{
+	(void)state;
+	static const int shapes[][2] = { { 1000, 2048 }, { 130, 67 } };
+	uint64_t r = 777;
+	for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+		const int n = shapes[si][0], k = shapes[si][1];
+		uint8_t *a = malloc((size_t)k), az = 9;
+		int8_t *b = malloc((size_t)k * n), bz = 0;
+		int32_t *bias = malloc(sizeof(int32_t) * n), *y = malloc(sizeof(int32_t) * n);
+		assert_true(a && b && bias && y);
+		for (int i = 0; i < k; i++) {
+			r = r * 6364136223846793005u + 1442695040888963407u;
+			a[i] = (uint8_t)(i % 9 == 0 ? 0xff : r >> 56);
+		}
+		for (int i = 0; i < k * n; i++) {
+			r = r * 6364136223846793005u + 1442695040888963407u;
+			b[i] = (int8_t)(i % 7 == 0 ? -128 : (int)(r >> 56) - 128);
+		}
+		for (int j = 0; j < n; j++)
+			bias[j] = j * 1001 - 500000;
+		for (int threads = 1; threads <= 3; threads++) {
+			rn_threadpool *tp = threads > 1 ? rn_threadpool_create(threads) : NULL;
+			assert_true(threads == 1 || tp != NULL);
+			rn_matmul_params p = {.m = 1, .n = n, .k = k};
+			rn_qlinear_params q = {.x_dtype = RN_U8, .w_dtype = RN_I8, .y_dtype = RN_I32,
+					       .x_zp_n = 1, .x_scale_n = 1, .w_zp_n = 1, .w_scale_n = 1};
+			const float one = 1.0f;
+			rn_qgemm(&p, &q, 1.0f, a, &az, b, &bz, bias, &one, &one, NULL, NULL, y, tp);
+			for (int j = 0; j < n; j++) {
+				int64_t acc = bias[j];
+				for (int kk = 0; kk < k; kk++)
+					acc += (int64_t)(a[kk] - az) * b[kk * n + j];
+				if (y[j] != acc)
+					fail_msg("qgemm 1x%dx%d, %d thread(s): y[%d] = %d, expected %lld", n, k, threads, j,
+						 y[j], (long long)acc);
+			}
+			rn_threadpool_destroy(tp);
+		}
+		free(a);
+		free(b);
+		free(bias);
+		free(y);
+	}
+}
+
 /* QLinearGlobalAveragePool on planes long and short (the vector sums and
  * their tails), both types, extreme bytes: against the mean taken here. */
 static void test_qlinear_global_avg_planes(void **state)
@@ -294,7 +344,7 @@ static void test_com_microsoft_operators(void **state)
 	rn_qlinear_params q = {.x_dtype = RN_I8, .w_dtype = RN_I8, .y_dtype = RN_F32, .x_zp_n = 1,
 			       .x_scale_n = 1, .w_zp_n = 1, .w_scale_n = 2};
 	float out[2];
-	rn_qgemm(&mm, &q, 2.0f, ga, NULL, gb, NULL, bias, &as, bs, NULL, NULL, out);
+	rn_qgemm(&mm, &q, 2.0f, ga, NULL, gb, NULL, bias, &as, bs, NULL, NULL, out, NULL);
 	/* acc = {1 + 6 + 10, 2 + 8 - 1} = {17, 9}; x 0.5 x {1, 2} x 2 */
 	assert_true(out[0] == 17.0f);
 	assert_true(out[1] == 18.0f);
@@ -310,6 +360,7 @@ int main(void)
 		cmocka_unit_test(test_qlinear_conv),
 		cmocka_unit_test(test_qlinear_matmul),
 		cmocka_unit_test(test_qlinear_matmul_wide),
+		cmocka_unit_test(test_qgemm_threads),
 		cmocka_unit_test(test_qlinear_global_avg_planes),
 		cmocka_unit_test(test_com_microsoft_operators),
 	};
