@@ -125,6 +125,22 @@ static void check_pool(const rn_pool_params *p)
 		p->kind == RN_POOL_MAX ? idx : NULL, NULL);
 	if (p->kind == RN_POOL_MAX && !u8)
 		check_max_paths_agree(p, x, y, out_n);
+	if (p->kind == RN_POOL_MAX && u8) {
+		/* without indices: the row-wise uint8 path, on 1, 2 and 3
+		 * threads (they split the output rows), the same bytes */
+		rn_threadpool *tp3 = rn_threadpool_create(3);
+		rn_threadpool *tps[3] = { NULL, rn_threadpool_global(2), tp3 };
+		uint8_t *yv = malloc((size_t)out_n);
+		assert_non_null(yv);
+		for (int i = 0; i < 3; i++) {
+			memset(yv, 0xa5, (size_t)out_n);
+			rn_pool(p, xu, yv, NULL, tps[i]);
+			if (memcmp(yv, yu, (size_t)out_n) != 0)
+				fail_msg("uint8 MaxPool nsp %d without indices (pool %d) differs", p->nsp, i);
+		}
+		free(yv);
+		rn_threadpool_destroy(tp3);
+	}
 	int64_t o[3] = { 0, 0, 0 }, outd[3] = { 1, 1, 1 };
 	for (int i = 0; i < p->nsp; i++)
 		outd[i] = p->out[i];
