@@ -105,7 +105,12 @@ static void qrow_i8_avx2(const rn_matmul_params *p, const rn_qlinear_params *q, 
 		const __m256i av = _mm256_set1_epi32((int)(((uint32_t)(uint16_t)a1 << 16) | (uint16_t)a0));
 		const int8_t *b0 = b + k * n, *b1 = k + 1 < kk ? b0 + n : NULL;
 		if (b1) {
+			const int ahead = k + 8 < kk; /* the rows 8 further on, on their way from memory */
 			for (int64_t g = 0; g < groups; g++) {
+				if (ahead && g % 4 == 0) {
+					_mm_prefetch((const char *)(b0 + 8 * n + 16 * g), _MM_HINT_T0);
+					_mm_prefetch((const char *)(b1 + 8 * n + 16 * g), _MM_HINT_T0);
+				}
 				const __m256i x0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(b0 + 16 * g)));
 				const __m256i x1 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(b1 + 16 * g)));
 				s[2 * g] = _mm256_add_epi32(s[2 * g], _mm256_madd_epi16(_mm256_unpacklo_epi16(x0, x1), av));
