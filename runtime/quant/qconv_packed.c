@@ -1990,6 +1990,46 @@ typedef struct {
 	const unsigned char *bias, *mult; /* the block's 16 int32 and 16 float */
 } vtile;
 
+/* Task task's 16-channel group, pixel block and image (tasks numbered
+ * group by group when grp_major, else block by block). */
+static void vtask_of(const qjob *J, int64_t task, int64_t *grp, int64_t *blk, int64_t *img)
+{
+	const int64_t units = J->p->conv.n * J->nblk;
+	const int64_t unit = J->grp_major ? task % units : task / J->groups;
+	*grp = J->grp_major ? task / units : task % J->groups;
+	*blk = unit % J->nblk;
+	*img = unit / J->nblk;
+}
+
+/* The epilogue's constants in registers, loaded once per call (the stores
+ * to the uint8 outputs would make the compiler reread them from e). */
+typedef struct {
+	__m512 lo, hi, rm;
+	__m512i yzp, rzp;
+	int r_signed;
+} vq;
+
+static RN_INLINE vq vq_of(const rn_q_epilogue *e)
+{
+	return (vq){ .lo = _mm512_set1_ps(e->lo), .hi = _mm512_set1_ps(e->hi), .rm = _mm512_set1_ps(e->r_mult),
+		     .yzp = _mm512_set1_epi32(e->y_zp), .rzp = _mm512_set1_epi32(e->r_zp), .r_signed = e->r_signed };
+}
+
+/* A channel's 16 outputs from its accumulator: times its multiplier m,
+ * plus the residual's bytes rb (res), then the contract's max then min
+ * (a NaN gives lo), rounded half to even (vcvtps2dq's default), plus y's
+ * zero point: the values are within y's type, so their low bytes are it. */
+static RN_INLINE __m128i vnni_out16(const vq *k, __m512i acc, float m, const int res, __m128i rb)
+{
+	__m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), _mm512_set1_ps(m));
+	if (res) {
+		const __m512i ri = k->r_signed ? _mm512_cvtepi8_epi32(rb) : _mm512_cvtepu8_epi32(rb);
+		f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(ri, k->rzp)), k->rm, f);
+	}
+	f = _mm512_min_ps(_mm512_max_ps(f, k->lo), k->hi);
+	return _mm512_cvtepi32_epi8(_mm512_add_epi32(_mm512_cvtps_epi32(f), k->yzp));
+}
+
 /* One tile: kq k-quads of panel a and weights w; full: all 16 pixels
  * exist (else o->npx, loads and stores masked). */
 static RN_INLINE void vnni_tile(int64_t kq, const uint8_t *a, const int8_t *w, const rn_q_epilogue *e,
@@ -2032,10 +2072,8 @@ static RN_INLINE void vnni_tile(int64_t kq, const uint8_t *a, const int8_t *w, c
 			c[j] = _mm512_dpbusd_epi32(c[j], x, _mm512_set1_epi32(v));
 		}
 	}
-	const __m512 lo = _mm512_set1_ps(e->lo), hi = _mm512_set1_ps(e->hi);
-	const __m512i yzp = _mm512_set1_epi32(e->y_zp), rzp = _mm512_set1_epi32(e->r_zp);
-	const __m512 rm = _mm512_set1_ps(e->r_mult);
 	const __mmask16 mk = full ? (__mmask16)0xffff : (__mmask16)((1u << o->npx) - 1);
+	const vq kq_ = vq_of(e);
 	const int nch = o->nch;
 	RN_UNROLL
 	for (int j = 0; j < TC; j++) {
@@ -2043,23 +2081,40 @@ static RN_INLINE void vnni_tile(int64_t kq, const uint8_t *a, const int8_t *w, c
 			break;
 		float m;
 		rn_memcpy(&m, o->mult + 4 * j, sizeof m);
-		__m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(c[j]), _mm512_set1_ps(m));
+		__m128i rb = _mm_setzero_si128();
 		if (res) {
 			const uint8_t *rp = o->r + j * o->plane;
-			const __m128i rb = full ? _mm_loadu_si128((const __m128i *)rp) : _mm_maskz_loadu_epi8(mk, rp);
-			const __m512i ri = e->r_signed ? _mm512_cvtepi8_epi32(rb) : _mm512_cvtepu8_epi32(rb);
-			f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(ri, rzp)), rm, f);
+			rb = full ? _mm_loadu_si128((const __m128i *)rp) : _mm_maskz_loadu_epi8(mk, rp);
 		}
-		/* the contract's max then min (a NaN v gives lo), rounded
-		 * half to even (vcvtps2dq's default), then y's zero point: the
-		 * values are within y's type, so their low bytes are it */
-		f = _mm512_min_ps(_mm512_max_ps(f, lo), hi);
-		const __m128i out = _mm512_cvtepi32_epi8(_mm512_add_epi32(_mm512_cvtps_epi32(f), yzp));
+		const __m128i out = vnni_out16(&kq_, c[j], m, res, rb);
 		uint8_t *yp = o->y + j * o->plane;
 		if (full)
 			_mm_storeu_si128((__m128i *)yp, out);
 		else
 			_mm_mask_storeu_epi8(yp, mk, out);
+	}
+}
+
+/* One k-quad of a two-tile x 8-channel tile: the tiles' 16 pixels' quads
+ * at a0 and a1, the 8 channels' weights at w (each broadcast once for
+ * both); *pf (when not NULL): the next block's weights, one line on its
+ * way to L2 a quad. */
+static RN_INLINE void vpair_quad(__m512i c[2][TC / 2], const uint8_t *a0, const uint8_t *a1, const int8_t *w,
+				 const int8_t **pf)
+{
+	const __m512i x0 = _mm512_loadu_si512((const void *)a0);
+	const __m512i x1 = _mm512_loadu_si512((const void *)a1);
+	RN_UNROLL
+	for (int j = 0; j < TC / 2; j++) {
+		int32_t v;
+		rn_memcpy(&v, w + 4 * j, sizeof v);
+		const __m512i b = _mm512_set1_epi32(v);
+		c[0][j] = _mm512_dpbusd_epi32(c[0][j], x0, b);
+		c[1][j] = _mm512_dpbusd_epi32(c[1][j], x1, b);
+	}
+	if (*pf) {
+		_mm_prefetch((const char *)*pf, _MM_HINT_T1);
+		*pf += 4 * TC;
 	}
 }
 
@@ -2081,26 +2136,11 @@ static RN_INLINE void vnni_pair(int64_t kq, const uint8_t *a, int64_t ts, const 
 		c[0][j] = c[1][j] = _mm512_set1_epi32(b);
 	}
 	for (int64_t q = 0; q < kq; q++) {
-		const __m512i x0 = _mm512_loadu_si512((const void *)a);
-		const __m512i x1 = _mm512_loadu_si512((const void *)(a + ts));
-		RN_UNROLL
-		for (int j = 0; j < H; j++) {
-			int32_t v;
-			rn_memcpy(&v, w + 4 * j, sizeof v);
-			const __m512i b = _mm512_set1_epi32(v);
-			c[0][j] = _mm512_dpbusd_epi32(c[0][j], x0, b);
-			c[1][j] = _mm512_dpbusd_epi32(c[1][j], x1, b);
-		}
-		if (pf) { /* the next block's weights, on their way to L2 */
-			_mm_prefetch((const char *)pf, _MM_HINT_T1);
-			pf += 4 * TC;
-		}
+		vpair_quad(c, a, a + ts, w, &pf);
 		a += 4 * TV;
 		w += 4 * TC;
 	}
-	const __m512 lo = _mm512_set1_ps(e->lo), hi = _mm512_set1_ps(e->hi);
-	const __m512i yzp = _mm512_set1_epi32(e->y_zp), rzp = _mm512_set1_epi32(e->r_zp);
-	const __m512 rm = _mm512_set1_ps(e->r_mult);
+	const vq kq_ = vq_of(e);
 	const int nch = o->nch;
 	RN_UNROLL
 	for (int u = 0; u < 2; u++) {
@@ -2110,14 +2150,9 @@ static RN_INLINE void vnni_pair(int64_t kq, const uint8_t *a, int64_t ts, const 
 				break;
 			float m;
 			rn_memcpy(&m, o->mult + 4 * j, sizeof m);
-			__m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(c[u][j]), _mm512_set1_ps(m));
-			if (res) {
-				const __m128i rb = _mm_loadu_si128((const __m128i *)(o->r + u * TV + j * o->plane));
-				const __m512i ri = e->r_signed ? _mm512_cvtepi8_epi32(rb) : _mm512_cvtepu8_epi32(rb);
-				f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(ri, rzp)), rm, f);
-			}
-			f = _mm512_min_ps(_mm512_max_ps(f, lo), hi);
-			const __m128i out = _mm512_cvtepi32_epi8(_mm512_add_epi32(_mm512_cvtps_epi32(f), yzp));
+			const __m128i rb = res ? _mm_loadu_si128((const __m128i *)(o->r + u * TV + j * o->plane))
+					       : _mm_setzero_si128();
+			const __m128i out = vnni_out16(&kq_, c[u][j], m, res, rb);
 			_mm_storeu_si128((__m128i *)(o->y + u * TV + j * o->plane), out);
 		}
 	}
@@ -2343,26 +2378,11 @@ static RN_INLINE void vdir_tile(int64_t nq, const uint8_t *s, int64_t plane4, in
 		RN_UNROLL
 		for (int t = 0; t < 9; t++) {
 			const uint8_t *a = s + (t / 3) * wp4 + 4 * (t % 3);
-			const __m512i x0 = _mm512_loadu_si512((const void *)a);
-			const __m512i x1 = _mm512_loadu_si512((const void *)(a + 4 * TV));
-			RN_UNROLL
-			for (int j = 0; j < H; j++) {
-				int32_t v;
-				rn_memcpy(&v, w + 4 * j, sizeof v);
-				const __m512i b = _mm512_set1_epi32(v);
-				c[0][j] = _mm512_dpbusd_epi32(c[0][j], x0, b);
-				c[1][j] = _mm512_dpbusd_epi32(c[1][j], x1, b);
-			}
-			if (pf) {
-				_mm_prefetch((const char *)pf, _MM_HINT_T1);
-				pf += 4 * TC;
-			}
+			vpair_quad(c, a, a + 4 * TV, w, &pf);
 			w += 4 * TC;
 		}
 	}
-	const __m512 lo = _mm512_set1_ps(e->lo), hi = _mm512_set1_ps(e->hi);
-	const __m512i yzp = _mm512_set1_epi32(e->y_zp), rzp = _mm512_set1_epi32(e->r_zp);
-	const __m512 rm = _mm512_set1_ps(e->r_mult);
+	const vq kq_ = vq_of(e);
 	const int nch = o[0].nch;
 	RN_UNROLL
 	for (int u = 0; u < 2; u++) {
@@ -2376,16 +2396,13 @@ static RN_INLINE void vdir_tile(int64_t nq, const uint8_t *s, int64_t plane4, in
 				break;
 			float m;
 			rn_memcpy(&m, o[0].mult + 4 * j, sizeof m);
-			__m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(c[u][j]), _mm512_set1_ps(m));
+			__m128i rb = _mm_setzero_si128();
 			if (res) {
 				const uint8_t *rp = o[u].r + j * o[u].plane;
-				const __m128i rb = full ? _mm_loadu_si128((const __m128i *)rp)
-							: _mm_maskz_expand_epi8(valid[u], _mm_maskz_loadu_epi8(first, rp));
-				const __m512i ri = e->r_signed ? _mm512_cvtepi8_epi32(rb) : _mm512_cvtepu8_epi32(rb);
-				f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(ri, rzp)), rm, f);
+				rb = full ? _mm_loadu_si128((const __m128i *)rp)
+					  : _mm_maskz_expand_epi8(valid[u], _mm_maskz_loadu_epi8(first, rp));
 			}
-			f = _mm512_min_ps(_mm512_max_ps(f, lo), hi);
-			const __m128i out = _mm512_cvtepi32_epi8(_mm512_add_epi32(_mm512_cvtps_epi32(f), yzp));
+			const __m128i out = vnni_out16(&kq_, c[u][j], m, res, rb);
 			uint8_t *yp = o[u].y + j * o[u].plane;
 			if (full)
 				_mm_storeu_si128((__m128i *)yp, out);
@@ -2414,10 +2431,8 @@ static void qconv_task_vdir(void *ctx, int64_t task, int thread)
 	const qjob *J = ctx;
 	const qgeom *g = &J->g;
 	const rn_conv2d_params *c = &J->p->conv;
-	const int64_t units = c->n * J->nblk;
-	const int64_t grp = J->grp_major ? task / units : task % J->groups;
-	const int64_t unit = J->grp_major ? task % units : task / J->groups;
-	const int64_t blk = unit % J->nblk, img = unit / J->nblk;
+	int64_t grp, blk, img;
+	vtask_of(J, task, &grp, &blk, &img);
 	const int64_t wp = g->dwp, npos = c->oh * wp;
 	const int64_t t0 = blk * g->dtiles / J->nblk, t1 = (blk + 1) * g->dtiles / J->nblk;
 	const int64_t p1 = t1 * TV < npos ? t1 * TV : npos;
@@ -2498,10 +2513,8 @@ static void qconv_task_vnni(void *ctx, int64_t task, int thread)
 	const qjob *J = ctx;
 	const qgeom *g = &J->g;
 	const rn_conv2d_params *c = &J->p->conv;
-	const int64_t units = c->n * J->nblk;
-	const int64_t grp = J->grp_major ? task / units : task % J->groups;
-	const int64_t unit = J->grp_major ? task % units : task / J->groups;
-	const int64_t blk = unit % J->nblk, img = unit / J->nblk;
+	int64_t grp, blk, img;
+	vtask_of(J, task, &grp, &blk, &img);
 	const int64_t q0 = blk * g->vtiles / J->nblk * TV;
 	const int64_t q1 = (blk + 1) * g->vtiles / J->nblk * TV;
 	const int64_t nb = (q1 < g->ohw ? q1 : g->ohw) - q0;
