@@ -118,7 +118,9 @@ static const bc_fn bc_table[BC_MAXR][BC_MAXV] = {
 #undef BC_ROW
 _Static_assert((int)RN_BC_R <= (int)BC_MAXR && (int)RN_BC_NV <= (int)BC_MAXV, "broadcast tile table too small");
 
-/* F(4x4, 3x3): RN_CONV_WINOGRAD, rn_conv_winograd_*. */
+/* F(4x4, 3x3): RN_CONV_WINOGRAD, rn_conv_winograd_*; left out of a model's
+ * build that uses only the other (conv_pack.c leaves its calls out too). */
+#ifndef RN_OMIT_CONV_WINOGRAD
 #define OT 4
 #define TS 6
 #define NXI 36
@@ -144,8 +146,10 @@ _Static_assert((int)RN_BC_R <= (int)BC_MAXR && (int)RN_BC_NV <= (int)BC_MAXV, "b
 #undef W_BT
 #undef W_AT
 #undef W_G
+#endif
 
-/* F(2x2, 3x3): RN_CONV_WINOGRAD_F2, rn_conv_winograd2_*. */
+/* F(2x2, 3x3): RN_CONV_WINOGRAD_F2, rn_conv_winograd2_*; likewise. */
+#ifndef RN_OMIT_CONV_WINOGRAD_F2
 #define OT 2
 #define TS 4
 #define NXI 16
@@ -161,3 +165,4 @@ _Static_assert((int)RN_BC_R <= (int)BC_MAXR && (int)RN_BC_NV <= (int)BC_MAXV, "b
 		{ 0, 0, 1 }, \
 	}
 #include "conv_winograd_tile.h"
+#endif
