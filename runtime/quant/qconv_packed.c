@@ -2073,7 +2073,7 @@ static RN_INLINE void vnni_tile(int64_t kq, const uint8_t *a, const int8_t *w, c
 		}
 	}
 	const __mmask16 mk = full ? (__mmask16)0xffff : (__mmask16)((1u << o->npx) - 1);
-	const vq kq_ = vq_of(e);
+	const vq ev = vq_of(e);
 	const int nch = o->nch;
 	RN_UNROLL
 	for (int j = 0; j < TC; j++) {
@@ -2086,7 +2086,7 @@ static RN_INLINE void vnni_tile(int64_t kq, const uint8_t *a, const int8_t *w, c
 			const uint8_t *rp = o->r + j * o->plane;
 			rb = full ? _mm_loadu_si128((const __m128i *)rp) : _mm_maskz_loadu_epi8(mk, rp);
 		}
-		const __m128i out = vnni_out16(&kq_, c[j], m, res, rb);
+		const __m128i out = vnni_out16(&ev, c[j], m, res, rb);
 		uint8_t *yp = o->y + j * o->plane;
 		if (full)
 			_mm_storeu_si128((__m128i *)yp, out);
@@ -2140,7 +2140,7 @@ static RN_INLINE void vnni_pair(int64_t kq, const uint8_t *a, int64_t ts, const 
 		a += 4 * TV;
 		w += 4 * TC;
 	}
-	const vq kq_ = vq_of(e);
+	const vq ev = vq_of(e);
 	const int nch = o->nch;
 	RN_UNROLL
 	for (int u = 0; u < 2; u++) {
@@ -2152,7 +2152,7 @@ static RN_INLINE void vnni_pair(int64_t kq, const uint8_t *a, int64_t ts, const 
 			rn_memcpy(&m, o->mult + 4 * j, sizeof m);
 			const __m128i rb = res ? _mm_loadu_si128((const __m128i *)(o->r + u * TV + j * o->plane))
 					       : _mm_setzero_si128();
-			const __m128i out = vnni_out16(&kq_, c[u][j], m, res, rb);
+			const __m128i out = vnni_out16(&ev, c[u][j], m, res, rb);
 			_mm_storeu_si128((__m128i *)(o->y + u * TV + j * o->plane), out);
 		}
 	}
@@ -2382,7 +2382,7 @@ static RN_INLINE void vdir_tile(int64_t nq, const uint8_t *s, int64_t plane4, in
 			w += 4 * TC;
 		}
 	}
-	const vq kq_ = vq_of(e);
+	const vq ev = vq_of(e);
 	const int nch = o[0].nch;
 	RN_UNROLL
 	for (int u = 0; u < 2; u++) {
@@ -2402,7 +2402,7 @@ static RN_INLINE void vdir_tile(int64_t nq, const uint8_t *s, int64_t plane4, in
 				rb = full ? _mm_loadu_si128((const __m128i *)rp)
 					  : _mm_maskz_expand_epi8(valid[u], _mm_maskz_loadu_epi8(first, rp));
 			}
-			const __m128i out = vnni_out16(&kq_, c[u][j], m, res, rb);
+			const __m128i out = vnni_out16(&ev, c[u][j], m, res, rb);
 			uint8_t *yp = o[u].y + j * o[u].plane;
 			if (full)
 				_mm_storeu_si128((__m128i *)yp, out);

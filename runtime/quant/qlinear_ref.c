@@ -73,6 +73,13 @@ void rn_qlinear_conv2d(const rn_conv2d_params *p, const rn_qlinear_params *q, co
 		}
 }
 
+/* QGemm's rows with vpdpbusd (qrow_i8_vnni) instead of qrow_i8_avx2 */
+#if defined(__AVX2__) && defined(__AVX512VNNI__) && defined(__AVX512BW__) && !defined(RN_GENERIC)
+#define QROW_VNNI 1
+#else
+#define QROW_VNNI 0
+#endif
+
 #if defined(__AVX2__) && !defined(RN_GENERIC)
 #include <immintrin.h>
 /* acc[j] += sum over k of (a[k] - az) * b[k * n + j] for j < nj (<= RN_QROW
@@ -92,7 +99,7 @@ static RN_INLINE int qrow_a(const rn_qlinear_params *q, const uint8_t *a, int64_
 	return (q->x_dtype == RN_I8 ? (int)(int8_t)a[k] : (int)a[k]) - az;
 }
 
-#if !(defined(__AVX512VNNI__) && defined(__AVX512BW__))
+#if !QROW_VNNI
 static void qrow_i8_avx2(const rn_matmul_params *p, const rn_qlinear_params *q, const uint8_t *a, int az,
 			 const int8_t *b, int64_t nj, int32_t *acc)
 {
@@ -140,8 +147,7 @@ static void qrow_i8_avx2(const rn_matmul_params *p, const rn_qlinear_params *q, 
 #endif /* the VNNI build has its own */
 #endif
 
-#if defined(__AVX512VNNI__) && defined(__AVX512BW__) && !defined(RN_GENERIC)
-#define QROW_VNNI 1
+#if QROW_VNNI
 enum { QROW_AHEAD = 2 }; /* quads of rows prefetched ahead */
 /* The same sums with vpdpbusd: per 4 rows of b (each row's nj bytes
  * streamed once, as above), per 64 columns, the rows interleaved into
@@ -157,7 +163,7 @@ static RN_INLINE void qrow_vnni_quad(const int8_t *const r[4], int64_t blocks, _
 	const __m512i ones = _mm512_set1_epi8(1);
 	for (int64_t g = 0; g < blocks; g++) {
 		const __mmask64 m = g + 1 < blocks ? ~(__mmask64)0 : lastm;
-		if (ahead) /* four rows further on: the rows of b stream from memory */
+		if (ahead) /* 4 * QROW_AHEAD rows further on: the rows of b stream from memory */
 			for (int h = 0; h < 4; h++)
 				_mm_prefetch((const char *)(r[h] + ahead + 64 * g), _MM_HINT_T0);
 		const __m512i v0 = _mm512_maskz_loadu_epi8(m, r[0] + 64 * g), v1 = _mm512_maskz_loadu_epi8(m, r[1] + 64 * g);
@@ -214,8 +220,6 @@ static void qrow_i8_vnni(const rn_matmul_params *p, const rn_qlinear_params *q, 
 				}
 		}
 }
-#else
-#define QROW_VNNI 0
 #endif
 
 /* One unbatched product, row by row with the rows of B streamed (a fully
